@@ -1,0 +1,60 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import mcp, { type McpPluginOptions } from '../../lib/index.js'
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
+  if (signal.aborted) return reject(signal.reason)
+  const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+  const onAbort = () => { clearTimeout(timer); reject(signal.reason) }
+  signal.addEventListener('abort', onAbort, { once: true })
+})
+
+/** The demo tools, on any Fastify instance with the plugin registered. */
+export function registerDemoTools (app: FastifyInstance): void {
+  app.mcp.tool({
+    name: 'echo',
+    description: 'Echo the given text back',
+    inputSchema: Type.Object({ text: Type.String() }),
+    annotations: { readOnlyHint: true }
+  }, async ({ text }) => text)
+
+  app.mcp.tool({
+    name: 'add',
+    description: 'Add two numbers',
+    inputSchema: Type.Object({ a: Type.Number(), b: Type.Number() }),
+    outputSchema: Type.Object({ sum: Type.Number() }),
+    annotations: { readOnlyHint: true }
+  }, async ({ a, b }) => ({
+    content: [{ type: 'text', text: String(a + b) }],
+    structuredContent: { sum: a + b }
+  }))
+
+  app.mcp.tool({
+    name: 'countdown',
+    description: 'Count down from `from` to 1, one progress notification and one log message per step, then say liftoff',
+    inputSchema: Type.Object({
+      from: Type.Integer({ minimum: 1, maximum: 100 }),
+      intervalMs: Type.Integer({ minimum: 0, maximum: 1000 })
+    })
+  }, async ({ from, intervalMs }, ctx) => {
+    for (let n = from; n >= 1; n--) {
+      if (ctx.signal.aborted) throw ctx.signal.reason
+      await ctx.progress(from - n + 1, from, `T-${n}`)
+      await ctx.log('info', { countdown: n })
+      if (intervalMs > 0) await sleep(intervalMs, ctx.signal)
+    }
+    return 'liftoff'
+  })
+}
+
+/** Build the demo server: Fastify, the plugin on `/mcp`, and the demo tools. */
+export async function buildDemo (options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions)
+  await app.register(mcp, {
+    serverInfo: { name: 'fastify-mcp-streamable-demo', version: '1.0.0' },
+    instructions: 'Demo server: echo, add and countdown.',
+    ...options
+  })
+  registerDemoTools(app)
+  return app
+}

@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import { hostnameOf, normaliseOrigin, type McpAuthInfo, type NormalizedOptions } from '../options.js'
+import { ErrorCode } from '../protocol/jsonrpc.js'
+import { quote, sendHttpError } from './wire.js'
+
+const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+function isLoopbackAddress (address: string): boolean {
+  return address === '::1' || address === 'localhost' || address.startsWith('127.') || address.startsWith('::ffff:127.')
+}
+
+/**
+ * Decides the Host/Origin policy. "Loopback" is read from where the server listens, once it
+ * listens; before that (tests using `inject`, serverless adapters) the strict loopback
+ * policy applies, the safe side.
+ */
+export class OriginPolicy {
+  readonly #app: FastifyInstance
+  readonly #hosts: NormalizedOptions['allowedHosts']
+  readonly #origins: NormalizedOptions['allowedOrigins']
+  #loopback: boolean | undefined
+
+  constructor (app: FastifyInstance, options: NormalizedOptions) {
+    this.#app = app
+    this.#hosts = options.allowedHosts
+    this.#origins = options.allowedOrigins
+  }
+
+  get loopback (): boolean {
+    if (this.#loopback !== undefined) return this.#loopback
+    if (!this.#app.server.listening) return true
+    const addresses = this.#app.addresses()
+    this.#loopback = addresses.length > 0 && addresses.every((a) => isLoopbackAddress(typeof a === 'string' ? a : a.address))
+    return this.#loopback
+  }
+
+  hostAllowed (host: string | undefined): boolean {
+    const hosts = this.#hosts
+    if (hosts === false) return true
+    if (host === undefined) return false
+    if (hosts === 'default') return !this.loopback || LOOPBACK_HOSTNAMES.has(hostnameOf(host))
+    return hosts.has(hostnameOf(host))
+  }
+
+  /** A request without Origin (any non-browser client) is allowed. */
+  originAllowed (origin: string | undefined, host: string | undefined): boolean {
+    const origins = this.#origins
+    if (origins === false || origin === undefined) return true
+    if (origins !== 'default') return origins.has(normaliseOrigin(origin))
+    let url: URL
+    try {
+      url = new URL(origin)
+    } catch {
+      return false
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return false
+    if (this.loopback) return LOOPBACK_HOSTNAMES.has(url.hostname)
+    return host !== undefined && url.host === host.toLowerCase()
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The principal the `auth.authenticate` hook returned for this request (MCP routes only). */
+    mcpAuth: McpAuthInfo | null
+  }
+}
+
+function challenge (options: NormalizedOptions): string {
+  const parts: string[] = []
+  const auth = options.auth!
+  if (auth.resourceMetadataUrl !== undefined) parts.push(`resource_metadata="${auth.resourceMetadataUrl}"`)
+  if (auth.scope !== undefined) parts.push(`scope="${auth.scope}"`)
+  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`
+}
+
+/**
+ * The `onRequest` guard of the MCP routes: Host and Origin (403), then authentication
+ * (401), all before the body is read.
+ */
+export function createGuard (policy: OriginPolicy, options: NormalizedOptions): onRequestAsyncHookHandler {
+  const auth = options.auth
+  const wwwAuthenticate = auth === undefined ? '' : challenge(options)
+  return async function mcpGuard (request: FastifyRequest, reply: FastifyReply) {
+    const host = request.headers.host
+    if (!policy.hostAllowed(host)) {
+      return sendHttpError(reply, 403, ErrorCode.ConnectionClosed, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
+    }
+    const origin = request.headers.origin
+    if (!policy.originAllowed(origin, host)) {
+      return sendHttpError(reply, 403, ErrorCode.ConnectionClosed, `Forbidden: Origin not allowed: ${quote(origin!)}`)
+    }
+    if (auth !== undefined) {
+      let info: McpAuthInfo | null | undefined
+      try {
+        info = await auth.authenticate(request)
+      } catch (err) {
+        request.log.debug({ err }, 'mcp: authenticate threw; answering 401')
+        info = undefined
+      }
+      if (info === null || info === undefined || typeof info.principal !== 'string') {
+        reply.header('www-authenticate', wwwAuthenticate)
+        return sendHttpError(reply, 401, ErrorCode.ConnectionClosed, 'Unauthorized')
+      }
+      request.mcpAuth = info
+    }
+  }
+}

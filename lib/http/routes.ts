@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
+import { JsonRpcBodySchema, type JsonRpcBody, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../schemas/jsonrpc.js'
+import type { NormalizedOptions } from '../options.js'
+import { shortSessionId, type ContextScope } from '../protocol/context.js'
+import { ErrorCode, McpError, errorResponse, resultResponse } from '../protocol/jsonrpc.js'
+import type { McpProtocol } from '../protocol/server.js'
+import type { LiveSessions } from '../session/live.js'
+import type { SessionRecord, SessionStore } from '../session/store.js'
+import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../versions.js'
+import { parseJsonBody, envelopeValidator, BodyError } from './body.js'
+import { PostExchange, type ExchangeDeps } from './exchange.js'
+import { createGuard, type OriginPolicy } from './guard.js'
+import { SseStream } from './sse.js'
+import { SESSION_NOT_FOUND, accepts, quote, sendHttpError } from './wire.js'
+
+export interface RouteDeps {
+  readonly options: NormalizedOptions
+  readonly store: SessionStore
+  readonly live: LiveSessions
+  readonly protocol: McpProtocol
+  readonly policy: OriginPolicy
+  readonly exchange: ExchangeDeps
+  /** Set by `preClose`: new sessions and streams are refused. */
+  readonly lifecycle: { closing: boolean }
+}
+
+/** The headers a browser client needs to speak MCP through CORS. */
+export const MCP_REQUEST_HEADERS = ['Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Authorization']
+export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']
+
+/** 192 bits from the CSPRNG, base64url: visible ASCII only, as the spec requires. */
+export function newSessionId (): string {
+  return randomBytes(24).toString('base64url')
+}
+
+function isRequest (message: JsonRpcMessage): message is JsonRpcRequest {
+  return 'method' in message && message.id !== undefined
+}
+
+function isNotification (message: JsonRpcMessage): message is JsonRpcNotification {
+  return 'method' in message && message.id === undefined
+}
+
+function single (header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header
+}
+
+/** Fastify errors raised before the handler (parser, limits, validation) → JSON-RPC bodies. */
+function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof BodyError) {
+    return error.code === 'MCP_PARSE_ERROR'
+      ? sendHttpError(reply, 400, ErrorCode.ParseError, error.message)
+      : sendHttpError(reply, 400, ErrorCode.InvalidRequest, error.message)
+  }
+  if (error.validation !== undefined || error.code === 'FST_ERR_VALIDATION') {
+    return sendHttpError(reply, 400, ErrorCode.InvalidRequest, error.message)
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return sendHttpError(reply, 415, ErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendHttpError(reply, 413, ErrorCode.ConnectionClosed, `Payload Too Large: the body must not exceed ${reply.routeOptions.bodyLimit} bytes`)
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
+  }
+  const status = error.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    return sendHttpError(reply, status, ErrorCode.ConnectionClosed, `Bad Request: ${error.message}`)
+  }
+  request.log.error({ err: error }, 'mcp: unexpected error')
+  return sendHttpError(reply, 500, ErrorCode.InternalError, 'Internal error')
+}
+
+/**
+ * The MCP endpoint: POST (messages), GET (the standalone stream), DELETE (end a session)
+ * and 405 for the rest. Registered encapsulated, so its body parser, error handler and
+ * hooks apply to these routes only.
+ */
+export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { options, store, live, protocol, lifecycle } = deps
+  const { stateless, touchIntervalMs } = options
+
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, parseJsonBody)
+  app.setErrorHandler(mcpErrorHandler)
+
+  if (options.cors !== undefined) {
+    const user = options.cors
+    const corsOptions: FastifyCorsOptions = {
+      // Unless the application says otherwise, CORS follows the same Origin policy as the guard.
+      origin: (origin, callback) => callback(null, deps.policy.originAllowed(origin, undefined) ? (origin ?? false) : false),
+      methods: stateless ? ['POST'] : ['GET', 'POST', 'DELETE'],
+      ...user,
+      allowedHeaders: mergeHeaders(MCP_REQUEST_HEADERS, user.allowedHeaders),
+      exposedHeaders: mergeHeaders(MCP_EXPOSED_HEADERS, user.exposedHeaders)
+    }
+    await app.register(fastifyCors, corsOptions)
+  }
+  app.addHook('onRequest', createGuard(deps.policy, options))
+
+  const allow = stateless ? 'POST' : 'GET, POST, DELETE'
+  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('allow', allow)
+    return sendHttpError(reply, 405, ErrorCode.ConnectionClosed, 'Method Not Allowed')
+  }
+
+  /** 400 for an unsupported MCP-Protocol-Version header; otherwise the header (or undefined). */
+  function versionHeader (request: FastifyRequest, reply: FastifyReply): string | undefined | false {
+    const header = single(request.headers['mcp-protocol-version'])
+    if (header !== undefined && !isSupportedVersion(header)) {
+      sendHttpError(reply, 400, ErrorCode.ConnectionClosed, `Bad Request: Unsupported protocol version: ${quote(header)} (supported versions: ${SUPPORTED_VERSIONS.join(', ')})`)
+      return false
+    }
+    return header
+  }
+
+  /** The session named by the request, or an answer already sent (400/404). */
+  async function resolveSession (request: FastifyRequest, reply: FastifyReply): Promise<SessionRecord | undefined> {
+    const id = single(request.headers['mcp-session-id'])
+    if (id === undefined || id === '') {
+      sendHttpError(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required')
+      return undefined
+    }
+    const session = await store.get(id)
+    // A session bound to another principal is reported exactly like an unknown one.
+    if (session === undefined || session.principal !== (request.mcpAuth?.principal ?? undefined)) {
+      reply.code(404).type('application/json').send(JSON.stringify(SESSION_NOT_FOUND))
+      return undefined
+    }
+    const now = Date.now()
+    if (now - session.lastActiveAt >= touchIntervalMs) {
+      store.touch(id, now).catch((err: unknown) => request.log.warn({ err }, 'mcp: session touch failed'))
+    }
+    return session
+  }
+
+  async function handleInitialize (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest): Promise<FastifyReply> {
+    if (lifecycle.closing) {
+      reply.header('retry-after', '1')
+      return sendHttpError(reply, 503, ErrorCode.ConnectionClosed, 'Service Unavailable: the server is shutting down')
+    }
+    let init: ReturnType<McpProtocol['initialize']>
+    try {
+      init = protocol.initialize(message.params)
+    } catch (err) {
+      const error = err as McpError
+      return reply.code(200).type('application/json').send(JSON.stringify(errorResponse(message.id, error.code, error.message)))
+    }
+    if (!stateless) {
+      const now = Date.now()
+      const { params, result } = init
+      const record: SessionRecord = {
+        id: newSessionId(),
+        protocolVersion: result.protocolVersion,
+        clientInfo: params.clientInfo,
+        clientCapabilities: params.capabilities,
+        serverCapabilities: result.capabilities,
+        initialized: false,
+        createdAt: now,
+        lastActiveAt: now
+      }
+      if (request.mcpAuth !== null) record.principal = request.mcpAuth.principal
+      if (!await store.create(record)) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(touchIntervalMs / 1000))))
+        return sendHttpError(reply, 503, ErrorCode.ConnectionClosed, 'Service Unavailable: session limit reached')
+      }
+      reply.header('mcp-session-id', record.id)
+      request.log.info({ mcpSession: shortSessionId(record.id), protocolVersion: record.protocolVersion, client: `${params.clientInfo.name}/${params.clientInfo.version}` }, 'mcp: session created')
+    }
+    new PostExchange(reply, deps.exchange, false, 1).respond(resultResponse(message.id, init.result))
+    return reply
+  }
+
+  // Runs before the body is read, so a client that cannot take the answer gets 406 first.
+  async function checkPostAccept (request: FastifyRequest, reply: FastifyReply) {
+    if (!accepts(request.headers.accept, 'application/json') || !accepts(request.headers.accept, 'text/event-stream')) {
+      return sendHttpError(reply, 406, ErrorCode.ConnectionClosed, 'Not Acceptable: Client must accept both application/json and text/event-stream')
+    }
+  }
+
+  async function handlePost (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const body = request.body as JsonRpcBody | undefined
+    if (body === undefined) {
+      return request.headers['content-type'] === undefined
+        ? sendHttpError(reply, 415, ErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json')
+        : sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
+    }
+    const batch = Array.isArray(body)
+    if (!batch) {
+      if ((body as JsonRpcRequest).method === 'initialize' && isRequest(body)) return handleInitialize(request, reply, body)
+    } else if (body.some((m) => (m as JsonRpcRequest).method === 'initialize')) {
+      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch')
+    }
+
+    const header = versionHeader(request, reply)
+    if (header === false) return reply
+    let session: SessionRecord | undefined
+    let protocolVersion: string
+    if (stateless) {
+      protocolVersion = header ?? HEADERLESS_VERSION
+    } else {
+      session = await resolveSession(request, reply)
+      if (session === undefined) return reply
+      protocolVersion = session.protocolVersion
+    }
+    if (batch && !revision(protocolVersion).batches) {
+      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${protocolVersion}`)
+    }
+
+    const messages: JsonRpcMessage[] = batch ? body : [body]
+    const scope = { session, protocolVersion, auth: request.mcpAuth ?? undefined, requestLogger: request.log }
+    let requests = 0
+    for (const message of messages) {
+      if (isRequest(message)) requests++
+      else if (isNotification(message)) await protocol.handleNotification(message, scope)
+      // Responses to server→client requests: none are outstanding in this version.
+    }
+    if (requests === 0) return reply.code(202).send()
+
+    if (session !== undefined) reply.header('mcp-session-id', session.id)
+    const exchange = new PostExchange(reply, deps.exchange, batch, requests)
+    const requestScope: ContextScope = { ...scope, exchange }
+    if (!batch) {
+      const response = await protocol.handleRequest(body as JsonRpcRequest, requestScope)
+      // `undefined`: cancelled, and the exchange was released by the cancellation itself.
+      if (response !== undefined) exchange.respond(response)
+      return reply
+    }
+    await Promise.all(messages.filter(isRequest).map(async (message) => {
+      const response = await protocol.handleRequest(message, requestScope)
+      if (response !== undefined) exchange.respond(response)
+    }))
+    return reply
+  }
+
+  async function handleGet (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (!accepts(request.headers.accept, 'text/event-stream')) {
+      return sendHttpError(reply, 406, ErrorCode.ConnectionClosed, 'Not Acceptable: Client must accept text/event-stream')
+    }
+    if (versionHeader(request, reply) === false) return reply
+    const session = await resolveSession(request, reply)
+    if (session === undefined) return reply
+    if (lifecycle.closing) {
+      reply.header('retry-after', '1')
+      return sendHttpError(reply, 503, ErrorCode.ConnectionClosed, 'Service Unavailable: the server is shutting down')
+    }
+    reply.header('mcp-session-id', session.id)
+    reply.hijack()
+    const stream = new SseStream(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
+    live.attachStandalone(session.id, stream, session.serverCapabilities.tools?.listChanged === true)
+    return reply
+  }
+
+  async function handleDelete (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (versionHeader(request, reply) === false) return reply
+    const session = await resolveSession(request, reply)
+    if (session === undefined) return reply
+    await store.delete(session.id)
+    live.terminate(session.id, SESSION_NOT_FOUND)
+    request.log.info({ mcpSession: shortSessionId(session.id) }, 'mcp: session deleted')
+    return reply.code(204).send()
+  }
+
+  const url = '/'
+  app.route({
+    method: 'POST',
+    url,
+    bodyLimit: options.bodyLimit,
+    schema: { body: JsonRpcBodySchema },
+    validatorCompiler: envelopeValidator(options.maxBatchSize) as never,
+    onRequest: checkPostAccept,
+    handler: handlePost
+  })
+  const others = ['PUT', 'PATCH', 'HEAD']
+  if (options.cors === undefined) others.push('OPTIONS')
+  if (stateless) {
+    others.push('GET', 'DELETE')
+  } else {
+    app.route({ method: 'GET', url, exposeHeadRoute: false, handler: handleGet })
+    app.route({ method: 'DELETE', url, handler: handleDelete })
+  }
+  // Answered in onRequest so that no body is read for a method we do not serve.
+  app.route({ method: others, url, onRequest: notAllowed, handler: notAllowed })
+  if (options.cors !== undefined) {
+    // @fastify/cors answers real preflights in its hook; anything else reaching here is not one.
+    app.route({ method: 'OPTIONS', url, onRequest: notAllowed, handler: notAllowed })
+  }
+}
+
+function mergeHeaders (required: string[], extra: string | string[] | undefined): string[] {
+  const list = extra === undefined ? [] : Array.isArray(extra) ? extra : extra.split(',').map((h) => h.trim())
+  const seen = new Set(required.map((h) => h.toLowerCase()))
+  return [...required, ...list.filter((h) => h !== '' && !seen.has(h.toLowerCase()))]
+}

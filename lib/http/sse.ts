@@ -1,0 +1,164 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { FastifyBaseLogger } from 'fastify'
+
+export interface SseStreamOptions {
+  /** Interval of `: keepalive` comments while the stream is idle; 0 disables. */
+  keepAliveMs: number
+  /** Bytes that may wait behind a slow reader before the stream is cut. */
+  maxQueuedBytes: number
+  logger: FastifyBaseLogger
+}
+
+export const SSE_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no'
+})
+
+const KEEPALIVE = ': keepalive\n\n'
+
+/** Every open stream of one plugin instance, for health counts and shutdown. */
+export class StreamSet {
+  readonly #streams = new Set<SseStream>()
+  get size (): number { return this.#streams.size }
+  add (stream: SseStream): void { this.#streams.add(stream) }
+  delete (stream: SseStream): void { this.#streams.delete(stream) }
+  /** End every stream (shutdown). */
+  endAll (): void {
+    for (const stream of [...this.#streams]) stream.end()
+  }
+}
+
+/**
+ * One Server-Sent Events response written straight to the raw Node response (the Fastify
+ * reply is hijacked first). Honours backpressure: once `write()` returns false nothing more
+ * is written until `drain`; events wait in a queue, and a queue larger than
+ * `maxQueuedBytes` closes the stream instead of growing without bound.
+ */
+export class SseStream {
+  readonly #raw: ServerResponse
+  readonly #options: SseStreamOptions
+  readonly #set: StreamSet
+  readonly #closeListeners: Array<() => void> = []
+  #queue: string[] = []
+  #queuedBytes = 0
+  #waitingForDrain = false
+  #drainWaiters: Array<() => void> = []
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+  #ending = false
+
+  constructor (raw: ServerResponse, headers: Record<string, unknown>, options: SseStreamOptions, set: StreamSet) {
+    this.#raw = raw
+    this.#options = options
+    this.#set = set
+    raw.writeHead(200, { ...headers, ...SSE_HEADERS } as OutgoingHttpHeaders)
+    raw.flushHeaders()
+    raw.on('close', () => this.#onClose())
+    raw.on('drain', () => this.#onDrain())
+    raw.on('error', (err) => options.logger.debug({ err }, 'mcp: SSE socket error'))
+    if (options.keepAliveMs > 0) {
+      this.#timer = setTimeout(() => this.#keepAlive(), options.keepAliveMs).unref()
+    }
+    set.add(this)
+  }
+
+  get closed (): boolean { return this.#closed || this.#ending }
+
+  /** Write one JSON-RPC message as a `message` event. Returns false if the stream is closed. */
+  send (message: unknown, eventId?: string): boolean {
+    const head = eventId === undefined ? 'event: message\ndata: ' : `id: ${eventId}\nevent: message\ndata: `
+    return this.#write(head + JSON.stringify(message) + '\n\n')
+  }
+
+  /** Write a raw, already-framed SSE chunk (a comment, a `retry:` field). */
+  writeRaw (chunk: string): boolean {
+    return this.#write(chunk)
+  }
+
+  /** Resolves once the stream can take more (immediately unless a reader is slow). */
+  ready (): Promise<void> {
+    if (!this.#waitingForDrain || this.closed) return Promise.resolve()
+    return new Promise((resolve) => this.#drainWaiters.push(resolve))
+  }
+
+  onClose (listener: () => void): void {
+    if (this.#closed) listener()
+    else this.#closeListeners.push(listener)
+  }
+
+  /** Finish the stream after whatever is queued has been handed to the socket. */
+  end (): void {
+    if (this.closed) return
+    this.#ending = true
+    // Node buffers what we hand it; the bound was enforced as the queue grew.
+    for (const chunk of this.#queue) this.#raw.write(chunk)
+    this.#queue = []
+    this.#queuedBytes = 0
+    this.#raw.end()
+    this.#releaseWaiters()
+  }
+
+  /** Cut the connection at once (slow reader, shutdown of a dead socket). */
+  destroy (): void {
+    if (this.#closed) return
+    this.#raw.destroy()
+    this.#onClose()
+  }
+
+  #write (chunk: string): boolean {
+    if (this.closed) return false
+    if (this.#waitingForDrain) {
+      this.#queue.push(chunk)
+      this.#queuedBytes += Buffer.byteLength(chunk)
+      if (this.#queuedBytes + this.#raw.writableLength > this.#options.maxQueuedBytes) {
+        this.#options.logger.warn({ queuedBytes: this.#queuedBytes }, 'mcp: SSE reader too slow, closing stream')
+        this.destroy()
+        return false
+      }
+      return true
+    }
+    if (!this.#raw.write(chunk)) this.#waitingForDrain = true
+    this.#timer?.refresh()
+    return true
+  }
+
+  #onDrain (): void {
+    if (this.closed) return
+    this.#waitingForDrain = false
+    while (this.#queue.length > 0) {
+      const chunk = this.#queue.shift()!
+      this.#queuedBytes -= Buffer.byteLength(chunk)
+      if (!this.#raw.write(chunk)) {
+        this.#waitingForDrain = true
+        return
+      }
+    }
+    this.#timer?.refresh()
+    this.#releaseWaiters()
+  }
+
+  #keepAlive (): void {
+    if (this.closed) return
+    // A reader that is not draining does not need keep-alives; it needs to catch up.
+    if (!this.#waitingForDrain) this.#raw.write(KEEPALIVE)
+    this.#timer?.refresh()
+  }
+
+  #releaseWaiters (): void {
+    const waiters = this.#drainWaiters
+    this.#drainWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  #onClose (): void {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#queue = []
+    this.#queuedBytes = 0
+    this.#set.delete(this)
+    this.#releaseWaiters()
+    for (const listener of this.#closeListeners.splice(0)) listener()
+  }
+}

@@ -1,0 +1,124 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { TObject } from '@sinclair/typebox'
+import { errors } from './errors.js'
+import type { ExchangeDeps } from './http/exchange.js'
+import { OriginPolicy } from './http/guard.js'
+import { mcpRoutes } from './http/routes.js'
+import { StreamSet } from './http/sse.js'
+import { SESSION_NOT_FOUND } from './http/wire.js'
+import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
+import { normalizeOptions, type McpPluginOptions } from './options.js'
+import { McpProtocol } from './protocol/server.js'
+import { ToolRegistry, type ToolDefinition, type ToolHandler } from './registry/tools.js'
+import { LiveSessions } from './session/live.js'
+import { MemorySessionStore } from './session/memory-store.js'
+import type { SessionStore } from './session/store.js'
+
+/** Counts for health checks and metrics. */
+export interface McpStats {
+  /** Live sessions in the store. */
+  sessions: number
+  /** Open SSE streams on this instance (GET streams and streaming POST answers). */
+  streams: number
+}
+
+/** The `app.mcp` decorator. */
+export interface McpDecorator {
+  /**
+   * Register a tool. Schemas are TypeBox objects, compiled now; the handler's arguments are
+   * typed from `inputSchema`. Throws `FST_MCP_INVALID_TOOL` / `FST_MCP_DUPLICATE_TOOL`.
+   * A tool added after the server started is announced with `notifications/tools/list_changed`.
+   */
+  tool<I extends TObject = TObject, O extends TObject | undefined = undefined>(definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void
+  /** Remove a tool; announced like an addition. Returns whether it existed. */
+  removeTool (name: string): boolean
+  /** The session store in use. */
+  readonly sessions: SessionStore
+  /** Live session and stream counts. */
+  stats (): Promise<McpStats>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mcp: McpDecorator
+  }
+}
+
+const TOOLS_LIST_CHANGED = Object.freeze({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' })
+
+async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions): Promise<void> {
+  if (app.hasDecorator('mcp')) throw new errors.FST_MCP_ALREADY_REGISTERED()
+  const options = normalizeOptions(pluginOptions, { name: PACKAGE_NAME, version: PACKAGE_VERSION })
+
+  const ownStore = options.sessionStore === undefined
+  const store: SessionStore = options.sessionStore ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
+  const live = new LiveSessions()
+  const tools = new ToolRegistry()
+  const streams = new StreamSet()
+  const protocol = new McpProtocol({ options, store, live, tools })
+  const lifecycle = { closing: false }
+  const exchange: ExchangeDeps = {
+    mode: options.responseMode,
+    streams,
+    streamOptions: { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, logger: app.log }
+  }
+
+  const unsubscribeExpired = store.onExpired((sessionId) => live.terminate(sessionId, SESSION_NOT_FOUND))
+  tools.onChange(() => live.broadcastToolsListChanged(TOOLS_LIST_CHANGED))
+
+  const stats = async (): Promise<McpStats> => ({ sessions: await store.size(), streams: streams.size })
+  const decorator: McpDecorator = {
+    tool (definition, handler) { tools.add(definition, handler) },
+    removeTool (name) { return tools.remove(name) },
+    sessions: store,
+    stats
+  }
+  app.decorate('mcp', decorator)
+  app.decorateRequest('mcpAuth', null)
+
+  await app.register(mcpRoutes, {
+    prefix: options.path === '/' ? '' : options.path,
+    options,
+    store,
+    live,
+    protocol,
+    policy: new OriginPolicy(app, options),
+    exchange,
+    lifecycle
+  })
+
+  if (options.health !== false) {
+    app.get(options.health, async (_request, reply) => {
+      const counts = await stats()
+      return reply.code(lifecycle.closing ? 503 : 200).send({ status: lifecycle.closing ? 'closing' : 'ok', ...counts })
+    })
+  }
+
+  // Open SSE streams would keep server.close() waiting forever: end them in preClose, as
+  // Fastify documents for long-lived connections. Stores are released once requests drained.
+  app.addHook('preClose', async () => {
+    lifecycle.closing = true
+    streams.endAll()
+  })
+  app.addHook('onClose', async () => {
+    unsubscribeExpired()
+    if (ownStore) await store.close()
+  })
+}
+
+/** The plugin: `app.register(mcp, options)`. */
+const mcp = fp(fastifyMcp, { fastify: '5.x', name: PACKAGE_NAME })
+export default mcp
+export { mcp as fastifyMcp }
+
+export { errors } from './errors.js'
+export { ErrorCode, McpError } from './protocol/jsonrpc.js'
+export { MemorySessionStore, type MemorySessionStoreOptions } from './session/memory-store.js'
+export type { SessionRecord, SessionStore, SessionExpiredListener } from './session/store.js'
+export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode } from './options.js'
+export type { ToolDefinition, ToolHandler, ToolResult } from './registry/tools.js'
+export type { ToolContext } from './protocol/context.js'
+export { SUPPORTED_VERSIONS, LATEST_VERSION } from './versions.js'
+export * from '../schemas/jsonrpc.js'
+export * from '../schemas/mcp.js'

@@ -1,0 +1,236 @@
+import type { FastifyCorsOptions } from '@fastify/cors'
+import type { FastifyRequest } from 'fastify'
+import type { Implementation } from '../schemas/mcp.js'
+import { errors } from './errors.js'
+import { assertSessionStore, type SessionStore } from './session/store.js'
+
+/** Who made a request, as the `auth.authenticate` hook decided. */
+export interface McpAuthInfo {
+  /** A stable id of the user or client. Sessions are bound to it: another principal gets 404. */
+  principal: string
+  scopes?: string[]
+  /** Anything else the application wants handlers to see (never logged by the plugin). */
+  extra?: Record<string, unknown>
+}
+
+export interface McpAuthOptions {
+  /**
+   * Called for every request to the MCP endpoint, before the body is read. Return the
+   * principal, or `null`/`undefined` to answer 401 with `WWW-Authenticate`.
+   * A thrown error is treated as an invalid token (401).
+   */
+  authenticate (request: FastifyRequest): McpAuthInfo | null | undefined | Promise<McpAuthInfo | null | undefined>
+  /** RFC 9728 Protected Resource Metadata URL, sent as `resource_metadata` on 401. */
+  resourceMetadataUrl?: string
+  /** Scopes to name in the `WWW-Authenticate` challenge. */
+  scope?: string
+}
+
+export type ResponseMode = 'auto' | 'json' | 'sse'
+
+export interface McpPluginOptions {
+  /** The MCP endpoint. Default `/mcp`. */
+  path?: string
+  /** Sent as `serverInfo` in the initialize result. Default: this package's name and version. */
+  serverInfo?: Implementation
+  /** Sent as `instructions` in the initialize result. */
+  instructions?: string
+  /**
+   * `auto` (default): JSON unless the handler sends progress/logs first, then SSE.
+   * `json`: always one JSON body (related messages are dropped). `sse`: always a stream.
+   */
+  responseMode?: ResponseMode
+  /** No sessions: every POST stands alone; GET and DELETE answer 405. Default `false`. */
+  stateless?: boolean
+  /**
+   * Host header allowlist (hostnames, port ignored). Default: when the server listens on a
+   * loopback address (or is not listening, as with `inject`), only `localhost`, `127.0.0.1`
+   * and `[::1]`; otherwise any host. `false` disables the check.
+   */
+  allowedHosts?: string[] | false
+  /**
+   * Origin allowlist (full origins such as `https://app.example.com`). A request without an
+   * Origin is always allowed. Default: on loopback, localhost origins on any port; otherwise
+   * only the same origin as the Host header. `false` disables the check.
+   */
+  allowedOrigins?: string[] | false
+  /**
+   * Serve CORS through `@fastify/cors` on the MCP endpoint. `true` uses the Origin policy
+   * above; an object is passed to `@fastify/cors` (the MCP headers are always allowed and
+   * `Mcp-Session-Id` always exposed). Default off.
+   */
+  cors?: boolean | FastifyCorsOptions
+  /** Idle time before a session expires. Default 30 minutes. */
+  sessionTtlMs?: number
+  /** Most live sessions; `initialize` beyond it answers 503 with `Retry-After`. Default 10,000. */
+  maxSessions?: number
+  /** A session's idle TTL is refreshed at most this often (no store write per request). Default `min(sessionTtlMs / 10, 60 s)`. */
+  touchIntervalMs?: number
+  /** Keep-alive comment interval on idle SSE streams; 0 disables. Default 15 s. */
+  keepAliveMs?: number
+  /** Largest request body in bytes; larger ones answer 413. Default 4 MiB. */
+  bodyLimit?: number
+  /** Largest JSON-RPC batch (2025-03-26 sessions only). Default 100. */
+  maxBatchSize?: number
+  /** Most concurrent requests per session; more get a JSON-RPC error. Default 100. */
+  maxInFlightRequests?: number
+  /** Bytes an SSE stream may queue behind a slow reader before it is closed. Default 4 MiB. */
+  maxQueuedBytes?: number
+  /** Page size of `tools/list`. Default 100. */
+  pageSize?: number
+  /** A custom session store (see `SessionStore`). Default: a `MemorySessionStore`. */
+  sessionStore?: SessionStore
+  /** Health route path, or `false` for none. Default `/health`. */
+  health?: string | false
+  /** Authentication hook (401/`WWW-Authenticate`); sessions are bound to the principal. */
+  auth?: McpAuthOptions
+}
+
+export interface NormalizedOptions {
+  path: string
+  serverInfo: Implementation
+  instructions: string | undefined
+  responseMode: ResponseMode
+  stateless: boolean
+  allowedHosts: ReadonlySet<string> | 'default' | false
+  allowedOrigins: ReadonlySet<string> | 'default' | false
+  cors: FastifyCorsOptions | undefined
+  sessionTtlMs: number
+  maxSessions: number
+  touchIntervalMs: number
+  keepAliveMs: number
+  bodyLimit: number
+  maxBatchSize: number
+  maxInFlightRequests: number
+  maxQueuedBytes: number
+  pageSize: number
+  sessionStore: SessionStore | undefined
+  health: string | false
+  auth: McpAuthOptions | undefined
+}
+
+const MiB = 1024 * 1024
+
+export const defaultOptions = Object.freeze({
+  path: '/mcp',
+  responseMode: 'auto' as ResponseMode,
+  stateless: false,
+  sessionTtlMs: 30 * 60_000,
+  maxSessions: 10_000,
+  keepAliveMs: 15_000,
+  bodyLimit: 4 * MiB,
+  maxBatchSize: 100,
+  maxInFlightRequests: 100,
+  maxQueuedBytes: 4 * MiB,
+  pageSize: 100,
+  health: '/health'
+})
+
+const RESPONSE_MODES: readonly ResponseMode[] = ['auto', 'json', 'sse']
+
+function integer (name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new errors.FST_MCP_INVALID_OPTION(name, `must be an integer >= ${min}`)
+  }
+  return value
+}
+
+function routePath (name: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw new errors.FST_MCP_INVALID_OPTION(name, 'must be a path starting with "/"')
+  }
+  return value
+}
+
+function stringList (name: string, value: unknown, normalise: (entry: string) => string): ReadonlySet<string> | 'default' | false {
+  if (value === undefined) return 'default'
+  if (value === false) return false
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry.length === 0)) {
+    throw new errors.FST_MCP_INVALID_OPTION(name, 'must be an array of non-empty strings, or false')
+  }
+  return new Set(value.map(normalise))
+}
+
+/** `[::1]:3000` → `[::1]`, `Example.COM:80` → `example.com`. */
+export function hostnameOf (host: string): string {
+  const lower = host.trim().toLowerCase()
+  if (lower.startsWith('[')) {
+    const end = lower.indexOf(']')
+    return end === -1 ? lower : lower.slice(0, end + 1)
+  }
+  const colon = lower.indexOf(':')
+  return colon === -1 ? lower : lower.slice(0, colon)
+}
+
+function normaliseOrigin (origin: string): string {
+  return origin.trim().toLowerCase().replace(/\/+$/, '')
+}
+
+/** Options are read once here; the rest of the plugin reads only the normalised copy. */
+export function normalizeOptions (options: McpPluginOptions = {}, defaultServerInfo: Implementation): NormalizedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new errors.FST_MCP_INVALID_OPTION('options', 'must be an object')
+  }
+  const path = options.path === undefined ? defaultOptions.path : routePath('path', options.path)
+
+  const responseMode = options.responseMode ?? defaultOptions.responseMode
+  if (!RESPONSE_MODES.includes(responseMode)) {
+    throw new errors.FST_MCP_INVALID_OPTION('responseMode', `must be one of ${RESPONSE_MODES.join(', ')}`)
+  }
+
+  const serverInfo = options.serverInfo ?? defaultServerInfo
+  if (serverInfo === null || typeof serverInfo !== 'object' || typeof serverInfo.name !== 'string' || typeof serverInfo.version !== 'string') {
+    throw new errors.FST_MCP_INVALID_OPTION('serverInfo', 'must be an object with string name and version')
+  }
+  if (options.instructions !== undefined && typeof options.instructions !== 'string') {
+    throw new errors.FST_MCP_INVALID_OPTION('instructions', 'must be a string')
+  }
+  if (options.stateless !== undefined && typeof options.stateless !== 'boolean') {
+    throw new errors.FST_MCP_INVALID_OPTION('stateless', 'must be a boolean')
+  }
+
+  let cors: FastifyCorsOptions | undefined
+  if (options.cors === true) cors = {}
+  else if (options.cors === undefined || options.cors === false) cors = undefined
+  else if (typeof options.cors === 'object' && options.cors !== null) cors = options.cors
+  else throw new errors.FST_MCP_INVALID_OPTION('cors', 'must be a boolean or @fastify/cors options')
+
+  if (options.sessionStore !== undefined) assertSessionStore(options.sessionStore)
+
+  const health = options.health === undefined
+    ? defaultOptions.health
+    : options.health === false ? false : routePath('health', options.health)
+
+  if (options.auth !== undefined) {
+    if (options.auth === null || typeof options.auth !== 'object' || typeof options.auth.authenticate !== 'function') {
+      throw new errors.FST_MCP_INVALID_OPTION('auth', 'must be an object with an authenticate(request) function')
+    }
+  }
+
+  const sessionTtlMs = integer('sessionTtlMs', options.sessionTtlMs, defaultOptions.sessionTtlMs, 1)
+  return {
+    path,
+    serverInfo,
+    instructions: options.instructions,
+    responseMode,
+    stateless: options.stateless ?? defaultOptions.stateless,
+    allowedHosts: stringList('allowedHosts', options.allowedHosts, hostnameOf),
+    allowedOrigins: stringList('allowedOrigins', options.allowedOrigins, normaliseOrigin),
+    cors,
+    sessionTtlMs,
+    maxSessions: integer('maxSessions', options.maxSessions, defaultOptions.maxSessions, 1),
+    touchIntervalMs: integer('touchIntervalMs', options.touchIntervalMs, Math.max(1, Math.min(Math.floor(sessionTtlMs / 10), 60_000)), 0),
+    keepAliveMs: integer('keepAliveMs', options.keepAliveMs, defaultOptions.keepAliveMs, 0),
+    bodyLimit: integer('bodyLimit', options.bodyLimit, defaultOptions.bodyLimit, 1),
+    maxBatchSize: integer('maxBatchSize', options.maxBatchSize, defaultOptions.maxBatchSize, 1),
+    maxInFlightRequests: integer('maxInFlightRequests', options.maxInFlightRequests, defaultOptions.maxInFlightRequests, 1),
+    maxQueuedBytes: integer('maxQueuedBytes', options.maxQueuedBytes, defaultOptions.maxQueuedBytes, 1024),
+    pageSize: integer('pageSize', options.pageSize, defaultOptions.pageSize, 1),
+    sessionStore: options.sessionStore,
+    health,
+    auth: options.auth
+  }
+}
+
+export { normaliseOrigin }

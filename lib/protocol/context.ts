@@ -1,0 +1,114 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { RequestId } from '../../schemas/jsonrpc.js'
+import type { LoggingLevel, ProgressToken } from '../../schemas/mcp.js'
+import { errors } from '../errors.js'
+import type { PostExchange } from '../http/exchange.js'
+import type { McpAuthInfo } from '../options.js'
+import type { InFlight } from '../session/live.js'
+import type { SessionRecord } from '../session/store.js'
+import { isLogLevel, shouldSend } from './logging.js'
+
+/** What a tool handler gets besides its arguments. */
+export interface ToolContext {
+  /** Aborted by the client's `notifications/cancelled` or when the session ends; not by a dropped connection. */
+  readonly signal: AbortSignal
+  /** The JSON-RPC id of the request being served. */
+  readonly requestId: RequestId
+  /** The session's id (undefined in stateless mode). */
+  readonly sessionId: string | undefined
+  /** The session record (read-only; undefined in stateless mode). */
+  readonly session: Readonly<SessionRecord> | undefined
+  /** The protocol revision in use for this request. */
+  readonly protocolVersion: string
+  /** The principal from the `auth` hook, if any. */
+  readonly auth: McpAuthInfo | undefined
+  /** The request's `params._meta`, if any. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined
+  /** A pino child logger bound to the request and (abbreviated) session id. */
+  readonly logger: FastifyBaseLogger
+  /**
+   * Send `notifications/progress` for this request. A no-op unless the request carried a
+   * `progressToken`; `progress` must increase with each call. Resolves when the stream can
+   * take more.
+   */
+  progress (progress: number, total?: number, message?: string): Promise<void>
+  /** Send `notifications/message` to the client, honouring its `logging/setLevel`. */
+  log (level: LoggingLevel, data: unknown, logger?: string): Promise<void>
+}
+
+const NEVER_ABORTED = new AbortController().signal
+
+/** Session ids are secrets: logs carry only a prefix. */
+export function shortSessionId (id: string): string {
+  return id.length > 8 ? id.slice(0, 8) + '…' : id
+}
+
+export interface ContextScope {
+  readonly session: SessionRecord | undefined
+  readonly protocolVersion: string
+  readonly exchange: PostExchange
+  readonly auth: McpAuthInfo | undefined
+  readonly requestLogger: FastifyBaseLogger
+}
+
+export class RequestContext implements ToolContext {
+  readonly requestId: RequestId
+  readonly meta: Readonly<Record<string, unknown>> | undefined
+  readonly #scope: ContextScope
+  readonly #inflight: InFlight | undefined
+  #logger: FastifyBaseLogger | undefined
+  #lastProgress = -Infinity
+  #done = false
+
+  constructor (scope: ContextScope, requestId: RequestId, meta: Record<string, unknown> | undefined, inflight: InFlight | undefined) {
+    this.#scope = scope
+    this.requestId = requestId
+    this.meta = meta
+    this.#inflight = inflight
+  }
+
+  get signal (): AbortSignal {
+    const inflight = this.#inflight
+    if (inflight === undefined) return NEVER_ABORTED
+    return (inflight.controller ??= new AbortController()).signal
+  }
+
+  get sessionId (): string | undefined { return this.#scope.session?.id }
+  get session (): Readonly<SessionRecord> | undefined { return this.#scope.session }
+  get protocolVersion (): string { return this.#scope.protocolVersion }
+  get auth (): McpAuthInfo | undefined { return this.#scope.auth }
+
+  get logger (): FastifyBaseLogger {
+    if (this.#logger === undefined) {
+      const session = this.#scope.session
+      this.#logger = session === undefined
+        ? this.#scope.requestLogger
+        : this.#scope.requestLogger.child({ mcpSession: shortSessionId(session.id) })
+    }
+    return this.#logger
+  }
+
+  /** The request has been answered (or cancelled): later progress and logs are dropped. */
+  finish (): void { this.#done = true }
+
+  progress (progress: number, total?: number, message?: string): Promise<void> {
+    const token = this.meta?.progressToken as ProgressToken | undefined
+    if (token === undefined || this.#done || this.#inflight?.cancelled === true) return Promise.resolve()
+    if (typeof progress !== 'number' || !Number.isFinite(progress) || progress <= this.#lastProgress) {
+      throw new errors.FST_MCP_PROGRESS_NOT_INCREASING(progress, this.#lastProgress)
+    }
+    this.#lastProgress = progress
+    const params: Record<string, unknown> = { progressToken: token, progress }
+    if (total !== undefined) params.total = total
+    if (message !== undefined) params.message = message
+    return this.#scope.exchange.sendRelated({ jsonrpc: '2.0', method: 'notifications/progress', params })
+  }
+
+  log (level: LoggingLevel, data: unknown, logger?: string): Promise<void> {
+    if (!isLogLevel(level)) throw new errors.FST_MCP_INVALID_LOG_LEVEL(String(level))
+    if (this.#done || this.#inflight?.cancelled === true) return Promise.resolve()
+    if (!shouldSend(level, this.#scope.session?.logLevel)) return Promise.resolve()
+    const params: Record<string, unknown> = logger === undefined ? { level, data } : { level, logger, data }
+    return this.#scope.exchange.sendRelated({ jsonrpc: '2.0', method: 'notifications/message', params })
+  }
+}

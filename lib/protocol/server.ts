@@ -1,0 +1,150 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { TSchema } from '@sinclair/typebox'
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../schemas/jsonrpc.js'
+import {
+  CallToolParamsSchema,
+  CancelledParamsSchema,
+  InitializeParamsSchema,
+  PaginatedParamsSchema,
+  SetLevelParamsSchema,
+  type InitializeParams,
+  type InitializeResult,
+  type ServerCapabilities
+} from '../../schemas/mcp.js'
+import type { NormalizedOptions } from '../options.js'
+import { describeErrors, type ToolRegistry } from '../registry/tools.js'
+import type { InFlight, LiveSessions } from '../session/live.js'
+import type { SessionStore } from '../session/store.js'
+import { negotiateVersion } from '../versions.js'
+import { RequestContext, type ContextScope } from './context.js'
+import { ErrorCode, McpError, errorResponse, resultResponse } from './jsonrpc.js'
+
+type Params = Record<string, unknown>
+type MethodHandler = (params: Params, ctx: RequestContext, scope: ContextScope) => Promise<Params> | Params
+
+interface MethodSpec {
+  readonly handler: MethodHandler
+  /** Registered in flight so `notifications/cancelled` can find it (long-running methods). */
+  readonly cancellable: boolean
+}
+
+export interface ProtocolDeps {
+  readonly options: NormalizedOptions
+  readonly store: SessionStore
+  readonly live: LiveSessions
+  readonly tools: ToolRegistry
+}
+
+const checkInitialize = TypeCompiler.Compile(InitializeParamsSchema)
+const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
+const checkCallTool = TypeCompiler.Compile(CallToolParamsSchema)
+const checkSetLevel = TypeCompiler.Compile(SetLevelParamsSchema)
+const checkCancelled = TypeCompiler.Compile(CancelledParamsSchema)
+
+function validParams<T> (check: { Check (value: unknown): value is T, Errors: unknown }, params: unknown): T {
+  if (!check.Check(params)) {
+    throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${describeErrors(check as never as Parameters<typeof describeErrors>[0], params)}`)
+  }
+  return params
+}
+
+/** JSON-RPC dispatch for everything after the HTTP edge has resolved the session. */
+export class McpProtocol {
+  readonly #deps: ProtocolDeps
+  readonly #methods = new Map<string, MethodSpec>()
+  #capabilities: ServerCapabilities | undefined
+
+  constructor (deps: ProtocolDeps) {
+    this.#deps = deps
+    deps.tools.onChange(() => { this.#capabilities = undefined })
+    this.#method('ping', false, () => ({}))
+    this.#method('tools/list', false, (params) => {
+      const { cursor } = validParams(checkPaginated, params)
+      return deps.tools.list(cursor, deps.options.pageSize)
+    })
+    this.#method('tools/call', true, async (params, ctx) => {
+      const { name, arguments: args } = validParams(checkCallTool, params)
+      return await deps.tools.call(name, args, ctx) as unknown as Params
+    })
+    this.#method('logging/setLevel', false, async (params, _ctx, scope) => {
+      const { level } = validParams(checkSetLevel, params)
+      if (scope.session !== undefined) await deps.store.update(scope.session.id, { logLevel: level })
+      return {}
+    })
+  }
+
+  #method (name: string, cancellable: boolean, handler: MethodHandler): void {
+    this.#methods.set(name, { handler, cancellable })
+  }
+
+  /** Server capabilities, derived from what is registered (cached until that changes). */
+  capabilities (): ServerCapabilities {
+    if (this.#capabilities === undefined) {
+      const capabilities: ServerCapabilities = { logging: {} }
+      if (this.#deps.tools.size > 0) capabilities.tools = { listChanged: true }
+      this.#capabilities = Object.freeze(capabilities)
+    }
+    return this.#capabilities
+  }
+
+  /** Validate `initialize` params and build the result; the caller creates the session. */
+  initialize (params: unknown): { params: InitializeParams, result: InitializeResult } {
+    const valid = validParams(checkInitialize, params ?? {})
+    const { serverInfo, instructions } = this.#deps.options
+    const result: InitializeResult = {
+      protocolVersion: negotiateVersion(valid.protocolVersion),
+      capabilities: this.capabilities(),
+      serverInfo
+    }
+    if (instructions !== undefined) result.instructions = instructions
+    return { params: valid, result }
+  }
+
+  /** Answer one request. Resolves `undefined` when the request was cancelled (no answer is due). */
+  async handleRequest (message: JsonRpcRequest, scope: ContextScope): Promise<JsonRpcResponse | undefined> {
+    const { id } = message
+    const spec = this.#methods.get(message.method)
+    if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`)
+    const params = message.params ?? {}
+    if (Array.isArray(params)) return errorResponse(id, ErrorCode.InvalidParams, 'Invalid params: params must be an object')
+
+    let inflight: InFlight | undefined
+    const session = scope.session
+    if (spec.cancellable && session !== undefined) {
+      const begun = this.#deps.live.begin(session.id, id, scope.exchange, this.#deps.options.maxInFlightRequests)
+      if (begun === 'duplicate') return errorResponse(id, ErrorCode.InvalidRequest, 'Invalid Request: this id is already used by a request in flight')
+      if (begun === 'busy') return errorResponse(id, ErrorCode.ConnectionClosed, 'Too many requests in flight on this session')
+      inflight = begun
+    }
+    const meta = params._meta
+    const ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight)
+    try {
+      const result = await spec.handler(params, ctx, scope)
+      return inflight?.cancelled === true ? undefined : resultResponse(id, result)
+    } catch (err) {
+      if (inflight?.cancelled === true) return undefined
+      if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
+      ctx.logger.error({ err, method: message.method }, 'mcp: request handler failed')
+      return errorResponse(id, ErrorCode.InternalError, 'Internal error')
+    } finally {
+      ctx.finish()
+      if (inflight !== undefined) this.#deps.live.end(session!.id, inflight)
+    }
+  }
+
+  /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
+  async handleNotification (message: JsonRpcNotification, scope: Omit<ContextScope, 'exchange'>): Promise<void> {
+    const session = scope.session
+    switch (message.method) {
+      case 'notifications/initialized':
+        if (session !== undefined && !session.initialized) await this.#deps.store.update(session.id, { initialized: true })
+        return
+      case 'notifications/cancelled':
+        if (session !== undefined && checkCancelled.Check(message.params)) {
+          this.#deps.live.cancel(session.id, message.params.requestId, message.params.reason)
+        }
+    }
+  }
+}
+
+export type { TSchema }

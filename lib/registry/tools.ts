@@ -1,0 +1,193 @@
+import { Kind, type Static, type TObject, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { CallToolResultSchema, type CallToolResult, type ContentBlock, type Icon, type ToolAnnotations } from '../../schemas/mcp.js'
+import { errors } from '../errors.js'
+import type { ToolContext } from '../protocol/context.js'
+import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
+import { paginate } from './pagination.js'
+
+/** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
+export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
+
+/** A tool as registered with `app.mcp.tool()`. Schemas are TypeBox and published as written. */
+export interface ToolDefinition<I extends TObject = TObject, O extends TObject | undefined = TObject | undefined> {
+  name: string
+  title?: string
+  description: string
+  /** TypeBox object schema of the arguments. Default: an empty object schema. */
+  inputSchema?: I
+  /** TypeBox object schema of `structuredContent`; when set, every successful result is checked against it. */
+  outputSchema?: O
+  annotations?: ToolAnnotations
+  icons?: Icon[]
+  _meta?: Record<string, unknown>
+}
+
+type Structured<O> = O extends TObject ? Static<O> : Record<string, unknown>
+
+/** What a tool handler may return: text, content blocks, or a whole `CallToolResult`. */
+export type ToolResult<O extends TObject | undefined = undefined> =
+  | string
+  | ContentBlock[]
+  | (Omit<CallToolResult, 'structuredContent' | 'content'> & { content?: ContentBlock[], structuredContent?: Structured<O> })
+
+export type ToolHandler<I extends TObject = TObject, O extends TObject | undefined = undefined> =
+  (args: Static<I>, ctx: ToolContext) => ToolResult<O> | Promise<ToolResult<O>>
+
+interface RegisteredTool {
+  readonly name: string
+  /** The `tools/list` entry, built once. */
+  readonly descriptor: Record<string, unknown>
+  readonly input: TypeCheck<TSchema>
+  readonly output: TypeCheck<TSchema> | undefined
+  readonly handler: ToolHandler<TObject, TObject | undefined>
+}
+
+const EMPTY_INPUT = Object.freeze({ type: 'object', properties: {} }) as unknown as TObject
+const checkCallToolResult = TypeCompiler.Compile(CallToolResultSchema)
+
+function compileObjectSchema (toolName: string, label: string, schema: unknown): TypeCheck<TSchema> {
+  if (schema === null || typeof schema !== 'object' || (schema as Record<string, unknown>).type !== 'object') {
+    throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} must be a TypeBox object schema (Type.Object)`)
+  }
+  if ((schema as Record<PropertyKey, unknown>)[Kind] === undefined) {
+    throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} must be built with TypeBox`)
+  }
+  try {
+    return TypeCompiler.Compile(schema as TSchema)
+  } catch (err) {
+    throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} does not compile: ${(err as Error).message}`)
+  }
+}
+
+/** `/a: Expected number; /b: Required property` — at most five, for a readable message. */
+export function describeErrors (check: TypeCheck<TSchema>, value: unknown): string {
+  const messages: string[] = []
+  for (const error of check.Errors(value)) {
+    messages.push(`${error.path === '' ? '(root)' : error.path}: ${error.message}`)
+    if (messages.length === 5) break
+  }
+  return messages.join('; ')
+}
+
+/** The tools of one plugin instance, kept sorted by name for stable pagination. */
+export class ToolRegistry {
+  readonly #tools = new Map<string, RegisteredTool>()
+  readonly #listeners = new Set<() => void>()
+  #sorted: RegisteredTool[] | undefined
+
+  get size (): number { return this.#tools.size }
+
+  has (name: string): boolean { return this.#tools.has(name) }
+
+  add<I extends TObject, O extends TObject | undefined> (definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void {
+    if (definition === null || typeof definition !== 'object') {
+      throw new errors.FST_MCP_INVALID_TOOL(String(definition), 'the definition must be an object')
+    }
+    const { name } = definition
+    if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
+      throw new errors.FST_MCP_INVALID_TOOL(String(name), 'the name must match ^[A-Za-z0-9_.-]{1,128}$')
+    }
+    if (this.#tools.has(name)) throw new errors.FST_MCP_DUPLICATE_TOOL(name)
+    if (typeof definition.description !== 'string') {
+      throw new errors.FST_MCP_INVALID_TOOL(name, 'description must be a string')
+    }
+    if (typeof handler !== 'function') throw new errors.FST_MCP_INVALID_TOOL(name, 'the handler must be a function')
+
+    const inputSchema = definition.inputSchema ?? EMPTY_INPUT
+    const input = definition.inputSchema === undefined
+      ? TypeCompiler.Compile(EMPTY_INPUT)
+      : compileObjectSchema(name, 'inputSchema', inputSchema)
+    const output = definition.outputSchema === undefined
+      ? undefined
+      : compileObjectSchema(name, 'outputSchema', definition.outputSchema)
+
+    // JSON.parse(JSON.stringify()) publishes the schema exactly as written, minus the
+    // TypeBox symbols, and freezes a copy the application can no longer change under us.
+    const descriptor: Record<string, unknown> = JSON.parse(JSON.stringify({
+      name,
+      title: definition.title,
+      description: definition.description,
+      inputSchema,
+      outputSchema: definition.outputSchema,
+      annotations: definition.annotations,
+      icons: definition.icons,
+      _meta: definition._meta
+    }))
+    this.#tools.set(name, { name, descriptor, input, output, handler: handler as unknown as RegisteredTool['handler'] })
+    this.#changed()
+  }
+
+  remove (name: string): boolean {
+    const removed = this.#tools.delete(name)
+    if (removed) this.#changed()
+    return removed
+  }
+
+  list (cursor: string | undefined, pageSize: number): { tools: Record<string, unknown>[], nextCursor?: string } {
+    this.#sorted ??= [...this.#tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const page = paginate(this.#sorted, cursor, pageSize)
+    const tools = page.items.map((tool) => tool.descriptor)
+    return page.nextCursor === undefined ? { tools } : { tools, nextCursor: page.nextCursor }
+  }
+
+  /** Run a tool: argument check, handler, result normalisation and output check. */
+  async call (name: string, args: unknown, ctx: ToolContext): Promise<CallToolResult> {
+    const tool = this.#tools.get(name)
+    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`)
+    const value = args === undefined ? {} : args
+    if (!tool.input.Check(value)) {
+      return errorResult(`Invalid arguments for tool ${name}: ${describeErrors(tool.input, value)}`)
+    }
+    let returned: unknown
+    try {
+      returned = await tool.handler(value as never, ctx)
+    } catch (err) {
+      if (err instanceof McpError) throw err
+      ctx.logger.debug({ err }, 'mcp: tool handler threw')
+      return errorResult(err instanceof Error && err.message !== '' ? err.message : `Tool ${name} failed`)
+    }
+    const result = toCallToolResult(name, returned)
+    if (tool.output !== undefined && result.isError !== true) {
+      if (result.structuredContent === undefined) {
+        throw new McpError(ErrorCode.InternalError, `Tool ${name} has an outputSchema but returned no structuredContent`)
+      }
+      if (!tool.output.Check(result.structuredContent)) {
+        throw new McpError(ErrorCode.InternalError, `Tool ${name} returned structuredContent that does not match its outputSchema: ${describeErrors(tool.output, result.structuredContent)}`)
+      }
+    }
+    return result
+  }
+
+  onChange (listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  #changed (): void {
+    this.#sorted = undefined
+    for (const listener of this.#listeners) listener()
+  }
+}
+
+function errorResult (text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true }
+}
+
+function toCallToolResult (name: string, returned: unknown): CallToolResult {
+  if (typeof returned === 'string') return { content: [{ type: 'text', text: returned }] }
+  let result: unknown = returned
+  if (Array.isArray(returned)) {
+    result = { content: returned }
+  } else if (returned !== null && typeof returned === 'object') {
+    const candidate = returned as Record<string, unknown>
+    if (candidate.content === undefined && candidate.structuredContent !== undefined) {
+      // Spec: a tool returning structured content SHOULD also return it serialised as text.
+      result = { ...candidate, content: [{ type: 'text', text: JSON.stringify(candidate.structuredContent) }] }
+    }
+  }
+  if (!checkCallToolResult.Check(result)) {
+    throw new McpError(ErrorCode.InternalError, `Tool ${name} returned an invalid result: ${describeErrors(checkCallToolResult, result)}`)
+  }
+  return result
+}

@@ -1,0 +1,69 @@
+import type { Implementation, LoggingLevel, ServerCapabilities } from '../../schemas/mcp.js'
+import { errors } from '../errors.js'
+
+/**
+ * A session is data, not an object graph: a small serialisable record. Live things
+ * (open streams, in-flight requests) are kept per instance, outside the store.
+ */
+export interface SessionRecord {
+  id: string
+  /** The revision negotiated at `initialize`. */
+  protocolVersion: string
+  clientInfo: Pick<Implementation, 'name' | 'version'> & Record<string, unknown>
+  clientCapabilities: Record<string, unknown>
+  /** What this server declared at `initialize` (the session may not use more). */
+  serverCapabilities: ServerCapabilities
+  /** Set by `logging/setLevel`; unset means every level is sent. */
+  logLevel?: LoggingLevel
+  /** The authenticated principal that created the session; other principals get 404. */
+  principal?: string
+  /** `notifications/initialized` has been received. */
+  initialized: boolean
+  createdAt: number
+  lastActiveAt: number
+}
+
+/** Called when the store drops a session on its own (idle expiry). */
+export type SessionExpiredListener = (sessionId: string) => void
+
+/**
+ * Where sessions live. Every method is async so a networked store (Redis) fits the same
+ * contract; the memory store answers at once.
+ *
+ * Records handed out by `get` must be treated as read-only: change them with `update`.
+ */
+export interface SessionStore {
+  /**
+   * Store a new session. Resolves `false`, storing nothing, when the store is full
+   * (the plugin answers `initialize` with 503 and `Retry-After`).
+   */
+  create (session: SessionRecord): Promise<boolean>
+  /** The live record, or `undefined` when unknown, deleted or expired. */
+  get (id: string): Promise<SessionRecord | undefined>
+  /** Merge `patch` into an existing record. Resolves `false` when the session is gone. */
+  update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean>
+  /** Refresh the idle TTL. The plugin calls it at most once per `touchIntervalMs` per session. */
+  touch (id: string, now: number): Promise<void>
+  /** Remove a session. Resolves `true` if it existed. */
+  delete (id: string): Promise<boolean>
+  /** Number of live sessions (for health and metrics). */
+  size (): Promise<number>
+  /** Subscribe to sessions the store expires by itself. Returns an unsubscribe function. */
+  onExpired (listener: SessionExpiredListener): () => void
+  /** Stop timers and release connections. */
+  close (): Promise<void>
+}
+
+const STORE_METHODS = ['create', 'get', 'update', 'touch', 'delete', 'size', 'onExpired', 'close'] as const
+
+/** Fail at registration, not at the first request, when a custom store lacks a method. */
+export function assertSessionStore (store: unknown): asserts store is SessionStore {
+  if (store === null || typeof store !== 'object') {
+    throw new errors.FST_MCP_INVALID_STORE('must be an object implementing SessionStore')
+  }
+  for (const method of STORE_METHODS) {
+    if (typeof (store as Record<string, unknown>)[method] !== 'function') {
+      throw new errors.FST_MCP_INVALID_STORE(`needs a ${method}() method`)
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Every protocol revision this server speaks, and the rules that differ between them.
+ * Adding a revision means adding one row here.
+ */
+export interface Revision {
+  /** JSON-RPC batches must be received (2025-03-26 only; removed in 2025-06-18). */
+  readonly batches: boolean
+}
+
+export const REVISIONS: Readonly<Record<string, Revision>> = Object.freeze({
+  '2025-11-25': { batches: false },
+  '2025-06-18': { batches: false },
+  '2025-03-26': { batches: true }
+})
+
+export const SUPPORTED_VERSIONS: readonly string[] = Object.freeze(Object.keys(REVISIONS))
+export const LATEST_VERSION = '2025-11-25'
+/** Spec: with no MCP-Protocol-Version header and no other way to know, assume 2025-03-26. */
+export const HEADERLESS_VERSION = '2025-03-26'
+
+export function isSupportedVersion (version: string): boolean {
+  return Object.hasOwn(REVISIONS, version)
+}
+
+/** Version negotiation: echo a supported request, otherwise offer the latest we speak. */
+export function negotiateVersion (requested: string): string {
+  return isSupportedVersion(requested) ? requested : LATEST_VERSION
+}
+
+export function revision (version: string): Revision {
+  return REVISIONS[version] ?? REVISIONS[HEADERLESS_VERSION]!
+}
