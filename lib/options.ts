@@ -234,3 +234,14 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
 }
 
 export { normaliseOrigin }
+
+/** Every option name, in the order the README documents them (a test keeps the two equal). */
+export const OPTION_NAMES = [
+  'path', 'serverInfo', 'instructions', 'responseMode', 'stateless', 'allowedHosts', 'allowedOrigins',
+  'cors', 'auth', 'sessionTtlMs', 'maxSessions', 'touchIntervalMs', 'keepAliveMs', 'bodyLimit',
+  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'pageSize', 'sessionStore', 'health'
+] as const satisfies ReadonlyArray<keyof McpPluginOptions>
+
+// Compile-time guard: adding an option without listing it above fails the type check.
+type UnlistedOption = Exclude<keyof McpPluginOptions, typeof OPTION_NAMES[number]>
+export const everyOptionListed: UnlistedOption extends never ? true : never = true
