@@ -61,10 +61,20 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   const exchange: ExchangeDeps = {
     mode: options.responseMode,
     streams,
-    streamOptions: { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, logger: app.log }
+    streamOptions: { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, slowReaderTimeoutMs: options.slowReaderTimeoutMs, logger: app.log }
   }
 
   const unsubscribeExpired = store.onExpired((sessionId) => live.terminate(sessionId, SESSION_NOT_FOUND))
+  // A client holding the GET stream open is using its session even if it sends no POST:
+  // refresh those sessions on the same throttle as requests, and often enough for the TTL.
+  const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 2)))
+  const streamTouchTimer = setTimeout(function touchStreamingSessions () {
+    const now = Date.now()
+    for (const sessionId of live.streamingSessions()) {
+      store.touch(sessionId, now).catch((err: unknown) => app.log.warn({ err }, 'mcp: session touch failed'))
+    }
+    streamTouchTimer.refresh()
+  }, streamTouchMs).unref()
   tools.onChange(() => live.broadcastToolsListChanged(TOOLS_LIST_CHANGED))
 
   const stats = async (): Promise<McpStats> => ({ sessions: await store.size(), streams: streams.size })
@@ -102,6 +112,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     streams.endAll()
   })
   app.addHook('onClose', async () => {
+    clearTimeout(streamTouchTimer)
     unsubscribeExpired()
     if (ownStore) await store.close()
   })

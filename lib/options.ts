@@ -76,6 +76,8 @@ export interface McpPluginOptions {
   maxInFlightRequests?: number
   /** Bytes an SSE stream may queue behind a slow reader before it is closed. Default 4 MiB. */
   maxQueuedBytes?: number
+  /** An SSE stream whose reader leaves the socket undrained this long is closed. Default 30 s. */
+  slowReaderTimeoutMs?: number
   /** Page size of `tools/list`. Default 100. */
   pageSize?: number
   /** A custom session store (see `SessionStore`). Default: a `MemorySessionStore`. */
@@ -103,6 +105,7 @@ export interface NormalizedOptions {
   maxBatchSize: number
   maxInFlightRequests: number
   maxQueuedBytes: number
+  slowReaderTimeoutMs: number
   pageSize: number
   sessionStore: SessionStore | undefined
   health: string | false
@@ -122,6 +125,7 @@ export const defaultOptions = Object.freeze({
   maxBatchSize: 100,
   maxInFlightRequests: 100,
   maxQueuedBytes: 4 * MiB,
+  slowReaderTimeoutMs: 30_000,
   pageSize: 100,
   health: '/health'
 })
@@ -209,6 +213,11 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
   }
 
   const sessionTtlMs = integer('sessionTtlMs', options.sessionTtlMs, defaultOptions.sessionTtlMs, 1)
+  const touchIntervalMs = integer('touchIntervalMs', options.touchIntervalMs, Math.max(1, Math.min(Math.floor(sessionTtlMs / 10), 60_000)), 0)
+  if (touchIntervalMs >= sessionTtlMs) {
+    // A refresh throttled to once per TTL or slower would let sessions in steady use expire.
+    throw new errors.FST_MCP_INVALID_OPTION('touchIntervalMs', 'must be shorter than sessionTtlMs')
+  }
   return {
     path,
     serverInfo,
@@ -220,12 +229,13 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     cors,
     sessionTtlMs,
     maxSessions: integer('maxSessions', options.maxSessions, defaultOptions.maxSessions, 1),
-    touchIntervalMs: integer('touchIntervalMs', options.touchIntervalMs, Math.max(1, Math.min(Math.floor(sessionTtlMs / 10), 60_000)), 0),
+    touchIntervalMs,
     keepAliveMs: integer('keepAliveMs', options.keepAliveMs, defaultOptions.keepAliveMs, 0),
     bodyLimit: integer('bodyLimit', options.bodyLimit, defaultOptions.bodyLimit, 1),
     maxBatchSize: integer('maxBatchSize', options.maxBatchSize, defaultOptions.maxBatchSize, 1),
     maxInFlightRequests: integer('maxInFlightRequests', options.maxInFlightRequests, defaultOptions.maxInFlightRequests, 1),
     maxQueuedBytes: integer('maxQueuedBytes', options.maxQueuedBytes, defaultOptions.maxQueuedBytes, 1024),
+    slowReaderTimeoutMs: integer('slowReaderTimeoutMs', options.slowReaderTimeoutMs, defaultOptions.slowReaderTimeoutMs, 1),
     pageSize: integer('pageSize', options.pageSize, defaultOptions.pageSize, 1),
     sessionStore: options.sessionStore,
     health,
@@ -239,7 +249,7 @@ export { normaliseOrigin }
 export const OPTION_NAMES = [
   'path', 'serverInfo', 'instructions', 'responseMode', 'stateless', 'allowedHosts', 'allowedOrigins',
   'cors', 'auth', 'sessionTtlMs', 'maxSessions', 'touchIntervalMs', 'keepAliveMs', 'bodyLimit',
-  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'pageSize', 'sessionStore', 'health'
+  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'pageSize', 'sessionStore', 'health'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

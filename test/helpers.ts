@@ -39,12 +39,18 @@ export interface Session {
   headers: Record<string, string>
 }
 
+/** The `result` of a single-request answer, sent as JSON or as an SSE stream (responseMode). */
+export function resultOf (contentType: string, body: string): Record<string, any> {
+  const message = contentType.startsWith('text/event-stream') ? sseMessages(body).at(-1) : JSON.parse(body)
+  return message.result
+}
+
 /** initialize + notifications/initialized through `inject`. */
 export async function openSession (app: FastifyInstance, protocolVersion = LATEST, capabilities: Record<string, unknown> = {}): Promise<Session> {
   const res = await app.inject({ method: 'POST', url: '/mcp', headers: postHeaders(), payload: rpc(0, 'initialize', initializeParams(protocolVersion, capabilities)) })
   if (res.statusCode !== 200) throw new Error(`initialize failed: ${res.statusCode} ${res.payload}`)
   const id = res.headers['mcp-session-id'] as string
-  const negotiated = res.json().result.protocolVersion as string
+  const negotiated = resultOf(String(res.headers['content-type']), res.payload).protocolVersion as string
   const headers = postHeaders({ 'mcp-session-id': id, 'mcp-protocol-version': negotiated })
   const ack = await app.inject({ method: 'POST', url: '/mcp', headers, payload: notification('notifications/initialized') })
   if (ack.statusCode !== 202) throw new Error(`initialized failed: ${ack.statusCode}`)
@@ -188,7 +194,7 @@ export async function openSessionHttp (url: URL, protocolVersion = LATEST, capab
   await init.waitEnd()
   if (init.status !== 200) throw new Error(`initialize failed: ${init.status} ${init.raw}`)
   const id = init.headers['mcp-session-id'] as string
-  const negotiated = JSON.parse(init.raw).result.protocolVersion as string
+  const negotiated = resultOf(String(init.headers['content-type']), init.raw).protocolVersion as string
   const headers = postHeaders({ 'mcp-session-id': id, 'mcp-protocol-version': negotiated })
   const ack = await request(url, 'POST', headers, notification('notifications/initialized'))
   await ack.waitEnd()

@@ -35,7 +35,8 @@ export function parseJsonBody (_request: FastifyRequest, body: string | Buffer, 
     return
   }
   // The scan only runs when the text could hold a poisoned key, so clean bodies pay nothing.
-  if (value !== null && typeof value === 'object' && (text.includes('__proto__') || text.includes('constructor'))) {
+  // A `\u` escape can spell either key without its letters appearing in the raw text.
+  if (value !== null && typeof value === 'object' && (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u'))) {
     try {
       sjson.scan(value as Record<string, unknown>, FORBIDDEN)
     } catch {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import { JsonRpcBodySchema, type JsonRpcBody, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../schemas/jsonrpc.js'
+import { errors } from '../errors.js'
 import type { NormalizedOptions } from '../options.js'
 import { shortSessionId, type ContextScope } from '../protocol/context.js'
 import { ErrorCode, McpError, errorResponse, resultResponse } from '../protocol/jsonrpc.js'
@@ -88,6 +89,10 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
   app.setErrorHandler(mcpErrorHandler)
 
   if (options.cors !== undefined) {
+    if (app.hasRequestDecorator('corsPreflightEnabled')) {
+      // Its hooks already reach these routes; a second @fastify/cors would throw at boot.
+      throw new errors.FST_MCP_INVALID_OPTION('cors', '@fastify/cors is already registered on a parent instance: configure CORS there (allow Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID; expose Mcp-Session-Id) and leave this option off')
+    }
     const user = options.cors
     const corsOptions: FastifyCorsOptions = {
       // Unless the application says otherwise, CORS follows the same Origin policy as the guard.
@@ -164,7 +169,9 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
       }
       if (request.mcpAuth !== null) record.principal = request.mcpAuth.principal
       if (!await store.create(record)) {
-        reply.header('retry-after', String(Math.max(1, Math.ceil(touchIntervalMs / 1000))))
+        // Places free up as sessions are deleted or swept; the memory store sweeps at least
+        // once a minute (or once per TTL), so that is when retrying can succeed.
+        reply.header('retry-after', String(Math.max(1, Math.ceil(Math.min(options.sessionTtlMs, 60_000) / 1000))))
         return sendHttpError(reply, 503, ErrorCode.ConnectionClosed, 'Service Unavailable: session limit reached')
       }
       reply.header('mcp-session-id', record.id)
@@ -181,13 +188,18 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     }
   }
 
-  async function handlePost (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const body = request.body as JsonRpcBody | undefined
-    if (body === undefined) {
+  // Before validation: Fastify hands a missing body to the validator as `null`, which would
+  // read as "not a JSON-RPC message" rather than the 415 / -32700 it is.
+  async function checkBodyPresent (request: FastifyRequest, reply: FastifyReply) {
+    if (request.body === undefined) {
       return request.headers['content-type'] === undefined
         ? sendHttpError(reply, 415, ErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json')
         : sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
     }
+  }
+
+  async function handlePost (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const body = request.body as JsonRpcBody
     const batch = Array.isArray(body)
     if (!batch) {
       if ((body as JsonRpcRequest).method === 'initialize' && isRequest(body)) return handleInitialize(request, reply, body)
@@ -251,6 +263,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     reply.hijack()
     const stream = new SseStream(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
     live.attachStandalone(session.id, stream, session.serverCapabilities.tools?.listChanged === true)
+    // A DELETE that ran between the lookup above and the attach would have missed this stream.
+    if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
     return reply
   }
 
@@ -272,6 +286,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     schema: { body: JsonRpcBodySchema },
     validatorCompiler: envelopeValidator(options.maxBatchSize) as never,
     onRequest: checkPostAccept,
+    preValidation: checkBodyPresent,
     handler: handlePost
   })
   const others = ['PUT', 'PATCH', 'HEAD']

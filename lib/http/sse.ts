@@ -6,6 +6,8 @@ export interface SseStreamOptions {
   keepAliveMs: number
   /** Bytes that may wait behind a slow reader before the stream is cut. */
   maxQueuedBytes: number
+  /** How long a reader may leave the socket undrained before the stream is cut. */
+  slowReaderTimeoutMs: number
   logger: FastifyBaseLogger
 }
 
@@ -45,6 +47,7 @@ export class SseStream {
   #waitingForDrain = false
   #drainWaiters: Array<() => void> = []
   #timer: NodeJS.Timeout | undefined
+  #stallTimer: NodeJS.Timeout | undefined
   #closed = false
   #ending = false
 
@@ -118,19 +121,39 @@ export class SseStream {
       }
       return true
     }
-    if (!this.#raw.write(chunk)) this.#waitingForDrain = true
+    if (!this.#raw.write(chunk)) this.#startWaiting()
     this.#timer?.refresh()
     return true
   }
 
+  // A handler awaiting ready() would otherwise wait forever on a reader that never reads,
+  // holding its in-flight slot; a reader that makes no progress for this long is dead.
+  #startWaiting (): void {
+    this.#waitingForDrain = true
+    if (this.#stallTimer === undefined) {
+      this.#stallTimer = setTimeout(() => {
+        this.#options.logger.warn({ slowReaderTimeoutMs: this.#options.slowReaderTimeoutMs }, 'mcp: SSE reader stalled, closing stream')
+        this.destroy()
+      }, this.#options.slowReaderTimeoutMs).unref()
+    } else {
+      this.#stallTimer.refresh()
+    }
+  }
+
+  #stopWaiting (): void {
+    this.#waitingForDrain = false
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer)
+    this.#stallTimer = undefined
+  }
+
   #onDrain (): void {
     if (this.closed) return
-    this.#waitingForDrain = false
+    this.#stopWaiting()
     while (this.#queue.length > 0) {
       const chunk = this.#queue.shift()!
       this.#queuedBytes -= Buffer.byteLength(chunk)
       if (!this.#raw.write(chunk)) {
-        this.#waitingForDrain = true
+        this.#startWaiting()
         return
       }
     }
@@ -155,6 +178,7 @@ export class SseStream {
     if (this.#closed) return
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer)
     this.#queue = []
     this.#queuedBytes = 0
     this.#set.delete(this)

@@ -1,4 +1,4 @@
-import { Kind, type Static, type TObject, type TSchema } from '@sinclair/typebox'
+import { Kind, Type, type Static, type TObject, type TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { CallToolResultSchema, type CallToolResult, type ContentBlock, type Icon, type ToolAnnotations } from '../../schemas/mcp.js'
 import { errors } from '../errors.js'
@@ -43,7 +43,7 @@ interface RegisteredTool {
   readonly handler: ToolHandler<TObject, TObject | undefined>
 }
 
-const EMPTY_INPUT = Object.freeze({ type: 'object', properties: {} }) as unknown as TObject
+const EMPTY_INPUT: TObject = Type.Object({})
 const checkCallToolResult = TypeCompiler.Compile(CallToolResultSchema)
 
 function compileObjectSchema (toolName: string, label: string, schema: unknown): TypeCheck<TSchema> {
@@ -95,9 +95,7 @@ export class ToolRegistry {
     if (typeof handler !== 'function') throw new errors.FST_MCP_INVALID_TOOL(name, 'the handler must be a function')
 
     const inputSchema = definition.inputSchema ?? EMPTY_INPUT
-    const input = definition.inputSchema === undefined
-      ? TypeCompiler.Compile(EMPTY_INPUT)
-      : compileObjectSchema(name, 'inputSchema', inputSchema)
+    const input = compileObjectSchema(name, 'inputSchema', inputSchema)
     const output = definition.outputSchema === undefined
       ? undefined
       : compileObjectSchema(name, 'outputSchema', definition.outputSchema)

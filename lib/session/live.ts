@@ -127,5 +127,10 @@ export class LiveSessions {
     return sent
   }
 
+  /** Sessions holding a standalone stream here: connected clients, in use even without POSTs. */
+  * streamingSessions (): IterableIterator<string> {
+    for (const [id, live] of this.#sessions) if (live.standalone !== undefined) yield id
+  }
+
   get size (): number { return this.#sessions.size }
 }
