@@ -7,6 +7,9 @@ export interface ServerHandle {
   readonly child: ChildProcess
   cpuMicros (): Promise<number>
   heap (): Promise<{ heapUsed: number, rss: number }>
+  /** Profile the server's CPU between these two calls (written to a .cpuprofile file). */
+  startProfile (): Promise<void>
+  stopProfile (): Promise<string>
   stop (): Promise<void>
 }
 
@@ -36,6 +39,8 @@ export async function startServer (script: string): Promise<ServerHandle> {
     child,
     cpuMicros: async () => (await ask<{ micros: number }>(child, 'cpu')).micros,
     heap: () => ask<{ heapUsed: number, rss: number }>(child, 'memory'),
+    startProfile: async () => { await ask(child, 'profile-start') },
+    stopProfile: async () => (await ask<{ file: string }>(child, 'profile-stop')).file,
     stop: () => new Promise((resolve) => {
       child.once('exit', () => resolve())
       child.send({ type: 'stop' })

@@ -18,8 +18,10 @@ export const LATEST_VERSION = '2025-11-25'
 /** Spec: with no MCP-Protocol-Version header and no other way to know, assume 2025-03-26. */
 export const HEADERLESS_VERSION = '2025-03-26'
 
+const SUPPORTED = new Set(SUPPORTED_VERSIONS)
+
 export function isSupportedVersion (version: string): boolean {
-  return Object.hasOwn(REVISIONS, version)
+  return SUPPORTED.has(version)
 }
 
 /** Version negotiation: echo a supported request, otherwise offer the latest we speak. */

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 
@@ -8,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 export async function serve (app: FastifyInstance): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
+  let inspector: Session | undefined
   process.on('message', (message: { type: string }) => {
     if (message.type === 'cpu') {
       const { user, system } = process.cpuUsage()
@@ -15,6 +18,18 @@ export async function serve (app: FastifyInstance): Promise<void> {
     } else if (message.type === 'memory') {
       global.gc?.()
       process.send!({ type: 'memory', heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss })
+    } else if (message.type === 'profile-start') {
+      // CPU profile of the measured phase only (setup excluded), for tuning the hot path.
+      inspector ??= new Session()
+      inspector.connect()
+      inspector.post('Profiler.enable', () => inspector!.post('Profiler.start', () => process.send!({ type: 'profile-start' })))
+    } else if (message.type === 'profile-stop') {
+      inspector!.post('Profiler.stop', (err, result) => {
+        const file = `${process.env.MCP_BENCH_PROFILE ?? 'profile'}-${process.pid}.cpuprofile`
+        if (err === null) writeFileSync(file, JSON.stringify(result.profile))
+        inspector!.disconnect()
+        process.send!({ type: 'profile-stop', file })
+      })
     } else if (message.type === 'stop') {
       app.close().then(() => process.exit(0), () => process.exit(1))
     }

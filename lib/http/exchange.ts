@@ -25,11 +25,13 @@ export class PostExchange {
   #stream: SseStream | undefined
   #finished = false
 
-  constructor (reply: FastifyReply, deps: ExchangeDeps, batch: boolean, requests: number) {
+  constructor (reply: FastifyReply, deps: ExchangeDeps, batch: boolean, requests: number, sessionId?: string) {
     this.#reply = reply
     this.#deps = deps
     this.#batch = batch
     this.#pending = requests
+    // Like the official SDK, every answer on a session names it, JSON or stream.
+    if (sessionId !== undefined) reply.header('mcp-session-id', sessionId)
     if (deps.mode === 'sse') this.#upgrade()
   }
 

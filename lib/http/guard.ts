@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
 import { hostnameOf, normaliseOrigin, type McpAuthInfo, type NormalizedOptions } from '../options.js'
 import { ErrorCode } from '../protocol/jsonrpc.js'
 import { quote, sendHttpError } from './wire.js'
@@ -19,6 +19,7 @@ export class OriginPolicy {
   readonly #hosts: NormalizedOptions['allowedHosts']
   readonly #origins: NormalizedOptions['allowedOrigins']
   #loopback: boolean | undefined
+  readonly #hostVerdicts = new Map<string, boolean>()
 
   constructor (app: FastifyInstance, options: NormalizedOptions) {
     this.#app = app
@@ -38,8 +39,20 @@ export class OriginPolicy {
     const hosts = this.#hosts
     if (hosts === false) return true
     if (host === undefined) return false
-    if (hosts === 'default') return !this.loopback || LOOPBACK_HOSTNAMES.has(hostnameOf(host))
-    return hosts.has(hostnameOf(host))
+    // Every request carries the same few Host values: remember verdicts, in a bounded map
+    // (a flood of made-up hosts only ever resets it).
+    let allowed = this.#hostVerdicts.get(host)
+    if (allowed === undefined) {
+      allowed = hosts === 'default'
+        ? !this.loopback || LOOPBACK_HOSTNAMES.has(hostnameOf(host))
+        : hosts.has(hostnameOf(host))
+      // Before listening, "loopback" is provisional: only cache once it is settled.
+      if (this.#loopback !== undefined || hosts !== 'default') {
+        if (this.#hostVerdicts.size >= 256) this.#hostVerdicts.clear()
+        this.#hostVerdicts.set(host, allowed)
+      }
+    }
+    return allowed
   }
 
   /** A request without Origin (any non-browser client) is allowed. */
@@ -75,34 +88,41 @@ function challenge (options: NormalizedOptions): string {
 }
 
 /**
- * The `onRequest` guard of the MCP routes: Host and Origin (403), then authentication
- * (401), all before the body is read.
+ * The `onRequest` guards of the MCP routes: Host and Origin (403), then authentication
+ * (401), all before the body is read. The Host/Origin guard is callback-style: it runs on
+ * every request, and a promise per request is measurable on the hot path.
  */
-export function createGuard (policy: OriginPolicy, options: NormalizedOptions): onRequestAsyncHookHandler {
-  const auth = options.auth
-  const wwwAuthenticate = auth === undefined ? '' : challenge(options)
-  return async function mcpGuard (request: FastifyRequest, reply: FastifyReply) {
+export function createGuards (policy: OriginPolicy, options: NormalizedOptions): Array<onRequestHookHandler | onRequestAsyncHookHandler> {
+  const originGuard: onRequestHookHandler = function mcpOriginGuard (request, reply, done) {
     const host = request.headers.host
     if (!policy.hostAllowed(host)) {
-      return sendHttpError(reply, 403, ErrorCode.ConnectionClosed, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
+      sendHttpError(reply, 403, ErrorCode.ConnectionClosed, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
+      return
     }
     const origin = request.headers.origin
     if (!policy.originAllowed(origin, host)) {
-      return sendHttpError(reply, 403, ErrorCode.ConnectionClosed, `Forbidden: Origin not allowed: ${quote(origin!)}`)
+      sendHttpError(reply, 403, ErrorCode.ConnectionClosed, `Forbidden: Origin not allowed: ${quote(origin!)}`)
+      return
     }
-    if (auth !== undefined) {
-      let info: McpAuthInfo | null | undefined
-      try {
-        info = await auth.authenticate(request)
-      } catch (err) {
-        request.log.debug({ err }, 'mcp: authenticate threw; answering 401')
-        info = undefined
-      }
-      if (info === null || info === undefined || typeof info.principal !== 'string') {
-        reply.header('www-authenticate', wwwAuthenticate)
-        return sendHttpError(reply, 401, ErrorCode.ConnectionClosed, 'Unauthorized')
-      }
-      request.mcpAuth = info
-    }
+    done()
   }
+  const auth = options.auth
+  if (auth === undefined) return [originGuard]
+
+  const wwwAuthenticate = challenge(options)
+  const authGuard: onRequestAsyncHookHandler = async function mcpAuthGuard (request: FastifyRequest, reply: FastifyReply) {
+    let info: McpAuthInfo | null | undefined
+    try {
+      info = await auth.authenticate(request)
+    } catch (err) {
+      request.log.debug({ err }, 'mcp: authenticate threw; answering 401')
+      info = undefined
+    }
+    if (info === null || info === undefined || typeof info.principal !== 'string') {
+      reply.header('www-authenticate', wwwAuthenticate)
+      return sendHttpError(reply, 401, ErrorCode.ConnectionClosed, 'Unauthorized')
+    }
+    request.mcpAuth = info
+  }
+  return [originGuard, authGuard]
 }

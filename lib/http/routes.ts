@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import { JsonRpcBodySchema, type JsonRpcBody, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../schemas/jsonrpc.js'
 import { errors } from '../errors.js'
 import type { NormalizedOptions } from '../options.js'
-import { shortSessionId, type ContextScope } from '../protocol/context.js'
+import { shortSessionId, type ContextScope, type NotificationScope } from '../protocol/context.js'
 import { ErrorCode, McpError, errorResponse, resultResponse } from '../protocol/jsonrpc.js'
 import type { McpProtocol } from '../protocol/server.js'
 import type { LiveSessions } from '../session/live.js'
@@ -12,7 +12,7 @@ import type { SessionRecord, SessionStore } from '../session/store.js'
 import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../versions.js'
 import { parseJsonBody, envelopeValidator, BodyError } from './body.js'
 import { PostExchange, type ExchangeDeps } from './exchange.js'
-import { createGuard, type OriginPolicy } from './guard.js'
+import { createGuards, type OriginPolicy } from './guard.js'
 import { SseStream } from './sse.js'
 import { SESSION_NOT_FOUND, accepts, quote, sendHttpError } from './wire.js'
 
@@ -104,7 +104,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     }
     await app.register(fastifyCors, corsOptions)
   }
-  app.addHook('onRequest', createGuard(deps.policy, options))
+  for (const guard of createGuards(deps.policy, options)) app.addHook('onRequest', guard)
 
   const allow = stateless ? 'POST' : 'GET, POST, DELETE'
   const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
@@ -122,14 +122,18 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     return header
   }
 
-  /** The session named by the request, or an answer already sent (400/404). */
-  async function resolveSession (request: FastifyRequest, reply: FastifyReply): Promise<SessionRecord | undefined> {
+  /** The `Mcp-Session-Id` of the request, or undefined once 400 has been answered. */
+  function sessionIdOf (request: FastifyRequest, reply: FastifyReply): string | undefined {
     const id = single(request.headers['mcp-session-id'])
     if (id === undefined || id === '') {
       sendHttpError(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required')
       return undefined
     }
-    const session = await store.get(id)
+    return id
+  }
+
+  /** The looked-up session if this request may use it (404 otherwise); refreshes its TTL, throttled. */
+  function admitSession (request: FastifyRequest, reply: FastifyReply, session: SessionRecord | undefined): SessionRecord | undefined {
     // A session bound to another principal is reported exactly like an unknown one.
     if (session === undefined || session.principal !== (request.mcpAuth?.principal ?? undefined)) {
       reply.code(404).type('application/json').send(JSON.stringify(SESSION_NOT_FOUND))
@@ -137,9 +141,15 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     }
     const now = Date.now()
     if (now - session.lastActiveAt >= touchIntervalMs) {
-      store.touch(id, now).catch((err: unknown) => request.log.warn({ err }, 'mcp: session touch failed'))
+      store.touch(session.id, now).catch((err: unknown) => request.log.warn({ err }, 'mcp: session touch failed'))
     }
     return session
+  }
+
+  /** The session named by the request, or an answer already sent (400/404). */
+  async function resolveSession (request: FastifyRequest, reply: FastifyReply): Promise<SessionRecord | undefined> {
+    const id = sessionIdOf(request, reply)
+    return id === undefined ? undefined : admitSession(request, reply, await store.get(id))
   }
 
   async function handleInitialize (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest): Promise<FastifyReply> {
@@ -182,66 +192,98 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
   }
 
   // Runs before the body is read, so a client that cannot take the answer gets 406 first.
-  async function checkPostAccept (request: FastifyRequest, reply: FastifyReply) {
-    if (!accepts(request.headers.accept, 'application/json') || !accepts(request.headers.accept, 'text/event-stream')) {
-      return sendHttpError(reply, 406, ErrorCode.ConnectionClosed, 'Not Acceptable: Client must accept both application/json and text/event-stream')
+  // Hooks on the POST route are callback-style: no promise per request on the hot path.
+  let lastAccept: string | undefined
+  let lastAcceptOk = false
+  function checkPostAccept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const accept = request.headers.accept
+    // Clients send the same Accept on every request: remember the last verdict.
+    if (accept !== lastAccept || accept === undefined) {
+      lastAcceptOk = accepts(accept, 'application/json') && accepts(accept, 'text/event-stream')
+      lastAccept = accept
     }
+    if (!lastAcceptOk) {
+      sendHttpError(reply, 406, ErrorCode.ConnectionClosed, 'Not Acceptable: Client must accept both application/json and text/event-stream')
+      return
+    }
+    done()
   }
 
   // Before validation: Fastify hands a missing body to the validator as `null`, which would
   // read as "not a JSON-RPC message" rather than the 415 / -32700 it is.
-  async function checkBodyPresent (request: FastifyRequest, reply: FastifyReply) {
+  function checkBodyPresent (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     if (request.body === undefined) {
-      return request.headers['content-type'] === undefined
-        ? sendHttpError(reply, 415, ErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json')
-        : sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
+      if (request.headers['content-type'] === undefined) sendHttpError(reply, 415, ErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json')
+      else sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
+      return
+    }
+    done()
+  }
+
+  /** The protocol version header, then the session (unless stateless); undefined once answered. */
+  async function resolveScope (request: FastifyRequest, reply: FastifyReply): Promise<NotificationScope | undefined> {
+    const header = versionHeader(request, reply)
+    if (header === false) return undefined
+    let session: SessionRecord | undefined
+    if (!stateless) {
+      session = await resolveSession(request, reply)
+      if (session === undefined) return undefined
+    }
+    return {
+      session,
+      protocolVersion: session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion,
+      auth: request.mcpAuth ?? undefined,
+      requestLogger: request.log
     }
   }
 
+  // The hot path: one message on a known session. It is written out flat (one await for
+  // the store, none for a synchronous method) because each async hop costs per request.
   async function handlePost (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const body = request.body as JsonRpcBody
-    const batch = Array.isArray(body)
-    if (!batch) {
-      if ((body as JsonRpcRequest).method === 'initialize' && isRequest(body)) return handleInitialize(request, reply, body)
-    } else if (body.some((m) => (m as JsonRpcRequest).method === 'initialize')) {
-      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch')
-    }
-
+    if (Array.isArray(body)) return handleBatch(request, reply, body)
+    if (isRequest(body) && body.method === 'initialize') return handleInitialize(request, reply, body)
     const header = versionHeader(request, reply)
     if (header === false) return reply
     let session: SessionRecord | undefined
-    let protocolVersion: string
-    if (stateless) {
-      protocolVersion = header ?? HEADERLESS_VERSION
-    } else {
-      session = await resolveSession(request, reply)
+    if (!stateless) {
+      const id = sessionIdOf(request, reply)
+      if (id === undefined) return reply
+      session = admitSession(request, reply, await store.get(id))
       if (session === undefined) return reply
-      protocolVersion = session.protocolVersion
     }
-    if (batch && !revision(protocolVersion).batches) {
-      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${protocolVersion}`)
-    }
-
-    const messages: JsonRpcMessage[] = batch ? body : [body]
-    const scope = { session, protocolVersion, auth: request.mcpAuth ?? undefined, requestLogger: request.log }
-    let requests = 0
-    for (const message of messages) {
-      if (isRequest(message)) requests++
-      else if (isNotification(message)) await protocol.handleNotification(message, scope)
+    const protocolVersion = session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion
+    const auth = request.mcpAuth ?? undefined
+    if (!isRequest(body)) {
       // Responses to server→client requests: none are outstanding in this version.
+      if (isNotification(body)) await protocol.handleNotification(body, { session, protocolVersion, auth, requestLogger: request.log })
+      return reply.code(202).send()
     }
-    if (requests === 0) return reply.code(202).send()
+    const exchange = new PostExchange(reply, deps.exchange, false, 1, session?.id)
+    const answer = protocol.handleRequest(body, { session, protocolVersion, auth, requestLogger: request.log, exchange })
+    const response = answer instanceof Promise ? await answer : answer
+    // `undefined`: cancelled, and the exchange was released by the cancellation itself.
+    if (response !== undefined) exchange.respond(response)
+    return reply
+  }
 
-    if (session !== undefined) reply.header('mcp-session-id', session.id)
-    const exchange = new PostExchange(reply, deps.exchange, batch, requests)
-    const requestScope: ContextScope = { ...scope, exchange }
-    if (!batch) {
-      const response = await protocol.handleRequest(body as JsonRpcRequest, requestScope)
-      // `undefined`: cancelled, and the exchange was released by the cancellation itself.
-      if (response !== undefined) exchange.respond(response)
-      return reply
+  async function handleBatch (request: FastifyRequest, reply: FastifyReply, batch: JsonRpcMessage[]): Promise<FastifyReply> {
+    if (batch.some((m) => isRequest(m) && m.method === 'initialize')) {
+      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch')
     }
-    await Promise.all(messages.filter(isRequest).map(async (message) => {
+    const scope = await resolveScope(request, reply)
+    if (scope === undefined) return reply
+    if (!revision(scope.protocolVersion).batches) {
+      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${scope.protocolVersion}`)
+    }
+    const requests = batch.filter(isRequest)
+    for (const message of batch) {
+      if (isNotification(message)) await protocol.handleNotification(message, scope)
+    }
+    if (requests.length === 0) return reply.code(202).send()
+    const exchange = new PostExchange(reply, deps.exchange, true, requests.length, scope.session?.id)
+    const requestScope: ContextScope = { ...scope, exchange }
+    await Promise.all(requests.map(async (message) => {
       const response = await protocol.handleRequest(message, requestScope)
       if (response !== undefined) exchange.respond(response)
     }))

@@ -43,12 +43,17 @@ export function shortSessionId (id: string): string {
   return id.length > 8 ? id.slice(0, 8) + '…' : id
 }
 
-export interface ContextScope {
+/** Where a message came from: what notifications need to be acted on. */
+export interface NotificationScope {
   readonly session: SessionRecord | undefined
   readonly protocolVersion: string
-  readonly exchange: PostExchange
   readonly auth: McpAuthInfo | undefined
   readonly requestLogger: FastifyBaseLogger
+}
+
+/** …and for a request, the POST its answer (and related messages) go out on. */
+export interface ContextScope extends NotificationScope {
+  readonly exchange: PostExchange
 }
 
 export class RequestContext implements ToolContext {

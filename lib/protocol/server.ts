@@ -14,9 +14,9 @@ import {
 import type { NormalizedOptions } from '../options.js'
 import { describeErrors, type ToolRegistry } from '../registry/tools.js'
 import type { InFlight, LiveSessions } from '../session/live.js'
-import type { SessionStore } from '../session/store.js'
+import type { SessionRecord, SessionStore } from '../session/store.js'
 import { negotiateVersion } from '../versions.js'
-import { RequestContext, type ContextScope } from './context.js'
+import { RequestContext, type ContextScope, type NotificationScope } from './context.js'
 import { ErrorCode, McpError, errorResponse, resultResponse } from './jsonrpc.js'
 
 type Params = Record<string, unknown>
@@ -62,9 +62,9 @@ export class McpProtocol {
       const { cursor } = validParams(checkPaginated, params)
       return deps.tools.list(cursor, deps.options.pageSize)
     })
-    this.#method('tools/call', true, async (params, ctx) => {
+    this.#method('tools/call', true, (params, ctx) => {
       const { name, arguments: args } = validParams(checkCallTool, params)
-      return await deps.tools.call(name, args, ctx) as unknown as Params
+      return deps.tools.call(name, args, ctx) as Params | Promise<Params>
     })
     this.#method('logging/setLevel', false, async (params, _ctx, scope) => {
       const { level } = validParams(checkSetLevel, params)
@@ -100,8 +100,11 @@ export class McpProtocol {
     return { params: valid, result }
   }
 
-  /** Answer one request. Resolves `undefined` when the request was cancelled (no answer is due). */
-  async handleRequest (message: JsonRpcRequest, scope: ContextScope): Promise<JsonRpcResponse | undefined> {
+  /**
+   * Answer one request. Synchronous methods (ping, tools/list) answer at once, without a
+   * promise; the others resolve later, `undefined` when cancelled (no answer is due).
+   */
+  handleRequest (message: JsonRpcRequest, scope: ContextScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
     const { id } = message
     const spec = this.#methods.get(message.method)
     if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`)
@@ -118,22 +121,42 @@ export class McpProtocol {
     }
     const meta = params._meta
     const ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight)
+    let outcome: Params | Promise<Params>
     try {
-      const result = await spec.handler(params, ctx, scope)
-      return inflight?.cancelled === true ? undefined : resultResponse(id, result)
+      outcome = spec.handler(params, ctx, scope)
     } catch (err) {
-      if (inflight?.cancelled === true) return undefined
-      if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
-      ctx.logger.error({ err, method: message.method }, 'mcp: request handler failed')
-      return errorResponse(id, ErrorCode.InternalError, 'Internal error')
-    } finally {
-      ctx.finish()
-      if (inflight !== undefined) this.#deps.live.end(session!.id, inflight)
+      this.#done(ctx, session, inflight)
+      return this.#failure(id, err, ctx, message.method)
     }
+    if (!(outcome instanceof Promise)) {
+      this.#done(ctx, session, inflight)
+      return resultResponse(id, outcome)
+    }
+    return outcome.then(
+      (result) => {
+        this.#done(ctx, session, inflight)
+        return inflight?.cancelled === true ? undefined : resultResponse(id, result)
+      },
+      (err: unknown) => {
+        this.#done(ctx, session, inflight)
+        return inflight?.cancelled === true ? undefined : this.#failure(id, err, ctx, message.method)
+      }
+    )
+  }
+
+  #done (ctx: RequestContext, session: SessionRecord | undefined, inflight: InFlight | undefined): void {
+    ctx.finish()
+    if (inflight !== undefined) this.#deps.live.end(session!.id, inflight)
+  }
+
+  #failure (id: JsonRpcRequest['id'], err: unknown, ctx: RequestContext, method: string): JsonRpcResponse {
+    if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
+    ctx.logger.error({ err, method }, 'mcp: request handler failed')
+    return errorResponse(id, ErrorCode.InternalError, 'Internal error')
   }
 
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
-  async handleNotification (message: JsonRpcNotification, scope: Omit<ContextScope, 'exchange'>): Promise<void> {
+  async handleNotification (message: JsonRpcNotification, scope: NotificationScope): Promise<void> {
     const session = scope.session
     switch (message.method) {
       case 'notifications/initialized':

@@ -129,8 +129,11 @@ export class ToolRegistry {
     return page.nextCursor === undefined ? { tools } : { tools, nextCursor: page.nextCursor }
   }
 
-  /** Run a tool: argument check, handler, result normalisation and output check. */
-  async call (name: string, args: unknown, ctx: ToolContext): Promise<CallToolResult> {
+  /**
+   * Run a tool: argument check, handler, result normalisation and output check. A tool
+   * that answers synchronously is answered without a promise; an async one with one.
+   */
+  call (name: string, args: unknown, ctx: ToolContext): CallToolResult | Promise<CallToolResult> {
     const tool = this.#tools.get(name)
     if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`)
     const value = args === undefined ? {} : args
@@ -139,22 +142,14 @@ export class ToolRegistry {
     }
     let returned: unknown
     try {
-      returned = await tool.handler(value as never, ctx)
+      returned = tool.handler(value as never, ctx)
     } catch (err) {
-      if (err instanceof McpError) throw err
-      ctx.logger.debug({ err }, 'mcp: tool handler threw')
-      return errorResult(err instanceof Error && err.message !== '' ? err.message : `Tool ${name} failed`)
+      return handlerFailure(name, err, ctx)
     }
-    const result = toCallToolResult(name, returned)
-    if (tool.output !== undefined && result.isError !== true) {
-      if (result.structuredContent === undefined) {
-        throw new McpError(ErrorCode.InternalError, `Tool ${name} has an outputSchema but returned no structuredContent`)
-      }
-      if (!tool.output.Check(result.structuredContent)) {
-        throw new McpError(ErrorCode.InternalError, `Tool ${name} returned structuredContent that does not match its outputSchema: ${describeErrors(tool.output, result.structuredContent)}`)
-      }
+    if (returned instanceof Promise) {
+      return returned.then((resolved) => checkedResult(tool, resolved), (err: unknown) => handlerFailure(name, err, ctx))
     }
-    return result
+    return checkedResult(tool, returned)
   }
 
   onChange (listener: () => void): () => void {
@@ -166,6 +161,26 @@ export class ToolRegistry {
     this.#sorted = undefined
     for (const listener of this.#listeners) listener()
   }
+}
+
+/** A thrown McpError is a protocol answer; anything else a tool result with `isError`. */
+function handlerFailure (name: string, err: unknown, ctx: ToolContext): CallToolResult {
+  if (err instanceof McpError) throw err
+  ctx.logger.debug({ err }, 'mcp: tool handler threw')
+  return errorResult(err instanceof Error && err.message !== '' ? err.message : `Tool ${name} failed`)
+}
+
+function checkedResult (tool: RegisteredTool, returned: unknown): CallToolResult {
+  const result = toCallToolResult(tool.name, returned)
+  if (tool.output !== undefined && result.isError !== true) {
+    if (result.structuredContent === undefined) {
+      throw new McpError(ErrorCode.InternalError, `Tool ${tool.name} has an outputSchema but returned no structuredContent`)
+    }
+    if (!tool.output.Check(result.structuredContent)) {
+      throw new McpError(ErrorCode.InternalError, `Tool ${tool.name} returned structuredContent that does not match its outputSchema: ${describeErrors(tool.output, result.structuredContent)}`)
+    }
+  }
+  return result
 }
 
 function errorResult (text: string): CallToolResult {
