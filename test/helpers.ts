@@ -206,3 +206,23 @@ export async function openSessionHttp (url: URL, protocolVersion = LATEST, capab
 export function streamHeaders (session: Session, extra: Record<string, string> = {}): Record<string, string> {
   return { accept: 'text/event-stream', 'mcp-session-id': session.id, 'mcp-protocol-version': session.protocolVersion, ...extra }
 }
+
+export interface Deferred<T> {
+  promise: Promise<T>
+  resolve (value: T): void
+}
+
+export function deferred<T = void> (): Deferred<T> {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => { resolve = r })
+  return { promise, resolve }
+}
+
+/** A safety net only: fail instead of hanging if an event never comes. */
+export function within<T> (promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

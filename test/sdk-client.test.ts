@@ -8,27 +8,7 @@ import { LoggingMessageNotificationSchema, type LoggingMessageNotification, type
 import type { FastifyInstance } from 'fastify'
 import { buildDemo } from '../examples/demo/app.js'
 import type { McpPluginOptions } from '../lib/index.js'
-import { LATEST, listen, openSessionHttp, request, rpc } from './helpers.js'
-
-interface Deferred<T> {
-  promise: Promise<T>
-  resolve (value: T): void
-}
-
-function deferred<T = void> (): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => { resolve = r })
-  return { promise, resolve }
-}
-
-/** A safety net only: fail instead of hanging if an event never comes. */
-function within<T> (promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
+import { LATEST, deferred, listen, openSessionHttp, request, rpc, within } from './helpers.js'
 
 interface Harness {
   app: FastifyInstance

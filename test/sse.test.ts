@@ -6,32 +6,12 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { buildDemo } from '../examples/demo/app.js'
 import type { McpPluginOptions } from '../lib/index.js'
-import { StreamReader, buildApp, initializeParams, listen, notification, openSessionHttp, postHeaders, request, rpc, sseMessages, streamHeaders, type Session } from './helpers.js'
+import { StreamReader, buildApp, deferred, initializeParams, listen, notification, openSessionHttp, postHeaders, request, rpc, sseMessages, streamHeaders, within, type Session } from './helpers.js'
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no'
-}
-
-interface Deferred<T> {
-  promise: Promise<T>
-  resolve (value: T): void
-}
-
-function deferred<T = void> (): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => { resolve = r })
-  return { promise, resolve }
-}
-
-/** A safety net only: fail instead of hanging if an event never comes. */
-function within<T> (promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 async function serve (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions = {}, setup: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, url: URL }> {

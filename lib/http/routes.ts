@@ -161,8 +161,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     try {
       init = protocol.initialize(message.params)
     } catch (err) {
-      const error = err as McpError
-      return reply.code(200).type('application/json').send(JSON.stringify(errorResponse(message.id, error.code, error.message)))
+      if (!(err instanceof McpError)) throw err
+      return reply.code(200).type('application/json').send(JSON.stringify(errorResponse(message.id, err.code, err.message)))
     }
     if (!stateless) {
       const now = Date.now()

@@ -1,5 +1,5 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import type { Static, TSchema } from '@sinclair/typebox'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../schemas/jsonrpc.js'
 import {
   CallToolParamsSchema,
@@ -41,9 +41,10 @@ const checkCallTool = TypeCompiler.Compile(CallToolParamsSchema)
 const checkSetLevel = TypeCompiler.Compile(SetLevelParamsSchema)
 const checkCancelled = TypeCompiler.Compile(CancelledParamsSchema)
 
-function validParams<T> (check: { Check (value: unknown): value is T, Errors: unknown }, params: unknown): T {
+/** The params if they match, else -32602 with what is wrong. */
+function validParams<T extends TSchema> (check: TypeCheck<T>, params: unknown): Static<T> {
   if (!check.Check(params)) {
-    throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${describeErrors(check as never as Parameters<typeof describeErrors>[0], params)}`)
+    throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${describeErrors(check, params)}`)
   }
   return params
 }
@@ -170,4 +171,3 @@ export class McpProtocol {
   }
 }
 
-export type { TSchema }

@@ -61,7 +61,7 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
 }
 
 /** `/a: Expected number; /b: Required property` — at most five, for a readable message. */
-export function describeErrors (check: TypeCheck<TSchema>, value: unknown): string {
+export function describeErrors<T extends TSchema> (check: TypeCheck<T>, value: unknown): string {
   const messages: string[] = []
   for (const error of check.Errors(value)) {
     messages.push(`${error.path === '' ? '(root)' : error.path}: ${error.message}`)

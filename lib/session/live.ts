@@ -11,14 +11,16 @@ export interface InFlight {
   cancelled: boolean
 }
 
-interface LiveSession {
-  standalone: SseStream | undefined
+interface Standalone {
+  readonly stream: SseStream
   /** The GET stream may carry `notifications/tools/list_changed` (declared at initialize). */
-  toolsListChanged: boolean
-  inflight: Map<RequestId, InFlight> | undefined
+  readonly toolsListChanged: boolean
 }
 
 export type BeginResult = InFlight | 'duplicate' | 'busy'
+
+/** One request in flight is stored as itself; a Map only once a session has several. */
+type InFlightSlot = InFlight | Map<RequestId, InFlight>
 
 function abortError (reason: string): Error {
   const error = new Error(reason)
@@ -26,77 +28,81 @@ function abortError (reason: string): Error {
   return error
 }
 
+function abort (entry: InFlight, reason: string): void {
+  entry.cancelled = true
+  if (entry.controller === undefined) entry.controller = new AbortController()
+  entry.controller.abort(abortError(reason))
+}
+
 /**
  * What this instance holds for its sessions beyond the store's records: the standalone
- * GET stream and the requests in flight. An entry exists only while it holds something,
- * so idle sessions cost nothing here.
+ * GET stream and the requests in flight. Entries exist only while they hold something, so
+ * idle sessions cost nothing here, and the common case (one request at a time on a
+ * session) costs one Map entry and no further allocation.
  */
 export class LiveSessions {
-  readonly #sessions = new Map<string, LiveSession>()
-
-  #entry (sessionId: string): LiveSession {
-    let live = this.#sessions.get(sessionId)
-    if (live === undefined) {
-      live = { standalone: undefined, toolsListChanged: false, inflight: undefined }
-      this.#sessions.set(sessionId, live)
-    }
-    return live
-  }
-
-  #dropIfIdle (sessionId: string, live: LiveSession): void {
-    if (live.standalone === undefined && (live.inflight === undefined || live.inflight.size === 0)) {
-      this.#sessions.delete(sessionId)
-    }
-  }
+  readonly #standalone = new Map<string, Standalone>()
+  readonly #inflight = new Map<string, InFlightSlot>()
 
   /** Register a request; refuses an id already in flight and more than `max` at once. */
   begin (sessionId: string, id: RequestId, exchange: PostExchange, max: number): BeginResult {
-    const live = this.#entry(sessionId)
-    const inflight = (live.inflight ??= new Map())
-    if (inflight.has(id)) return 'duplicate'
-    if (inflight.size >= max) return 'busy'
     const entry: InFlight = { id, exchange, controller: undefined, cancelled: false }
-    inflight.set(id, entry)
+    const slot = this.#inflight.get(sessionId)
+    if (slot === undefined) {
+      this.#inflight.set(sessionId, entry)
+      return entry
+    }
+    if (!(slot instanceof Map)) {
+      if (slot.id === id) return 'duplicate'
+      if (max <= 1) return 'busy'
+      this.#inflight.set(sessionId, new Map([[slot.id, slot], [id, entry]]))
+      return entry
+    }
+    if (slot.has(id)) return 'duplicate'
+    if (slot.size >= max) return 'busy'
+    slot.set(id, entry)
     return entry
   }
 
   end (sessionId: string, entry: InFlight): void {
-    const live = this.#sessions.get(sessionId)
-    if (live === undefined) return
-    if (live.inflight?.get(entry.id) === entry) live.inflight.delete(entry.id)
-    this.#dropIfIdle(sessionId, live)
+    const slot = this.#inflight.get(sessionId)
+    if (slot === entry) {
+      this.#inflight.delete(sessionId)
+    } else if (slot instanceof Map && slot.get(entry.id) === entry) {
+      slot.delete(entry.id)
+      if (slot.size === 0) this.#inflight.delete(sessionId)
+    }
+  }
+
+  #find (sessionId: string, requestId: RequestId): InFlight | undefined {
+    const slot = this.#inflight.get(sessionId)
+    if (slot === undefined) return undefined
+    if (slot instanceof Map) return slot.get(requestId)
+    return slot.id === requestId ? slot : undefined
   }
 
   /** `notifications/cancelled`: abort the handler and release its place in the POST. */
   cancel (sessionId: string, requestId: RequestId, reason: string | undefined): boolean {
-    const entry = this.#sessions.get(sessionId)?.inflight?.get(requestId)
+    const entry = this.#find(sessionId, requestId)
     if (entry === undefined || entry.cancelled) return false
-    entry.cancelled = true
-    if (entry.controller === undefined) entry.controller = new AbortController()
-    entry.controller.abort(abortError(reason ?? 'Request cancelled by the client'))
+    abort(entry, reason ?? 'Request cancelled by the client')
     entry.exchange.release()
     return true
   }
 
   /** Open (or replace) the session's standalone GET stream. */
   attachStandalone (sessionId: string, stream: SseStream, toolsListChanged: boolean): void {
-    const live = this.#entry(sessionId)
-    const previous = live.standalone
-    live.standalone = stream
-    live.toolsListChanged = toolsListChanged
+    const previous = this.#standalone.get(sessionId)
+    this.#standalone.set(sessionId, { stream, toolsListChanged })
     // A client reconnecting over a half-dead socket must win, not get 409.
-    if (previous !== undefined) previous.end()
+    if (previous !== undefined) previous.stream.end()
     stream.onClose(() => {
-      const current = this.#sessions.get(sessionId)
-      if (current?.standalone === stream) {
-        current.standalone = undefined
-        this.#dropIfIdle(sessionId, current)
-      }
+      if (this.#standalone.get(sessionId)?.stream === stream) this.#standalone.delete(sessionId)
     })
   }
 
   standalone (sessionId: string): SseStream | undefined {
-    return this.#sessions.get(sessionId)?.standalone
+    return this.#standalone.get(sessionId)?.stream
   }
 
   /**
@@ -104,33 +110,31 @@ export class LiveSessions {
    * answer its open POSTs with `goneBody` (404) if they have not started streaming.
    */
   terminate (sessionId: string, goneBody: unknown): void {
-    const live = this.#sessions.get(sessionId)
-    if (live === undefined) return
-    this.#sessions.delete(sessionId)
-    live.standalone?.end()
-    if (live.inflight !== undefined) {
-      for (const entry of live.inflight.values()) {
-        entry.cancelled = true
-        if (entry.controller === undefined) entry.controller = new AbortController()
-        entry.controller.abort(abortError('Session terminated'))
-        entry.exchange.terminate(404, goneBody)
-      }
+    const standalone = this.#standalone.get(sessionId)
+    if (standalone !== undefined) {
+      this.#standalone.delete(sessionId)
+      standalone.stream.end()
+    }
+    const slot = this.#inflight.get(sessionId)
+    if (slot === undefined) return
+    this.#inflight.delete(sessionId)
+    for (const entry of slot instanceof Map ? slot.values() : [slot]) {
+      abort(entry, 'Session terminated')
+      entry.exchange.terminate(404, goneBody)
     }
   }
 
   /** Send a notification on the GET stream of every session that accepts it here. */
   broadcastToolsListChanged (message: unknown): number {
     let sent = 0
-    for (const live of this.#sessions.values()) {
-      if (live.toolsListChanged && live.standalone?.send(message) === true) sent++
+    for (const { stream, toolsListChanged } of this.#standalone.values()) {
+      if (toolsListChanged && stream.send(message)) sent++
     }
     return sent
   }
 
   /** Sessions holding a standalone stream here: connected clients, in use even without POSTs. */
-  * streamingSessions (): IterableIterator<string> {
-    for (const [id, live] of this.#sessions) if (live.standalone !== undefined) yield id
+  streamingSessions (): IterableIterator<string> {
+    return this.#standalone.keys()
   }
-
-  get size (): number { return this.#sessions.size }
 }
