@@ -22,6 +22,7 @@ export class PostExchange {
   readonly #batch: boolean
   #pending: number
   #responses: JsonRpcResponse[] | undefined
+  #single: JsonRpcResponse | undefined
   #stream: SseStream | undefined
   #finished = false
 
@@ -53,8 +54,13 @@ export class PostExchange {
   /** One request of this POST is answered. */
   respond (response: JsonRpcResponse): void {
     if (this.#finished) return
-    if (this.#stream !== undefined) this.#stream.send(response)
-    else (this.#responses ??= []).push(response)
+    if (this.#stream !== undefined) {
+      this.#stream.send(response)
+    } else if (!this.#batch) {
+      this.#single = response
+    } else {
+      (this.#responses ??= []).push(response)
+    }
     if (--this.#pending === 0) this.#finish()
   }
 
@@ -82,9 +88,8 @@ export class PostExchange {
     this.#finished = true
     if (this.#stream !== undefined) {
       this.#stream.end()
-    } else if (this.#responses !== undefined) {
-      const body = this.#batch ? this.#responses : this.#responses[0]
-      this.#reply.code(200).type('application/json').send(JSON.stringify(body))
+    } else if (this.#single !== undefined || this.#responses !== undefined) {
+      this.#reply.code(200).type('application/json').send(JSON.stringify(this.#single ?? this.#responses))
     } else {
       // Every request was cancelled before anything was sent: no response is due
       // (spec: do not answer a cancelled request), so close an empty stream.

@@ -20,13 +20,19 @@ import { RequestContext, type ContextScope, type NotificationScope } from './con
 import { ErrorCode, McpError, errorResponse, resultResponse } from './jsonrpc.js'
 
 type Params = Record<string, unknown>
-type MethodHandler = (params: Params, ctx: RequestContext, scope: ContextScope) => Promise<Params> | Params
+/** `ctx` is set for cancellable methods only. */
+type MethodHandler = (params: Params, ctx: RequestContext | undefined, scope: ContextScope) => Promise<Params> | Params
 
 interface MethodSpec {
   readonly handler: MethodHandler
-  /** Registered in flight so `notifications/cancelled` can find it (long-running methods). */
+  /**
+   * Long-running methods that run application code: they get a handler context and are
+   * registered in flight so `notifications/cancelled` can find them. The others (ping,
+   * lists) answer at once and skip both.
+   */
   readonly cancellable: boolean
 }
+
 
 export interface ProtocolDeps {
   readonly options: NormalizedOptions
@@ -65,7 +71,7 @@ export class McpProtocol {
     })
     this.#method('tools/call', true, (params, ctx) => {
       const { name, arguments: args } = validParams(checkCallTool, params)
-      return deps.tools.call(name, args, ctx) as Params | Promise<Params>
+      return deps.tools.call(name, args, ctx!) as Params | Promise<Params>
     })
     this.#method('logging/setLevel', false, async (params, _ctx, scope) => {
       const { level } = validParams(checkSetLevel, params)
@@ -120,14 +126,17 @@ export class McpProtocol {
       if (begun === 'busy') return errorResponse(id, ErrorCode.ConnectionClosed, 'Too many requests in flight on this session')
       inflight = begun
     }
-    const meta = params._meta
-    const ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight)
+    let ctx: RequestContext | undefined
+    if (spec.cancellable) {
+      const meta = params._meta
+      ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight)
+    }
     let outcome: Params | Promise<Params>
     try {
       outcome = spec.handler(params, ctx, scope)
     } catch (err) {
       this.#done(ctx, session, inflight)
-      return this.#failure(id, err, ctx, message.method)
+      return this.#failure(id, err, scope, message.method)
     }
     if (!(outcome instanceof Promise)) {
       this.#done(ctx, session, inflight)
@@ -140,19 +149,19 @@ export class McpProtocol {
       },
       (err: unknown) => {
         this.#done(ctx, session, inflight)
-        return inflight?.cancelled === true ? undefined : this.#failure(id, err, ctx, message.method)
+        return inflight?.cancelled === true ? undefined : this.#failure(id, err, scope, message.method)
       }
     )
   }
 
-  #done (ctx: RequestContext, session: SessionRecord | undefined, inflight: InFlight | undefined): void {
-    ctx.finish()
+  #done (ctx: RequestContext | undefined, session: SessionRecord | undefined, inflight: InFlight | undefined): void {
+    ctx?.finish()
     if (inflight !== undefined) this.#deps.live.end(session!.id, inflight)
   }
 
-  #failure (id: JsonRpcRequest['id'], err: unknown, ctx: RequestContext, method: string): JsonRpcResponse {
+  #failure (id: JsonRpcRequest['id'], err: unknown, scope: ContextScope, method: string): JsonRpcResponse {
     if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
-    ctx.logger.error({ err, method }, 'mcp: request handler failed')
+    scope.requestLogger.error({ err, method }, 'mcp: request handler failed')
     return errorResponse(id, ErrorCode.InternalError, 'Internal error')
   }
 
