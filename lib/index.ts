@@ -66,8 +66,9 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
 
   const unsubscribeExpired = store.onExpired((sessionId) => live.terminate(sessionId, SESSION_NOT_FOUND))
   // A client holding the GET stream open is using its session even if it sends no POST:
-  // refresh those sessions on the same throttle as requests, and often enough for the TTL.
-  const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 2)))
+  // refresh those sessions on the same throttle as requests, and at least three times per
+  // TTL so one late tick on a busy event loop does not expire them.
+  const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 3)))
   const streamTouchTimer = setTimeout(function touchStreamingSessions () {
     const now = Date.now()
     for (const sessionId of live.streamingSessions()) {
