@@ -11,6 +11,10 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
 import { McpProtocol } from './protocol/server.js'
 import { ToolRegistry, type ToolDefinition, type ToolHandler } from './registry/tools.js'
+import { CompletionRegistry } from './registry/completion.js'
+import { installPrompts, type PromptApi } from './registry/prompts.js'
+import { installResources, type ResourceApi } from './registry/resources.js'
+import { sessionNotifier, type FeatureCore } from './features.js'
 import { LiveSessions } from './session/live.js'
 import { MemorySessionStore } from './session/memory-store.js'
 import type { SessionStore } from './session/store.js'
@@ -24,7 +28,7 @@ export interface McpStats {
 }
 
 /** The `app.mcp` decorator. */
-export interface McpDecorator {
+export interface McpDecorator extends ResourceApi, PromptApi {
   /**
    * Register a tool. Schemas are TypeBox objects, compiled now; the handler's arguments are
    * typed from `inputSchema`. Throws `FST_MCP_INVALID_TOOL` / `FST_MCP_DUPLICATE_TOOL`.
@@ -64,6 +68,16 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     streamOptions: { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, slowReaderTimeoutMs: options.slowReaderTimeoutMs, logger: app.log }
   }
 
+  const core: FeatureCore = {
+    options,
+    store,
+    live,
+    protocol,
+    completion: new CompletionRegistry(protocol),
+    logger: app.log,
+    notifySessions: sessionNotifier(store, live, app.log)
+  }
+
   const unsubscribeExpired = store.onExpired((sessionId) => live.terminate(sessionId, SESSION_NOT_FOUND))
   // A client holding the GET stream open is using its session even if it sends no POST:
   // refresh those sessions on the same throttle as requests, and at least three times per
@@ -76,14 +90,19 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     }
     streamTouchTimer.refresh()
   }, streamTouchMs).unref()
-  tools.onChange(() => live.broadcastToolsListChanged(TOOLS_LIST_CHANGED))
+  tools.onChange(() => {
+    core.notifySessions(TOOLS_LIST_CHANGED, (session) => session.serverCapabilities.tools?.listChanged === true)
+      .catch((err: unknown) => app.log.warn({ err }, 'mcp: tools/list_changed not delivered'))
+  })
 
   const stats = async (): Promise<McpStats> => ({ sessions: await store.size(), streams: streams.size })
   const decorator: McpDecorator = {
     tool (definition, handler) { tools.add(definition, handler) },
     removeTool (name) { return tools.remove(name) },
     sessions: store,
-    stats
+    stats,
+    ...installResources(core),
+    ...installPrompts(core)
   }
   app.decorate('mcp', decorator)
   app.decorateRequest('mcpAuth', null)

@@ -304,7 +304,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     reply.header('mcp-session-id', session.id)
     reply.hijack()
     const stream = new SseStream(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
-    live.attachStandalone(session.id, stream, session.serverCapabilities.tools?.listChanged === true)
+    live.attachStandalone(session.id, stream)
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
     if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
     return reply

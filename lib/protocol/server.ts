@@ -1,5 +1,4 @@
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import type { Static, TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../schemas/jsonrpc.js'
 import {
   CallToolParamsSchema,
@@ -12,16 +11,19 @@ import {
   type ServerCapabilities
 } from '../../schemas/mcp.js'
 import type { NormalizedOptions } from '../options.js'
-import { describeErrors, type ToolRegistry } from '../registry/tools.js'
+import type { ToolRegistry } from '../registry/tools.js'
+import { validParams } from './params.js'
 import type { InFlight, LiveSessions } from '../session/live.js'
 import type { SessionRecord, SessionStore } from '../session/store.js'
 import { negotiateVersion } from '../versions.js'
 import { RequestContext, type ContextScope, type NotificationScope } from './context.js'
 import { ErrorCode, McpError, errorResponse, resultResponse } from './jsonrpc.js'
 
-type Params = Record<string, unknown>
+export type Params = Record<string, unknown>
 /** `ctx` is set for cancellable methods only. */
-type MethodHandler = (params: Params, ctx: RequestContext | undefined, scope: ContextScope) => Promise<Params> | Params
+export type MethodHandler = (params: Params, ctx: RequestContext | undefined, scope: ContextScope) => Promise<Params> | Params
+/** Acts on a client notification; malformed params are the handler's to ignore. */
+export type NotificationHandler = (params: unknown, scope: NotificationScope) => void | Promise<void>
 
 interface MethodSpec {
   readonly handler: MethodHandler
@@ -47,48 +49,71 @@ const checkCallTool = TypeCompiler.Compile(CallToolParamsSchema)
 const checkSetLevel = TypeCompiler.Compile(SetLevelParamsSchema)
 const checkCancelled = TypeCompiler.Compile(CancelledParamsSchema)
 
-/** The params if they match, else -32602 with what is wrong. */
-function validParams<T extends TSchema> (check: TypeCheck<T>, params: unknown): Static<T> {
-  if (!check.Check(params)) {
-    throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${describeErrors(check, params)}`)
-  }
-  return params
-}
-
 /** JSON-RPC dispatch for everything after the HTTP edge has resolved the session. */
 export class McpProtocol {
   readonly #deps: ProtocolDeps
   readonly #methods = new Map<string, MethodSpec>()
+  readonly #notifications = new Map<string, NotificationHandler>()
+  readonly #contributors: Array<(capabilities: ServerCapabilities) => void> = []
   #capabilities: ServerCapabilities | undefined
 
   constructor (deps: ProtocolDeps) {
     this.#deps = deps
-    deps.tools.onChange(() => { this.#capabilities = undefined })
-    this.#method('ping', false, () => ({}))
-    this.#method('tools/list', false, (params) => {
+    deps.tools.onChange(() => this.invalidateCapabilities())
+    this.contributeCapabilities((capabilities) => {
+      capabilities.logging = {}
+      if (deps.tools.size > 0) capabilities.tools = { listChanged: true }
+    })
+    this.method('ping', false, () => ({}))
+    this.method('tools/list', false, (params) => {
       const { cursor } = validParams(checkPaginated, params)
       return deps.tools.list(cursor, deps.options.pageSize)
     })
-    this.#method('tools/call', true, (params, ctx) => {
+    this.method('tools/call', true, (params, ctx) => {
       const { name, arguments: args } = validParams(checkCallTool, params)
       return deps.tools.call(name, args, ctx!) as Params | Promise<Params>
     })
-    this.#method('logging/setLevel', false, async (params, _ctx, scope) => {
+    this.method('logging/setLevel', false, async (params, _ctx, scope) => {
       const { level } = validParams(checkSetLevel, params)
       if (scope.session !== undefined) await deps.store.update(scope.session.id, { logLevel: level })
       return {}
     })
+    this.onNotification('notifications/initialized', async (_params, { session }) => {
+      if (session !== undefined && !session.initialized) await deps.store.update(session.id, { initialized: true })
+    })
+    this.onNotification('notifications/cancelled', (params, { session }) => {
+      if (session !== undefined && checkCancelled.Check(params)) deps.live.cancel(session.id, params.requestId, params.reason)
+    })
   }
 
-  #method (name: string, cancellable: boolean, handler: MethodHandler): void {
+  /**
+   * Serve a JSON-RPC method. `cancellable` methods run application code: they get a handler
+   * context and can be cancelled; the others must answer quickly.
+   */
+  method (name: string, cancellable: boolean, handler: MethodHandler): void {
     this.#methods.set(name, { handler, cancellable })
+  }
+
+  /** Act on a client notification. */
+  onNotification (method: string, handler: NotificationHandler): void {
+    this.#notifications.set(method, handler)
+  }
+
+  /** Add to the capabilities declared at `initialize`; call `invalidateCapabilities` when the input changes. */
+  contributeCapabilities (contributor: (capabilities: ServerCapabilities) => void): void {
+    this.#contributors.push(contributor)
+    this.invalidateCapabilities()
+  }
+
+  invalidateCapabilities (): void {
+    this.#capabilities = undefined
   }
 
   /** Server capabilities, derived from what is registered (cached until that changes). */
   capabilities (): ServerCapabilities {
     if (this.#capabilities === undefined) {
-      const capabilities: ServerCapabilities = { logging: {} }
-      if (this.#deps.tools.size > 0) capabilities.tools = { listChanged: true }
+      const capabilities: ServerCapabilities = {}
+      for (const contribute of this.#contributors) contribute(capabilities)
       this.#capabilities = Object.freeze(capabilities)
     }
     return this.#capabilities
@@ -167,16 +192,7 @@ export class McpProtocol {
 
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
   async handleNotification (message: JsonRpcNotification, scope: NotificationScope): Promise<void> {
-    const session = scope.session
-    switch (message.method) {
-      case 'notifications/initialized':
-        if (session !== undefined && !session.initialized) await this.#deps.store.update(session.id, { initialized: true })
-        return
-      case 'notifications/cancelled':
-        if (session !== undefined && checkCancelled.Check(message.params)) {
-          this.#deps.live.cancel(session.id, message.params.requestId, message.params.reason)
-        }
-    }
+    const handler = this.#notifications.get(message.method)
+    if (handler !== undefined) await handler(message.params, scope)
   }
 }
-

@@ -4,6 +4,7 @@ import { CallToolResultSchema, type CallToolResult, type ContentBlock, type Icon
 import { errors } from '../errors.js'
 import type { ToolContext } from '../protocol/context.js'
 import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
+import { describeErrors } from '../protocol/params.js'
 import { paginate } from './pagination.js'
 
 /** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
@@ -58,16 +59,6 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
   } catch (err) {
     throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} does not compile: ${(err as Error).message}`)
   }
-}
-
-/** `/a: Expected number; /b: Required property` — at most five, for a readable message. */
-export function describeErrors<T extends TSchema> (check: TypeCheck<T>, value: unknown): string {
-  const messages: string[] = []
-  for (const error of check.Errors(value)) {
-    messages.push(`${error.path === '' ? '(root)' : error.path}: ${error.message}`)
-    if (messages.length === 5) break
-  }
-  return messages.join('; ')
 }
 
 /** The tools of one plugin instance, kept sorted by name for stable pagination. */

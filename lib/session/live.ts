@@ -11,12 +11,6 @@ export interface InFlight {
   cancelled: boolean
 }
 
-interface Standalone {
-  readonly stream: SseStream
-  /** The GET stream may carry `notifications/tools/list_changed` (declared at initialize). */
-  readonly toolsListChanged: boolean
-}
-
 export type BeginResult = InFlight | 'duplicate' | 'busy'
 
 /** One request in flight is stored as itself; a Map only once a session has several. */
@@ -41,7 +35,7 @@ function abort (entry: InFlight, reason: string): void {
  * session) costs one Map entry and no further allocation.
  */
 export class LiveSessions {
-  readonly #standalone = new Map<string, Standalone>()
+  readonly #standalone = new Map<string, SseStream>()
   readonly #inflight = new Map<string, InFlightSlot>()
 
   /** Register a request; refuses an id already in flight and more than `max` at once. */
@@ -91,18 +85,18 @@ export class LiveSessions {
   }
 
   /** Open (or replace) the session's standalone GET stream. */
-  attachStandalone (sessionId: string, stream: SseStream, toolsListChanged: boolean): void {
+  attachStandalone (sessionId: string, stream: SseStream): void {
     const previous = this.#standalone.get(sessionId)
-    this.#standalone.set(sessionId, { stream, toolsListChanged })
+    this.#standalone.set(sessionId, stream)
     // A client reconnecting over a half-dead socket must win, not get 409.
-    if (previous !== undefined) previous.stream.end()
+    if (previous !== undefined) previous.end()
     stream.onClose(() => {
-      if (this.#standalone.get(sessionId)?.stream === stream) this.#standalone.delete(sessionId)
+      if (this.#standalone.get(sessionId) === stream) this.#standalone.delete(sessionId)
     })
   }
 
   standalone (sessionId: string): SseStream | undefined {
-    return this.#standalone.get(sessionId)?.stream
+    return this.#standalone.get(sessionId)
   }
 
   /**
@@ -113,7 +107,7 @@ export class LiveSessions {
     const standalone = this.#standalone.get(sessionId)
     if (standalone !== undefined) {
       this.#standalone.delete(sessionId)
-      standalone.stream.end()
+      standalone.end()
     }
     const slot = this.#inflight.get(sessionId)
     if (slot === undefined) return
@@ -122,15 +116,6 @@ export class LiveSessions {
       abort(entry, 'Session terminated')
       entry.exchange.terminate(404, goneBody)
     }
-  }
-
-  /** Send a notification on the GET stream of every session that accepts it here. */
-  broadcastToolsListChanged (message: unknown): number {
-    let sent = 0
-    for (const { stream, toolsListChanged } of this.#standalone.values()) {
-      if (toolsListChanged && stream.send(message)) sent++
-    }
-    return sent
   }
 
   /** Sessions holding a standalone stream here: connected clients, in use even without POSTs. */

@@ -19,6 +19,8 @@ export interface SessionRecord {
   principal?: string
   /** `notifications/initialized` has been received. */
   initialized: boolean
+  /** URIs of `resources/subscribe`, as session state (updated through `update`). */
+  subscriptions?: string[]
   createdAt: number
   lastActiveAt: number
 }

@@ -1,0 +1,88 @@
+import { Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { ToolContext } from '../protocol/context.js'
+import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
+import { validParams } from '../protocol/params.js'
+import type { McpProtocol } from '../protocol/server.js'
+
+/** Spec: at most 100 values per completion answer. */
+export const MAX_COMPLETION_VALUES = 100
+
+export const CompleteParamsSchema = Type.Object({
+  ref: Type.Object({ type: Type.String() }, { additionalProperties: true }),
+  argument: Type.Object({ name: Type.String(), value: Type.String() }),
+  context: Type.Optional(Type.Object({ arguments: Type.Optional(Type.Record(Type.String(), Type.String())) }))
+})
+const checkComplete = TypeCompiler.Compile(CompleteParamsSchema)
+
+/** What a `complete` callback answers: the values (any number; the server caps them at 100). */
+export interface CompletionResult {
+  values: string[]
+  total?: number
+  hasMore?: boolean
+}
+
+export interface CompletionRequest {
+  /** `{ type: 'ref/prompt', name }` or `{ type: 'ref/resource', uri }`. */
+  ref: { type: string } & Record<string, unknown>
+  argument: { name: string, value: string }
+  /** 2025-06-18: the values of arguments already filled in. */
+  context: { arguments: Record<string, string> }
+}
+
+/** A feature that can complete one kind of reference (prompts, resource templates). */
+export interface CompletionSource {
+  /** Whether anything here offers completions: the `completions` capability is declared only then. */
+  hasCompletions (): boolean
+  /** Complete, or `undefined` when the ref names nothing this source knows (→ -32602). */
+  complete (request: CompletionRequest, ctx: ToolContext): CompletionResult | undefined | Promise<CompletionResult | undefined>
+}
+
+/** `completion/complete`, dispatched by `ref.type` to the registered sources. */
+export class CompletionRegistry {
+  readonly #sources = new Map<string, CompletionSource>()
+  readonly #protocol: McpProtocol
+
+  constructor (protocol: McpProtocol) {
+    this.#protocol = protocol
+    protocol.contributeCapabilities((capabilities) => {
+      if (this.active) capabilities.completions = {}
+    })
+    protocol.method('completion/complete', true, async (params, ctx) => {
+      if (!this.active) throw new McpError(ErrorCode.MethodNotFound, 'Method not found: completion/complete (no completions offered)')
+      const { ref, argument, context } = validParams(checkComplete, params)
+      const source = this.#sources.get(ref.type)
+      const result = source === undefined
+        ? undefined
+        : await source.complete({ ref, argument, context: { arguments: context?.arguments ?? {} } }, ctx!)
+      if (result === undefined) throw new McpError(ErrorCode.InvalidParams, `Invalid params: unknown reference ${JSON.stringify(ref)}`)
+      return { completion: capCompletion(result) }
+    })
+  }
+
+  get active (): boolean {
+    for (const source of this.#sources.values()) if (source.hasCompletions()) return true
+    return false
+  }
+
+  addSource (refType: string, source: CompletionSource): void {
+    this.#sources.set(refType, source)
+    this.changed()
+  }
+
+  /** A source gained or lost completions: recompute the capabilities. */
+  changed (): void {
+    this.#protocol.invalidateCapabilities()
+  }
+}
+
+function capCompletion (result: CompletionResult): CompletionResult {
+  const values = Array.isArray(result.values) ? result.values.filter((v) => typeof v === 'string') : []
+  if (values.length <= MAX_COMPLETION_VALUES) {
+    const out: CompletionResult = { values }
+    if (result.total !== undefined) out.total = result.total
+    if (result.hasMore !== undefined) out.hasMore = result.hasMore
+    return out
+  }
+  return { values: values.slice(0, MAX_COMPLETION_VALUES), total: result.total ?? values.length, hasMore: true }
+}
