@@ -11,5 +11,12 @@ export const errors = {
   FST_MCP_INVALID_TOOL: createError<[string, string]>('FST_MCP_INVALID_TOOL', 'Invalid tool "%s": %s', 500, TypeError),
   FST_MCP_DUPLICATE_TOOL: createError<[string]>('FST_MCP_DUPLICATE_TOOL', 'A tool named "%s" is already registered'),
   FST_MCP_PROGRESS_NOT_INCREASING: createError<[number, number]>('FST_MCP_PROGRESS_NOT_INCREASING', 'Progress must increase with each notification: got %d after %d', 500, RangeError),
-  FST_MCP_INVALID_LOG_LEVEL: createError<[string]>('FST_MCP_INVALID_LOG_LEVEL', 'Unknown MCP log level "%s"', 500, TypeError)
+  FST_MCP_INVALID_LOG_LEVEL: createError<[string]>('FST_MCP_INVALID_LOG_LEVEL', 'Unknown MCP log level "%s"', 500, TypeError),
+  FST_MCP_CLIENT_CAPABILITY: createError<[string, string]>('FST_MCP_CLIENT_CAPABILITY', '%s needs the client capability "%s", which this client did not declare'),
+  FST_MCP_CLIENT_REQUEST: createError<[string, string]>('FST_MCP_CLIENT_REQUEST', '%s could not be completed: %s'),
+  FST_MCP_CLIENT_TIMEOUT: createError<[string, number]>('FST_MCP_CLIENT_TIMEOUT', '%s: the client did not answer within %d ms'),
+  FST_MCP_INVALID_PROMPT: createError<[string, string]>('FST_MCP_INVALID_PROMPT', 'Invalid prompt "%s": %s', 500, TypeError),
+  FST_MCP_DUPLICATE_PROMPT: createError<[string]>('FST_MCP_DUPLICATE_PROMPT', 'A prompt named "%s" is already registered'),
+  FST_MCP_INVALID_RESOURCE: createError<[string, string]>('FST_MCP_INVALID_RESOURCE', 'Invalid resource "%s": %s', 500, TypeError),
+  FST_MCP_DUPLICATE_RESOURCE: createError<[string, string]>('FST_MCP_DUPLICATE_RESOURCE', 'A resource with %s "%s" is already registered')
 }

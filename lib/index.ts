@@ -10,14 +10,15 @@ import { SESSION_NOT_FOUND } from './http/wire.js'
 import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
 import { McpProtocol } from './protocol/server.js'
-import { ToolRegistry, type ToolDefinition, type ToolHandler } from './registry/tools.js'
+import { ToolRegistry, type ToolDefinition, type ToolHandler, type ToolSchema } from './registry/tools.js'
 import { CompletionRegistry } from './registry/completion.js'
 import { installPrompts, type PromptApi } from './registry/prompts.js'
 import { installResources, type ResourceApi } from './registry/resources.js'
 import { sessionNotifier, type FeatureCore } from './features.js'
 import { LiveSessions } from './session/live.js'
 import { MemorySessionStore } from './session/memory-store.js'
-import type { SessionStore } from './session/store.js'
+import type { SessionRecord, SessionStore } from './session/store.js'
+import { ClientRequester, OutboundRequests } from './protocol/outbound.js'
 
 /** Counts for health checks and metrics. */
 export interface McpStats {
@@ -34,14 +35,25 @@ export interface McpDecorator extends ResourceApi, PromptApi {
    * typed from `inputSchema`. Throws `FST_MCP_INVALID_TOOL` / `FST_MCP_DUPLICATE_TOOL`.
    * A tool added after the server started is announced with `notifications/tools/list_changed`.
    */
-  tool<I extends TObject = TObject, O extends TObject | undefined = undefined>(definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void
+  tool<I extends ToolSchema = TObject, O extends ToolSchema | undefined = undefined>(definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void
   /** Remove a tool; announced like an addition. Returns whether it existed. */
   removeTool (name: string): boolean
   /** The session store in use. */
   readonly sessions: SessionStore
   /** Live session and stream counts. */
   stats (): Promise<McpStats>
+  /**
+   * Ask a session's client for something outside any request (elicitation, sampling, roots),
+   * over its GET stream. Inside a tool, use the handler context instead: its requests travel
+   * on the tool call's own stream.
+   */
+  client (sessionId: string): Promise<ClientRequester>
+  /** Called when a client sends `notifications/roots/list_changed`. Returns an unsubscribe function. */
+  onRootsListChanged (listener: RootsListChangedListener): () => void
 }
+
+/** Hears `notifications/roots/list_changed`; `app.mcp.client(sessionId).listRoots()` fetches the new roots. */
+export type RootsListChangedListener = (sessionId: string, session: Readonly<SessionRecord>) => void
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,10 +69,22 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
 
   const ownStore = options.sessionStore === undefined
   const store: SessionStore = options.sessionStore ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
-  const live = new LiveSessions()
+  const outbound = new OutboundRequests(options)
+  const live = new LiveSessions((sessionId) => outbound.dropSession(sessionId))
   const tools = new ToolRegistry()
   const streams = new StreamSet()
-  const protocol = new McpProtocol({ options, store, live, tools })
+  const protocol = new McpProtocol({ options, store, live, tools, outbound })
+  const rootsListeners = new Set<RootsListChangedListener>()
+  protocol.onNotification('notifications/roots/list_changed', (_params, { session }) => {
+    if (session === undefined) return
+    for (const listener of rootsListeners) {
+      try {
+        listener(session.id, session)
+      } catch (err) {
+        app.log.error({ err }, 'mcp: roots/list_changed listener threw')
+      }
+    }
+  })
   const lifecycle = { closing: false }
   const exchange: ExchangeDeps = {
     mode: options.responseMode,
@@ -101,6 +125,15 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     removeTool (name) { return tools.remove(name) },
     sessions: store,
     stats,
+    async client (sessionId) {
+      const session = await store.get(sessionId)
+      if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST('client()', 'no such session')
+      return new ClientRequester(outbound, session, async (message) => live.standalone(sessionId)?.send(message) === true)
+    },
+    onRootsListChanged (listener) {
+      rootsListeners.add(listener)
+      return () => { rootsListeners.delete(listener) }
+    },
     ...installResources(core),
     ...installPrompts(core)
   }
@@ -148,8 +181,14 @@ export { ErrorCode, McpError } from './protocol/jsonrpc.js'
 export { MemorySessionStore, type MemorySessionStoreOptions } from './session/memory-store.js'
 export type { SessionRecord, SessionStore, SessionExpiredListener } from './session/store.js'
 export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode } from './options.js'
-export type { ToolDefinition, ToolHandler, ToolResult } from './registry/tools.js'
+export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './registry/tools.js'
+export type { JsonSchemaObject } from './registry/json-schema.js'
+export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './registry/resources.js'
+export type { PromptApi, PromptDefinition, PromptHandler, PromptResult, PromptCompleter, PromptArgumentsSchema } from './registry/prompts.js'
+export type { CompletionResult } from './registry/completion.js'
 export type { ToolContext } from './protocol/context.js'
+export type { ClientRequester, RequestOptions } from './protocol/outbound.js'
+export * from '../schemas/client.js'
 export { SUPPORTED_VERSIONS, LATEST_VERSION } from './versions.js'
 export * from '../schemas/jsonrpc.js'
 export * from '../schemas/mcp.js'

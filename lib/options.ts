@@ -78,6 +78,10 @@ export interface McpPluginOptions {
   maxQueuedBytes?: number
   /** An SSE stream whose reader leaves the socket undrained this long is closed. Default 30 s. */
   slowReaderTimeoutMs?: number
+  /** How long a server → client request (elicitation, sampling, roots) waits for its answer. Default 60 s. */
+  requestTimeoutMs?: number
+  /** Most unanswered server → client requests per session. Default 100. */
+  maxPendingRequests?: number
   /** Page size of `tools/list`. Default 100. */
   pageSize?: number
   /** A custom session store (see `SessionStore`). Default: a `MemorySessionStore`. */
@@ -106,6 +110,8 @@ export interface NormalizedOptions {
   maxInFlightRequests: number
   maxQueuedBytes: number
   slowReaderTimeoutMs: number
+  requestTimeoutMs: number
+  maxPendingRequests: number
   pageSize: number
   sessionStore: SessionStore | undefined
   health: string | false
@@ -126,6 +132,8 @@ export const defaultOptions = Object.freeze({
   maxInFlightRequests: 100,
   maxQueuedBytes: 4 * MiB,
   slowReaderTimeoutMs: 30_000,
+  requestTimeoutMs: 60_000,
+  maxPendingRequests: 100,
   pageSize: 100,
   health: '/health'
 })
@@ -236,6 +244,8 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     maxInFlightRequests: integer('maxInFlightRequests', options.maxInFlightRequests, defaultOptions.maxInFlightRequests, 1),
     maxQueuedBytes: integer('maxQueuedBytes', options.maxQueuedBytes, defaultOptions.maxQueuedBytes, 1024),
     slowReaderTimeoutMs: integer('slowReaderTimeoutMs', options.slowReaderTimeoutMs, defaultOptions.slowReaderTimeoutMs, 1),
+    requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs, defaultOptions.requestTimeoutMs, 1),
+    maxPendingRequests: integer('maxPendingRequests', options.maxPendingRequests, defaultOptions.maxPendingRequests, 1),
     pageSize: integer('pageSize', options.pageSize, defaultOptions.pageSize, 1),
     sessionStore: options.sessionStore,
     health,
@@ -249,7 +259,7 @@ export { normaliseOrigin }
 export const OPTION_NAMES = [
   'path', 'serverInfo', 'instructions', 'responseMode', 'stateless', 'allowedHosts', 'allowedOrigins',
   'cors', 'auth', 'sessionTtlMs', 'maxSessions', 'touchIntervalMs', 'keepAliveMs', 'bodyLimit',
-  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'pageSize', 'sessionStore', 'health'
+  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'requestTimeoutMs', 'maxPendingRequests', 'pageSize', 'sessionStore', 'health'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

@@ -177,3 +177,85 @@ export const InitializeResultSchema = Type.Object({
   _meta: Meta
 })
 export type InitializeResult = Static<typeof InitializeResultSchema>
+
+// ---- prompts ---------------------------------------------------------------------------
+
+export const PromptArgumentSchema = Type.Object({
+  name: Type.String(),
+  title: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  required: Type.Optional(Type.Boolean())
+})
+export type PromptArgument = Static<typeof PromptArgumentSchema>
+
+export const PromptSchema = Type.Object({
+  name: Type.String(),
+  title: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  arguments: Type.Optional(Type.Array(PromptArgumentSchema)),
+  icons: Type.Optional(Type.Array(IconSchema)),
+  _meta: Meta
+})
+export type Prompt = Static<typeof PromptSchema>
+
+export const GetPromptParamsSchema = Type.Object({
+  name: Type.String(),
+  arguments: Type.Optional(Type.Record(Type.String(), Type.String())),
+  _meta: Meta
+})
+export type GetPromptParams = Static<typeof GetPromptParamsSchema>
+
+export const PromptMessageSchema = Type.Object({
+  role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+  content: ContentBlockSchema
+})
+export type PromptMessage = Static<typeof PromptMessageSchema>
+
+export const GetPromptResultSchema = Type.Object({
+  description: Type.Optional(Type.String()),
+  messages: Type.Array(PromptMessageSchema),
+  _meta: Meta
+})
+export type GetPromptResult = Static<typeof GetPromptResultSchema>
+
+// ---- resources -------------------------------------------------------------------------
+
+export const ResourceSchema = Type.Object({
+  uri: Type.String(),
+  name: Type.String(),
+  title: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  mimeType: Type.Optional(Type.String()),
+  size: Type.Optional(Type.Integer({ minimum: 0 })),
+  icons: Type.Optional(Type.Array(IconSchema)),
+  annotations: Type.Optional(AnnotationsSchema),
+  _meta: Meta
+})
+export type Resource = Static<typeof ResourceSchema>
+
+export const ResourceTemplateSchema = Type.Object({
+  uriTemplate: Type.String(),
+  name: Type.String(),
+  title: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  mimeType: Type.Optional(Type.String()),
+  icons: Type.Optional(Type.Array(IconSchema)),
+  annotations: Type.Optional(AnnotationsSchema),
+  _meta: Meta
+})
+export type ResourceTemplate = Static<typeof ResourceTemplateSchema>
+
+export const ReadResourceParamsSchema = Type.Object({ uri: Type.String(), _meta: Meta })
+export type ReadResourceParams = Static<typeof ReadResourceParamsSchema>
+/** `resources/subscribe` and `resources/unsubscribe`. */
+export const SubscribeParamsSchema = Type.Object({ uri: Type.String(), _meta: Meta })
+export type SubscribeParams = Static<typeof SubscribeParamsSchema>
+
+export const ResourceContentsSchema = Type.Union([TextResourceContentsSchema, BlobResourceContentsSchema])
+export type ResourceContents = Static<typeof ResourceContentsSchema>
+
+export const ReadResourceResultSchema = Type.Object({
+  contents: Type.Array(ResourceContentsSchema),
+  _meta: Meta
+})
+export type ReadResourceResult = Static<typeof ReadResourceResultSchema>

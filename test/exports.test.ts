@@ -12,7 +12,12 @@ const RUNTIME_EXPORTS = [
   'JsonRpcErrorResponseSchema', 'JsonRpcMessageSchema', 'JsonRpcNotificationSchema', 'JsonRpcRequestSchema',
   'JsonRpcResultResponseSchema', 'LoggingLevelSchema', 'PaginatedParamsSchema', 'ProgressTokenSchema', 'RequestIdSchema',
   'ResourceLinkSchema', 'ServerCapabilitiesSchema', 'SetLevelParamsSchema', 'TextContentSchema', 'TextResourceContentsSchema',
-  'ToolAnnotationsSchema'
+  'ToolAnnotationsSchema',
+  'CreateMessageParamsSchema', 'CreateMessageResultSchema', 'ElicitResultSchema', 'ListRootsResultSchema', 'RootSchema',
+  'SamplingMessageSchema',
+  'GetPromptParamsSchema', 'GetPromptResultSchema', 'PromptArgumentSchema', 'PromptMessageSchema', 'PromptSchema',
+  'ReadResourceParamsSchema', 'ReadResourceResultSchema', 'ResourceContentsSchema', 'ResourceSchema', 'ResourceTemplateSchema',
+  'SubscribeParamsSchema'
 ].sort()
 
 t.test('the public exports are exactly the pinned list', async (t) => {

@@ -82,18 +82,18 @@ t.test('registration', async (t) => {
     t.equal((await call(app, session, 'dup')).json().result.content[0].text, 'first')
   })
 
-  t.test('schemas must be TypeBox object schemas', async (t) => {
+  t.test('schemas must be object schemas (TypeBox, or raw JSON Schema 2020-12 — see json-schema.test.ts)', async (t) => {
     const app = await makeApp(t)
-    t.throws(() => app.mcp.tool({ name: 'plain', description: 'd', inputSchema: { type: 'object', properties: {} } as never }, noop),
-      { code: 'FST_MCP_INVALID_TOOL' }, 'a plain JSON Schema object (not TypeBox)')
+    t.throws(() => app.mcp.tool({ name: 'plain', description: 'd', inputSchema: { type: 'string' } as never }, noop),
+      { code: 'FST_MCP_INVALID_TOOL' }, 'a plain JSON Schema that is not an object schema')
     t.throws(() => app.mcp.tool({ name: 'str', description: 'd', inputSchema: Type.String() as never }, noop),
       { code: 'FST_MCP_INVALID_TOOL' }, 'a TypeBox non-object schema')
     t.throws(() => app.mcp.tool({ name: 'arr', description: 'd', inputSchema: Type.Array(Type.String()) as never }, noop),
       { code: 'FST_MCP_INVALID_TOOL' }, 'a TypeBox array schema')
     t.throws(() => app.mcp.tool({ name: 'out', description: 'd', outputSchema: Type.Number() as never, inputSchema: NO_ARGS }, noop),
       { code: 'FST_MCP_INVALID_TOOL' }, 'a non-object outputSchema')
-    t.throws(() => app.mcp.tool({ name: 'outplain', description: 'd', inputSchema: NO_ARGS, outputSchema: { type: 'object' } as never }, noop),
-      { code: 'FST_MCP_INVALID_TOOL' }, 'a plain outputSchema')
+    t.throws(() => app.mcp.tool({ name: 'outplain', description: 'd', inputSchema: NO_ARGS, outputSchema: { type: 'array' } as never }, noop),
+      { code: 'FST_MCP_INVALID_TOOL' }, 'a plain outputSchema that is not an object schema')
     t.equal(app.mcp.removeTool('plain') || app.mcp.removeTool('str') || app.mcp.removeTool('out'), false, 'nothing was registered')
   })
 

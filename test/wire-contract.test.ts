@@ -804,7 +804,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'unknown method with a string id → 200 -32601 with that id',
-    request: (ctx) => onSession(ctx, rpc('abc', 'resources/list')),
+    request: (ctx) => onSession(ctx, rpc('abc', 'no-such/method')),
     status: 200,
     error: { code: -32601, id: 'abc' }
   },

@@ -37,6 +37,8 @@ export class PostExchange {
   }
 
   get finished (): boolean { return this.#finished }
+  /** Whether a related message sent now reaches the client on this POST. */
+  get canCarry (): boolean { return !this.#finished && this.#deps.mode !== 'json' && this.#stream?.closed !== true }
   get streaming (): boolean { return this.#stream !== undefined }
 
   /**

@@ -255,8 +255,9 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     const protocolVersion = session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion
     const auth = request.mcpAuth ?? undefined
     if (!isRequest(body)) {
-      // Responses to server→client requests: none are outstanding in this version.
-      if (isNotification(body)) await protocol.handleNotification(body, { session, protocolVersion, auth, requestLogger: request.log })
+      const scope = { session, protocolVersion, auth, requestLogger: request.log }
+      if (isNotification(body)) await protocol.handleNotification(body, scope)
+      else protocol.handleResponse(body, scope)
       return reply.code(202).send()
     }
     const exchange = new PostExchange(reply, deps.exchange, false, 1, session?.id)
@@ -279,6 +280,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     const requests = batch.filter(isRequest)
     for (const message of batch) {
       if (isNotification(message)) await protocol.handleNotification(message, scope)
+      else if (!isRequest(message)) protocol.handleResponse(message, scope)
     }
     if (requests.length === 0) return reply.code(202).send()
     const exchange = new PostExchange(reply, deps.exchange, true, requests.length, scope.session?.id)

@@ -4,7 +4,9 @@ import type { LoggingLevel, ProgressToken } from '../../schemas/mcp.js'
 import { errors } from '../errors.js'
 import type { PostExchange } from '../http/exchange.js'
 import type { McpAuthInfo } from '../options.js'
-import type { InFlight } from '../session/live.js'
+import type { CreateMessageParams, CreateMessageResult, ElicitResult, ListRootsResult } from '../../schemas/client.js'
+import type { InFlight, LiveSessions } from '../session/live.js'
+import { ClientRequester, type Channel, type OutboundRequests, type RequestOptions } from './outbound.js'
 import type { SessionRecord } from '../session/store.js'
 import { isLogLevel, shouldSend } from './logging.js'
 
@@ -34,6 +36,25 @@ export interface ToolContext {
   progress (progress: number, total?: number, message?: string): Promise<void>
   /** Send `notifications/message` to the client, honouring its `logging/setLevel`. */
   log (level: LoggingLevel, data: unknown, logger?: string): Promise<void>
+  /**
+   * Ask the user, through the client, to fill in `requestedSchema` (form-mode elicitation,
+   * 2025-06-18+). Rejects with `FST_MCP_CLIENT_CAPABILITY` if the client did not declare
+   * elicitation, `FST_MCP_CLIENT_TIMEOUT` after `requestTimeoutMs`, or an `McpError` the
+   * client answered with. Sent on this request's stream; cancelled with the request.
+   */
+  elicit (message: string, requestedSchema: Record<string, unknown>, options?: RequestOptions): Promise<ElicitResult>
+  /** URL-mode elicitation (2025-11-25 clients declaring `elicitation.url`). */
+  elicitUrl (message: string, url: string, elicitationId: string, options?: RequestOptions): Promise<ElicitResult>
+  /** `sampling/createMessage`: ask the client's model (the client must declare `sampling`). */
+  sample (params: CreateMessageParams, options?: RequestOptions): Promise<CreateMessageResult>
+  /** `roots/list`: the client's roots (the client must declare `roots`). */
+  listRoots (options?: RequestOptions): Promise<ListRootsResult>
+}
+
+/** What a handler context needs to reach the client beyond its own POST. */
+export interface ClientAccess {
+  readonly outbound: OutboundRequests
+  readonly live: LiveSessions
 }
 
 const NEVER_ABORTED = new AbortController().signal
@@ -61,15 +82,18 @@ export class RequestContext implements ToolContext {
   readonly meta: Readonly<Record<string, unknown>> | undefined
   readonly #scope: ContextScope
   readonly #inflight: InFlight | undefined
+  readonly #client: ClientAccess
+  #requester: ClientRequester | undefined
   #logger: FastifyBaseLogger | undefined
   #lastProgress = -Infinity
   #done = false
 
-  constructor (scope: ContextScope, requestId: RequestId, meta: Record<string, unknown> | undefined, inflight: InFlight | undefined) {
+  constructor (scope: ContextScope, requestId: RequestId, meta: Record<string, unknown> | undefined, inflight: InFlight | undefined, client: ClientAccess) {
     this.#scope = scope
     this.requestId = requestId
     this.meta = meta
     this.#inflight = inflight
+    this.#client = client
   }
 
   get signal (): AbortSignal {
@@ -107,6 +131,42 @@ export class RequestContext implements ToolContext {
     if (total !== undefined) params.total = total
     if (message !== undefined) params.message = message
     return this.#scope.exchange.sendRelated({ jsonrpc: '2.0', method: 'notifications/progress', params })
+  }
+
+  elicit (message: string, requestedSchema: Record<string, unknown>, options?: RequestOptions): Promise<ElicitResult> {
+    return this.#requesterOrFail('elicitation/create').then((r) => r.elicit(message, requestedSchema, options))
+  }
+
+  elicitUrl (message: string, url: string, elicitationId: string, options?: RequestOptions): Promise<ElicitResult> {
+    return this.#requesterOrFail('elicitation/create').then((r) => r.elicitUrl(message, url, elicitationId, options))
+  }
+
+  sample (params: CreateMessageParams, options?: RequestOptions): Promise<CreateMessageResult> {
+    return this.#requesterOrFail('sampling/createMessage').then((r) => r.sample(params, options))
+  }
+
+  listRoots (options?: RequestOptions): Promise<ListRootsResult> {
+    return this.#requesterOrFail('roots/list').then((r) => r.listRoots(options))
+  }
+
+  async #requesterOrFail (method: string): Promise<ClientRequester> {
+    const session = this.#scope.session
+    if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST(method, 'stateless mode has no session for the client to answer on')
+    if (this.#requester === undefined) {
+      const { exchange } = this.#scope
+      const { live } = this.#client
+      // The request's own stream first (spec: messages relating to a request travel with it);
+      // in JSON response mode that stream does not exist, so the GET stream carries it.
+      const channel: Channel = async (message) => {
+        if (exchange.canCarry) {
+          await exchange.sendRelated(message)
+          return true
+        }
+        return live.standalone(session.id)?.send(message) === true
+      }
+      this.#requester = new ClientRequester(this.#client.outbound, session, channel, this.signal)
+    }
+    return this.#requester
   }
 
   log (level: LoggingLevel, data: unknown, logger?: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { TypeCheck } from '@sinclair/typebox/compiler'
 import { ErrorCode, McpError } from './jsonrpc.js'
 
 /** `/a: Expected number; /b: Required property` — at most five, for a readable message. */
-export function describeErrors<T extends TSchema> (check: TypeCheck<T>, value: unknown): string {
+export function describeErrors (check: { Errors (value: unknown): Iterable<{ path: string, message: string }> }, value: unknown): string {
   const messages: string[] = []
   for (const error of check.Errors(value)) {
     messages.push(`${error.path === '' ? '(root)' : error.path}: ${error.message}`)

@@ -1,5 +1,5 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../schemas/jsonrpc.js'
+import type { JsonRpcErrorResponse, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse } from '../../schemas/jsonrpc.js'
 import {
   CallToolParamsSchema,
   CancelledParamsSchema,
@@ -12,6 +12,7 @@ import {
 } from '../../schemas/mcp.js'
 import type { NormalizedOptions } from '../options.js'
 import type { ToolRegistry } from '../registry/tools.js'
+import type { OutboundRequests } from './outbound.js'
 import { validParams } from './params.js'
 import type { InFlight, LiveSessions } from '../session/live.js'
 import type { SessionRecord, SessionStore } from '../session/store.js'
@@ -41,6 +42,7 @@ export interface ProtocolDeps {
   readonly store: SessionStore
   readonly live: LiveSessions
   readonly tools: ToolRegistry
+  readonly outbound: OutboundRequests
 }
 
 const checkInitialize = TypeCompiler.Compile(InitializeParamsSchema)
@@ -154,7 +156,7 @@ export class McpProtocol {
     let ctx: RequestContext | undefined
     if (spec.cancellable) {
       const meta = params._meta
-      ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight)
+      ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight, this.#deps)
     }
     let outcome: Params | Promise<Params>
     try {
@@ -188,6 +190,11 @@ export class McpProtocol {
     if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
     scope.requestLogger.error({ err, method }, 'mcp: request handler failed')
     return errorResponse(id, ErrorCode.InternalError, 'Internal error')
+  }
+
+  /** A client's answer to a server → client request; answers nobody waits for are ignored. */
+  handleResponse (message: JsonRpcResultResponse | JsonRpcErrorResponse, scope: NotificationScope): void {
+    if (scope.session !== undefined) this.#deps.outbound.handleResponse(scope.session.id, message)
   }
 
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */

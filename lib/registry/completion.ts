@@ -76,13 +76,24 @@ export class CompletionRegistry {
   }
 }
 
-function capCompletion (result: CompletionResult): CompletionResult {
-  const values = Array.isArray(result.values) ? result.values.filter((v) => typeof v === 'string') : []
+/**
+ * Validate what a source answered and keep at most 100 values: beyond that, the first 100 are
+ * sent with `hasMore: true` and `total` (at least the number of values given). A malformed
+ * answer is an application bug: -32603, naming what is wrong.
+ */
+function capCompletion (result: unknown): CompletionResult {
+  const fail = (what: string): never => { throw new McpError(ErrorCode.InternalError, `Internal error: invalid completion result: ${what}`) }
+  if (result === null || typeof result !== 'object') return fail('expected an object or an array of strings')
+  const { values, total, hasMore } = result as Partial<CompletionResult>
+  if (!Array.isArray(values)) return fail('values must be an array')
+  if (!values.every((v) => typeof v === 'string')) return fail('values must be strings')
+  if (total !== undefined && (!Number.isSafeInteger(total) || total < 0)) return fail('total must be a non-negative integer')
+  if (hasMore !== undefined && typeof hasMore !== 'boolean') return fail('hasMore must be a boolean')
   if (values.length <= MAX_COMPLETION_VALUES) {
-    const out: CompletionResult = { values }
-    if (result.total !== undefined) out.total = result.total
-    if (result.hasMore !== undefined) out.hasMore = result.hasMore
+    const out: CompletionResult = { values: [...values] }
+    if (total !== undefined) out.total = total
+    if (hasMore !== undefined) out.hasMore = hasMore
     return out
   }
-  return { values: values.slice(0, MAX_COMPLETION_VALUES), total: result.total ?? values.length, hasMore: true }
+  return { values: values.slice(0, MAX_COMPLETION_VALUES), total: Math.max(total ?? 0, values.length), hasMore: true }
 }

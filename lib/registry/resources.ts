@@ -1,9 +1,462 @@
+import { Kind, type Static, type TObject, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import {
+  PaginatedParamsSchema,
+  ReadResourceParamsSchema,
+  ReadResourceResultSchema,
+  ResourceSchema,
+  ResourceTemplateSchema,
+  SubscribeParamsSchema,
+  type Icon,
+  type ReadResourceResult,
+  type ResourceContents
+} from '../../schemas/mcp.js'
+import { errors } from '../errors.js'
 import type { FeatureCore } from '../features.js'
+import type { ToolContext } from '../protocol/context.js'
+import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
+import { describeErrors, validParams } from '../protocol/params.js'
+import type { Params } from '../protocol/server.js'
+import type { SessionRecord } from '../session/store.js'
+import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
+import { paginate } from './pagination.js'
+import { UriTemplate, UriTemplateError } from './uri-template.js'
 
-/** `app.mcp` methods for resources (filled in by the resources feature). */
-export interface ResourceApi {}
+/** Most URIs one session may be subscribed to; `resources/subscribe` beyond it → -32602. */
+export const MAX_SUBSCRIPTIONS = 1000
+/** Longest URI `resources/subscribe` keeps (subscriptions are stored session state). */
+export const MAX_SUBSCRIPTION_URI_LENGTH = 2048
+
+/** An RFC 3986 scheme followed by ':' (absolute URI); whitespace and controls are refused. */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001f\u007f]*$/ // eslint-disable-line no-control-regex
+
+/** `Resource.annotations` as the spec defines them. */
+export interface ResourceAnnotations {
+  audience?: Array<'user' | 'assistant'>
+  priority?: number
+  lastModified?: string
+}
+
+/** A fixed resource, as registered with `app.mcp.resource()`. */
+export interface ResourceDefinition {
+  /** Absolute URI (`scheme:…`), unique among resources. */
+  uri: string
+  /** Programmatic name, unique among resources and templates. */
+  name: string
+  title?: string
+  description?: string
+  /** Default `mimeType` of what `read` returns. */
+  mimeType?: string
+  /** Size in bytes, if known. */
+  size?: number
+  icons?: Icon[]
+  annotations?: ResourceAnnotations
+  _meta?: Record<string, unknown>
+}
+
+/**
+ * What a `read` callback returns: text (with the resource's `mimeType`), `{ text }` or
+ * `{ blob }` (base64) for one content item at the requested URI, or a whole `ReadResourceResult`.
+ */
+export type ResourceReadResult =
+  | string
+  | { text: string, mimeType?: string, _meta?: Record<string, unknown> }
+  | { blob: string, mimeType?: string, _meta?: Record<string, unknown> }
+  | ReadResourceResult
+
+export type ResourceReader = (uri: string, ctx: ToolContext) => ResourceReadResult | Promise<ResourceReadResult>
+
+/** The matched variables: typed from `variables` when given, else strings by name. */
+export type TemplateVariables<V extends TObject | undefined> = V extends TObject ? Static<V> : Record<string, string>
+
+type VariableName<V extends TObject | undefined> = V extends TObject ? keyof Static<V> & string : string
+
+/** Completes one template variable: the values for `value`, given the variables already filled in. */
+export type VariableCompleter = (value: string, context: { arguments: Record<string, string> }) =>
+  string[] | CompletionResult | Promise<string[] | CompletionResult>
+
+/** A resource template (RFC 6570 level 1: `{name}` only), as registered with `app.mcp.resourceTemplate()`. */
+export interface ResourceTemplateDefinition<V extends TObject | undefined = undefined> {
+  /** e.g. `file:///logs/{date}/{name}`; each variable matches one or more characters other than '/'. */
+  uriTemplate: string
+  /** Programmatic name, unique among resources and templates. */
+  name: string
+  title?: string
+  description?: string
+  /** Default `mimeType` of what `read` returns. */
+  mimeType?: string
+  icons?: Icon[]
+  annotations?: ResourceAnnotations
+  _meta?: Record<string, unknown>
+  /** TypeBox object of strings the matched (percent-decoded) variables must satisfy; a mismatch → -32602. */
+  variables?: V
+  /** `completion/complete` for `{ type: 'ref/resource', uri: uriTemplate }`, per variable. */
+  complete?: { [K in VariableName<V>]?: VariableCompleter }
+}
+
+export type ResourceTemplateReader<V extends TObject | undefined = undefined> =
+  (uri: string, variables: TemplateVariables<V>, ctx: ToolContext) => ResourceReadResult | Promise<ResourceReadResult>
+
+/** `app.mcp` methods for resources. */
+export interface ResourceApi {
+  /**
+   * Register a fixed resource, listed by `resources/list` and read by `resources/read`.
+   * Throws `FST_MCP_INVALID_RESOURCE` (bad definition) or `FST_MCP_DUPLICATE_RESOURCE`
+   * (uri or name taken). Announced with `notifications/resources/list_changed`.
+   */
+  resource (definition: ResourceDefinition, read: ResourceReader): void
+  /**
+   * Register a resource template, listed by `resources/templates/list`. `resources/read` of a
+   * URI no fixed resource has tries templates in registration order; the first match is read
+   * with its percent-decoded variables. Throws `FST_MCP_INVALID_RESOURCE` (malformed template,
+   * schema or completers) or `FST_MCP_DUPLICATE_RESOURCE` (uriTemplate or name taken).
+   */
+  resourceTemplate<V extends TObject | undefined = undefined>(definition: ResourceTemplateDefinition<V>, read: ResourceTemplateReader<V>): void
+  /** Remove a fixed resource by URI; announced like an addition. Returns whether it existed. */
+  removeResource (uri: string): boolean
+  /** Remove a template by its `uriTemplate`; announced like an addition. Returns whether it existed. */
+  removeResourceTemplate (uriTemplate: string): boolean
+  /**
+   * Send `notifications/resources/updated { uri }` on the GET stream of each session of this
+   * instance subscribed to exactly `uri`. Resolves how many sessions were notified.
+   */
+  notifyResourceUpdated (uri: string): Promise<number>
+}
+
+interface RegisteredResource {
+  /** Sort key for pagination: the URI. */
+  readonly name: string
+  readonly uri: string
+  readonly label: string
+  readonly mimeType: string | undefined
+  readonly descriptor: Record<string, unknown>
+  readonly read: ResourceReader
+}
+
+interface RegisteredTemplate {
+  /** Sort key for pagination: the URI template. */
+  readonly name: string
+  readonly label: string
+  readonly template: UriTemplate
+  readonly mimeType: string | undefined
+  readonly descriptor: Record<string, unknown>
+  readonly variables: TypeCheck<TSchema> | undefined
+  readonly complete: Readonly<Record<string, VariableCompleter>> | undefined
+  readonly read: ResourceTemplateReader<TObject | undefined>
+}
+
+const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
+const checkRead = TypeCompiler.Compile(ReadResourceParamsSchema)
+const checkSubscribe = TypeCompiler.Compile(SubscribeParamsSchema)
+const checkResource = TypeCompiler.Compile(ResourceSchema)
+const checkTemplate = TypeCompiler.Compile(ResourceTemplateSchema)
+const checkReadResult = TypeCompiler.Compile(ReadResourceResultSchema)
+
+const LIST_CHANGED = Object.freeze({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' })
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
 /** Resources, resource templates and subscriptions: methods, capabilities, completion source. */
-export function installResources (_core: FeatureCore): ResourceApi {
-  return {}
+export function installResources (core: FeatureCore): ResourceApi {
+  const { protocol, store, options } = core
+  const resources = new Map<string, RegisteredResource>()
+  /** In registration order: the order `resources/read` tries them. */
+  const templates = new Map<string, RegisteredTemplate>()
+  /** Names of both kinds, one namespace. */
+  const names = new Set<string>()
+  let sortedResources: RegisteredResource[] | undefined
+  let sortedTemplates: RegisteredTemplate[] | undefined
+  let announcing = false
+
+  const changed = (): void => {
+    sortedResources = undefined
+    sortedTemplates = undefined
+    core.completion.changed() // recomputes the capabilities, completions included
+    // Changes made in one tick (a loop of registrations) are announced once.
+    if (announcing) return
+    announcing = true
+    queueMicrotask(() => {
+      announcing = false
+      core.notifySessions(LIST_CHANGED, (session) => session.serverCapabilities.resources?.listChanged === true)
+        .catch((err: unknown) => core.logger.warn({ err }, 'mcp: resources/list_changed not delivered'))
+    })
+  }
+
+  protocol.contributeCapabilities((capabilities) => {
+    if (resources.size > 0 || templates.size > 0) capabilities.resources = { subscribe: true, listChanged: true }
+  })
+
+  // ---- methods ---------------------------------------------------------------------------
+
+  protocol.method('resources/list', false, (params) => {
+    const { cursor } = validParams(checkPaginated, params)
+    sortedResources ??= [...resources.values()].sort(byName)
+    const page = paginate(sortedResources, cursor, options.pageSize)
+    const list = page.items.map((r) => r.descriptor)
+    return page.nextCursor === undefined ? { resources: list } : { resources: list, nextCursor: page.nextCursor }
+  })
+
+  protocol.method('resources/templates/list', false, (params) => {
+    const { cursor } = validParams(checkPaginated, params)
+    sortedTemplates ??= [...templates.values()].sort(byName)
+    const page = paginate(sortedTemplates, cursor, options.pageSize)
+    const list = page.items.map((r) => r.descriptor)
+    return page.nextCursor === undefined ? { resourceTemplates: list } : { resourceTemplates: list, nextCursor: page.nextCursor }
+  })
+
+  protocol.method('resources/read', true, async (params, ctx) => {
+    const { uri } = validParams(checkRead, params)
+    const resource = resources.get(uri)
+    if (resource !== undefined) {
+      return toReadResult(resource.label, uri, resource.mimeType, await resource.read(uri, ctx!))
+    }
+    const found = findTemplate(uri)
+    if (found === undefined) throw notFound(uri)
+    const { template, values } = found
+    if (template.variables !== undefined && !template.variables.Check(values)) {
+      throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${uri} does not fit ${template.name}: ${describeErrors(template.variables, values)}`, { uri })
+    }
+    return toReadResult(template.label, uri, template.mimeType, await template.read(uri, values as never, ctx!))
+  })
+
+  /** Per-session queue: concurrent (un)subscribes of one session must not lose each other's update. */
+  const queues = new Map<string, Promise<unknown>>()
+  const updateSubscriptions = (sessionId: string, change: (current: readonly string[]) => string[] | undefined): Promise<void> => {
+    const previous = queues.get(sessionId) ?? Promise.resolve()
+    const next = previous.catch(() => {}).then(async () => {
+      const session = await store.get(sessionId)
+      if (session === undefined) return
+      const updated = change(session.subscriptions ?? [])
+      if (updated !== undefined) await store.update(sessionId, { subscriptions: updated })
+    })
+    queues.set(sessionId, next)
+    const cleanup = (): void => { if (queues.get(sessionId) === next) queues.delete(sessionId) }
+    next.then(cleanup, cleanup)
+    return next
+  }
+
+  protocol.method('resources/subscribe', false, async (params, _ctx, { session }) => {
+    const { uri } = validParams(checkSubscribe, params)
+    if (uri.length > MAX_SUBSCRIPTION_URI_LENGTH) {
+      throw new McpError(ErrorCode.InvalidParams, `Invalid params: uri longer than ${MAX_SUBSCRIPTION_URI_LENGTH} characters`)
+    }
+    if (!resources.has(uri) && findTemplate(uri) === undefined) throw notFound(uri)
+    if (session === undefined) return {} // stateless: nothing to keep, nothing will be sent
+    await updateSubscriptions(session.id, (current) => {
+      if (current.includes(uri)) return undefined
+      if (current.length >= MAX_SUBSCRIPTIONS) {
+        throw new McpError(ErrorCode.InvalidParams, `Invalid params: at most ${MAX_SUBSCRIPTIONS} subscriptions per session`)
+      }
+      return [...current, uri]
+    })
+    return {}
+  })
+
+  protocol.method('resources/unsubscribe', false, async (params, _ctx, { session }) => {
+    const { uri } = validParams(checkSubscribe, params)
+    if (session === undefined) return {}
+    await updateSubscriptions(session.id, (current) => current.includes(uri) ? current.filter((u) => u !== uri) : undefined)
+    return {}
+  })
+
+  function findTemplate (uri: string): { template: RegisteredTemplate, values: Record<string, string> } | undefined {
+    for (const template of templates.values()) {
+      const values = template.template.match(uri)
+      if (values !== undefined) return { template, values }
+    }
+    return undefined
+  }
+
+  // ---- completion --------------------------------------------------------------------------
+
+  const completionSource: CompletionSource = {
+    hasCompletions () {
+      for (const template of templates.values()) if (template.complete !== undefined) return true
+      return false
+    },
+    async complete (request: CompletionRequest) {
+      const uri = request.ref.uri
+      if (typeof uri !== 'string') return undefined
+      const template = templates.get(uri)
+      if (template === undefined) return resources.has(uri) ? { values: [] } : undefined
+      const completer = template.complete?.[request.argument.name]
+      if (completer === undefined) return { values: [] }
+      const answer = await completer(request.argument.value, { arguments: { ...request.context.arguments } })
+      return Array.isArray(answer) ? { values: answer } : answer
+    }
+  }
+  core.completion.addSource('ref/resource', completionSource)
+
+  // ---- registration ------------------------------------------------------------------------
+
+  return {
+    resource (definition, read) {
+      const label = labelOf(definition, 'uri')
+      if (definition === null || typeof definition !== 'object') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'the definition must be an object')
+      const { uri } = definition
+      if (typeof uri !== 'string' || !ABSOLUTE_URI.test(uri)) {
+        throw new errors.FST_MCP_INVALID_RESOURCE(label, 'uri must be an absolute URI (scheme:…) without whitespace')
+      }
+      if (typeof read !== 'function') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'the read callback must be a function')
+      const descriptor = describe(label, checkResource, {
+        uri,
+        name: definition.name,
+        title: definition.title,
+        description: definition.description,
+        mimeType: definition.mimeType,
+        size: definition.size,
+        icons: definition.icons,
+        annotations: definition.annotations,
+        _meta: definition._meta
+      })
+      if (resources.has(uri)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uri', uri)
+      if (names.has(definition.name)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('name', definition.name)
+      names.add(definition.name)
+      resources.set(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, read })
+      changed()
+    },
+
+    resourceTemplate (definition, read) {
+      const label = labelOf(definition, 'uriTemplate')
+      if (definition === null || typeof definition !== 'object') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'the definition must be an object')
+      let template: UriTemplate
+      try {
+        template = new UriTemplate(definition.uriTemplate)
+      } catch (err) {
+        if (err instanceof UriTemplateError) throw new errors.FST_MCP_INVALID_RESOURCE(label, `uriTemplate: ${err.message}`)
+        throw err
+      }
+      if (typeof read !== 'function') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'the read callback must be a function')
+      const variables = definition.variables === undefined ? undefined : compileVariables(label, template, definition.variables)
+      const complete = checkCompleters(label, template, definition.complete as Record<string, unknown> | undefined)
+      const descriptor = describe(label, checkTemplate, {
+        uriTemplate: template.template,
+        name: definition.name,
+        title: definition.title,
+        description: definition.description,
+        mimeType: definition.mimeType,
+        icons: definition.icons,
+        annotations: definition.annotations,
+        _meta: definition._meta
+      })
+      if (templates.has(template.template)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uriTemplate', template.template)
+      if (names.has(definition.name)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('name', definition.name)
+      names.add(definition.name)
+      templates.set(template.template, {
+        name: template.template,
+        label,
+        template,
+        mimeType: definition.mimeType,
+        descriptor,
+        variables,
+        complete,
+        read: read as unknown as RegisteredTemplate['read']
+      })
+      changed()
+    },
+
+    removeResource (uri) {
+      const resource = resources.get(uri)
+      if (resource === undefined) return false
+      resources.delete(uri)
+      names.delete(resource.descriptor.name as string)
+      changed()
+      return true
+    },
+
+    removeResourceTemplate (uriTemplate) {
+      const template = templates.get(uriTemplate)
+      if (template === undefined) return false
+      templates.delete(uriTemplate)
+      names.delete(template.descriptor.name as string)
+      changed()
+      return true
+    },
+
+    notifyResourceUpdated (uri) {
+      if (typeof uri !== 'string') return Promise.reject(new errors.FST_MCP_INVALID_RESOURCE(String(uri), 'uri must be a string'))
+      const message = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } }
+      return core.notifySessions(message, (session: SessionRecord) =>
+        session.serverCapabilities.resources?.subscribe === true && session.subscriptions?.includes(uri) === true)
+    }
+  }
+}
+
+function notFound (uri: string): McpError {
+  return new McpError(ErrorCode.ResourceNotFound, 'Resource not found', { uri })
+}
+
+function labelOf (definition: unknown, key: string): string {
+  if (definition === null || typeof definition !== 'object') return String(definition)
+  const value = (definition as Record<string, unknown>)[key]
+  return typeof value === 'string' ? value : String((definition as Record<string, unknown>).name ?? value)
+}
+
+/** The list entry, validated and copied: JSON drops undefined fields and detaches it from the caller. */
+function describe (label: string, check: TypeCheck<TSchema>, fields: Record<string, unknown>): Record<string, unknown> {
+  if (typeof fields.name !== 'string' || fields.name === '') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'name must be a non-empty string')
+  let descriptor: Record<string, unknown>
+  try {
+    descriptor = JSON.parse(JSON.stringify(fields))
+  } catch (err) {
+    throw new errors.FST_MCP_INVALID_RESOURCE(label, `the definition is not serialisable: ${(err as Error).message}`)
+  }
+  if (!check.Check(descriptor)) throw new errors.FST_MCP_INVALID_RESOURCE(label, describeErrors(check, descriptor))
+  return descriptor
+}
+
+function compileVariables (label: string, template: UriTemplate, schema: unknown): TypeCheck<TSchema> {
+  if (schema === null || typeof schema !== 'object' || (schema as Record<string, unknown>).type !== 'object' ||
+    (schema as Record<PropertyKey, unknown>)[Kind] === undefined) {
+    throw new errors.FST_MCP_INVALID_RESOURCE(label, 'variables must be a TypeBox object schema (Type.Object)')
+  }
+  const required = (schema as { required?: unknown }).required
+  for (const name of Array.isArray(required) ? required : []) {
+    if (!template.variables.includes(name)) {
+      throw new errors.FST_MCP_INVALID_RESOURCE(label, `variables requires "${String(name)}", which is not a variable of the template`)
+    }
+  }
+  try {
+    return TypeCompiler.Compile(schema as TSchema)
+  } catch (err) {
+    throw new errors.FST_MCP_INVALID_RESOURCE(label, `variables does not compile: ${(err as Error).message}`)
+  }
+}
+
+function checkCompleters (label: string, template: UriTemplate, complete: Record<string, unknown> | undefined): Readonly<Record<string, VariableCompleter>> | undefined {
+  if (complete === undefined) return undefined
+  if (complete === null || typeof complete !== 'object') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'complete must be an object of functions')
+  const completers: Record<string, VariableCompleter> = Object.create(null)
+  for (const [name, fn] of Object.entries(complete)) {
+    if (fn === undefined) continue
+    if (!template.variables.includes(name)) throw new errors.FST_MCP_INVALID_RESOURCE(label, `complete.${name}: not a variable of the template`)
+    if (typeof fn !== 'function') throw new errors.FST_MCP_INVALID_RESOURCE(label, `complete.${name} must be a function`)
+    completers[name] = fn as VariableCompleter
+  }
+  return Object.keys(completers).length === 0 ? undefined : Object.freeze(completers)
+}
+
+/** Normalise what `read` returned into a checked `ReadResourceResult`. */
+function toReadResult (label: string, uri: string, mimeType: string | undefined, returned: unknown): Params {
+  let result: unknown = returned
+  if (typeof returned === 'string') {
+    result = { contents: [withMime({ uri, text: returned }, mimeType)] }
+  } else if (returned !== null && typeof returned === 'object' && !Array.isArray(returned) && !('contents' in returned)) {
+    const item = returned as Record<string, unknown>
+    if (('text' in item) !== ('blob' in item)) {
+      const content: Record<string, unknown> = { uri, ...item }
+      content.uri = uri
+      result = { contents: [withMime(content, (item.mimeType as string | undefined) ?? mimeType)] }
+    }
+  }
+  if (!checkReadResult.Check(result)) {
+    throw new McpError(ErrorCode.InternalError, `Resource ${label} returned an invalid result: ${describeErrors(checkReadResult, result)}`)
+  }
+  return result as Params
+}
+
+function withMime (content: Record<string, unknown>, mimeType: string | undefined): ResourceContents {
+  if (mimeType === undefined) delete content.mimeType
+  else content.mimeType = mimeType
+  return content as ResourceContents
 }

@@ -1,61 +1,63 @@
-import { Kind, Type, type Static, type TObject, type TSchema } from '@sinclair/typebox'
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { Type, type Static, type TObject } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { CallToolResultSchema, type CallToolResult, type ContentBlock, type Icon, type ToolAnnotations } from '../../schemas/mcp.js'
 import { errors } from '../errors.js'
 import type { ToolContext } from '../protocol/context.js'
 import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
 import { describeErrors } from '../protocol/params.js'
+import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
 import { paginate } from './pagination.js'
 
 /** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
 
-/** A tool as registered with `app.mcp.tool()`. Schemas are TypeBox and published as written. */
-export interface ToolDefinition<I extends TObject = TObject, O extends TObject | undefined = TObject | undefined> {
+/** A tool's schema: TypeBox (typed handler arguments) or raw JSON Schema 2020-12 (for what TypeBox does not express). */
+export type ToolSchema = TObject | JsonSchemaObject
+
+/** A tool as registered with `app.mcp.tool()`. Schemas are published exactly as written. */
+export interface ToolDefinition<I extends ToolSchema = TObject, O extends ToolSchema | undefined = ToolSchema | undefined> {
   name: string
   title?: string
   description: string
-  /** TypeBox object schema of the arguments. Default: an empty object schema. */
+  /** Object schema of the arguments (TypeBox, or JSON Schema 2020-12). Default: an empty object schema. */
   inputSchema?: I
-  /** TypeBox object schema of `structuredContent`; when set, every successful result is checked against it. */
+  /** Object schema of `structuredContent`; when set, every successful result is checked against it. */
   outputSchema?: O
   annotations?: ToolAnnotations
   icons?: Icon[]
   _meta?: Record<string, unknown>
 }
 
-type Structured<O> = O extends TObject ? Static<O> : Record<string, unknown>
+type Typed<S> = S extends TObject ? Static<S> : Record<string, unknown>
 
 /** What a tool handler may return: text, content blocks, or a whole `CallToolResult`. */
-export type ToolResult<O extends TObject | undefined = undefined> =
+export type ToolResult<O extends ToolSchema | undefined = undefined> =
   | string
   | ContentBlock[]
-  | (Omit<CallToolResult, 'structuredContent' | 'content'> & { content?: ContentBlock[], structuredContent?: Structured<O> })
+  | (Omit<CallToolResult, 'structuredContent' | 'content'> & { content?: ContentBlock[], structuredContent?: Typed<O> })
 
-export type ToolHandler<I extends TObject = TObject, O extends TObject | undefined = undefined> =
-  (args: Static<I>, ctx: ToolContext) => ToolResult<O> | Promise<ToolResult<O>>
+/** A tool handler: arguments typed from a TypeBox `inputSchema` (a raw JSON Schema gives a plain record). */
+export type ToolHandler<I extends ToolSchema = TObject, O extends ToolSchema | undefined = undefined> =
+  (args: Typed<I>, ctx: ToolContext) => ToolResult<O> | Promise<ToolResult<O>>
 
 interface RegisteredTool {
   readonly name: string
   /** The `tools/list` entry, built once. */
   readonly descriptor: Record<string, unknown>
-  readonly input: TypeCheck<TSchema>
-  readonly output: TypeCheck<TSchema> | undefined
-  readonly handler: ToolHandler<TObject, TObject | undefined>
+  readonly input: Checker
+  readonly output: Checker | undefined
+  readonly handler: ToolHandler<ToolSchema, ToolSchema | undefined>
 }
 
 const EMPTY_INPUT: TObject = Type.Object({})
 const checkCallToolResult = TypeCompiler.Compile(CallToolResultSchema)
 
-function compileObjectSchema (toolName: string, label: string, schema: unknown): TypeCheck<TSchema> {
+function compileObjectSchema (toolName: string, label: string, schema: unknown): Checker {
   if (schema === null || typeof schema !== 'object' || (schema as Record<string, unknown>).type !== 'object') {
-    throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} must be a TypeBox object schema (Type.Object)`)
-  }
-  if ((schema as Record<PropertyKey, unknown>)[Kind] === undefined) {
-    throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} must be built with TypeBox`)
+    throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} must be an object schema (Type.Object, or JSON Schema with type "object")`)
   }
   try {
-    return TypeCompiler.Compile(schema as TSchema)
+    return compileSchema(schema)
   } catch (err) {
     throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} does not compile: ${(err as Error).message}`)
   }
@@ -71,7 +73,7 @@ export class ToolRegistry {
 
   has (name: string): boolean { return this.#tools.has(name) }
 
-  add<I extends TObject, O extends TObject | undefined> (definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void {
+  add<I extends ToolSchema, O extends ToolSchema | undefined> (definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void {
     if (definition === null || typeof definition !== 'object') {
       throw new errors.FST_MCP_INVALID_TOOL(String(definition), 'the definition must be an object')
     }

@@ -37,6 +37,12 @@ function abort (entry: InFlight, reason: string): void {
 export class LiveSessions {
   readonly #standalone = new Map<string, SseStream>()
   readonly #inflight = new Map<string, InFlightSlot>()
+  readonly #onTerminate: (sessionId: string) => void
+
+  /** `onTerminate` releases what other tables hold for a session that ends (pending requests). */
+  constructor (onTerminate: (sessionId: string) => void = () => {}) {
+    this.#onTerminate = onTerminate
+  }
 
   /** Register a request; refuses an id already in flight and more than `max` at once. */
   begin (sessionId: string, id: RequestId, exchange: PostExchange, max: number): BeginResult {
@@ -104,6 +110,7 @@ export class LiveSessions {
    * answer its open POSTs with `goneBody` (404) if they have not started streaming.
    */
   terminate (sessionId: string, goneBody: unknown): void {
+    this.#onTerminate(sessionId)
     const standalone = this.#standalone.get(sessionId)
     if (standalone !== undefined) {
       this.#standalone.delete(sessionId)

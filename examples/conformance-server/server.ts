@@ -1,0 +1,18 @@
+import { buildConformanceServer } from './app.js'
+
+const host = process.env.HOST ?? '127.0.0.1'
+const port = Number(process.env.PORT ?? 3000)
+
+const app = await buildConformanceServer({}, { logger: { level: process.env.LOG_LEVEL ?? 'info' } })
+await app.listen({ host, port })
+// With PORT=0 the OS picks the port: report the one actually bound (scripts/conformance.mjs reads this line).
+const address = app.server.address()
+const boundPort = address !== null && typeof address === 'object' ? address.port : port
+app.log.info(`MCP endpoint: http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/mcp`)
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    app.log.info({ signal }, 'shutting down')
+    app.close().then(() => process.exit(0), (err) => { app.log.error(err); process.exit(1) })
+  })
+}
