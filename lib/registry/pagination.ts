@@ -35,3 +35,40 @@ export function paginate<T extends { name: string }> (sorted: readonly T[], curs
   if (start + pageSize < sorted.length) return { items, nextCursor: encodeCursor(items[items.length - 1]!.name) }
   return { items }
 }
+
+interface Listed {
+  readonly name: string
+  /** The list entry, built once at registration. */
+  readonly descriptor: Record<string, unknown>
+}
+
+function byName (a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+}
+
+/**
+ * A registry's list answer (tools/list, prompts/list, resources/list…): the entries sorted by
+ * name (kept until the registry changes), one page of their descriptors under `key`, and
+ * `nextCursor` if more follow.
+ */
+export class ListedPages<T extends Listed> {
+  readonly #key: string
+  #sorted: T[] | undefined
+
+  constructor (key: string) {
+    this.#key = key
+  }
+
+  /** The registry changed: sort again on the next page. */
+  invalidate (): void {
+    this.#sorted = undefined
+  }
+
+  page (entries: () => Iterable<T>, cursor: string | undefined, pageSize: number): Record<string, unknown> {
+    this.#sorted ??= [...entries()].sort(byName)
+    const { items, nextCursor } = paginate(this.#sorted, cursor, pageSize)
+    const answer: Record<string, unknown> = { [this.#key]: items.map((item) => item.descriptor) }
+    if (nextCursor !== undefined) answer.nextCursor = nextCursor
+    return answer
+  }
+}

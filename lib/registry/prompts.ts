@@ -15,7 +15,7 @@ import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
 import { describeErrors, validParams } from '../protocol/params.js'
 import type { Params } from '../protocol/server.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
-import { paginate } from './pagination.js'
+import { ListedPages } from './pagination.js'
 
 /** Prompt names follow the same rule as tool names. */
 export const PROMPT_NAME = /^[A-Za-z0-9_.-]{1,128}$/
@@ -131,7 +131,7 @@ function argumentsOf (name: string, schema: unknown): { properties: Record<strin
 export class PromptRegistry {
   readonly #prompts = new Map<string, RegisteredPrompt>()
   readonly #listeners = new Set<() => void>()
-  #sorted: RegisteredPrompt[] | undefined
+  readonly #pages = new ListedPages<RegisteredPrompt>('prompts')
   #completing = 0
 
   get size (): number { return this.#prompts.size }
@@ -201,11 +201,8 @@ export class PromptRegistry {
     return true
   }
 
-  list (cursor: string | undefined, pageSize: number): { prompts: Record<string, unknown>[], nextCursor?: string } {
-    this.#sorted ??= [...this.#prompts.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    const page = paginate(this.#sorted, cursor, pageSize)
-    const prompts = page.items.map((prompt) => prompt.descriptor)
-    return page.nextCursor === undefined ? { prompts } : { prompts, nextCursor: page.nextCursor }
+  list (cursor: string | undefined, pageSize: number): Record<string, unknown> {
+    return this.#pages.page(() => this.#prompts.values(), cursor, pageSize)
   }
 
   /** `prompts/get`: arguments checked, handler run, result normalised and validated. */
@@ -258,7 +255,7 @@ export class PromptRegistry {
   }
 
   #changed (): void {
-    this.#sorted = undefined
+    this.#pages.invalidate()
     for (const listener of this.#listeners) listener()
   }
 }

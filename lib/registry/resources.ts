@@ -19,7 +19,7 @@ import { describeErrors, validParams } from '../protocol/params.js'
 import type { Params } from '../protocol/server.js'
 import type { SessionRecord } from '../session/store.js'
 import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
-import { paginate } from './pagination.js'
+import { ListedPages } from './pagination.js'
 import { UriTemplate, UriTemplateError } from './uri-template.js'
 
 /** Most URIs one session may be subscribed to; `resources/subscribe` beyond it → -32602. */
@@ -102,14 +102,14 @@ export interface ResourceApi {
   /**
    * Register a fixed resource, listed by `resources/list` and read by `resources/read`.
    * Throws `FST_MCP_INVALID_RESOURCE` (bad definition) or `FST_MCP_DUPLICATE_RESOURCE`
-   * (uri or name taken). Announced with `notifications/resources/list_changed`.
+   * (uri taken). Announced with `notifications/resources/list_changed`.
    */
   resource (definition: ResourceDefinition, read: ResourceReader): void
   /**
    * Register a resource template, listed by `resources/templates/list`. `resources/read` of a
    * URI no fixed resource has tries templates in registration order; the first match is read
    * with its percent-decoded variables. Throws `FST_MCP_INVALID_RESOURCE` (malformed template,
-   * schema or completers) or `FST_MCP_DUPLICATE_RESOURCE` (uriTemplate or name taken).
+   * schema or completers) or `FST_MCP_DUPLICATE_RESOURCE` (uriTemplate taken).
    */
   resourceTemplate<V extends TObject | undefined = undefined>(definition: ResourceTemplateDefinition<V>, read: ResourceTemplateReader<V>): void
   /** Remove a fixed resource by URI; announced like an addition. Returns whether it existed. */
@@ -154,23 +154,20 @@ const checkReadResult = TypeCompiler.Compile(ReadResourceResultSchema)
 
 const LIST_CHANGED = Object.freeze({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' })
 
-const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-
 /** Resources, resource templates and subscriptions: methods, capabilities, completion source. */
 export function installResources (core: FeatureCore): ResourceApi {
   const { protocol, store, options } = core
   const resources = new Map<string, RegisteredResource>()
   /** In registration order: the order `resources/read` tries them. */
   const templates = new Map<string, RegisteredTemplate>()
-  /** Names of both kinds, one namespace. */
-  const names = new Set<string>()
-  let sortedResources: RegisteredResource[] | undefined
-  let sortedTemplates: RegisteredTemplate[] | undefined
+  // Listed by URI / URI template: the registry key is each entry's `name` for sorting.
+  const resourcePages = new ListedPages<RegisteredResource>('resources')
+  const templatePages = new ListedPages<RegisteredTemplate>('resourceTemplates')
   let announcing = false
 
   const changed = (): void => {
-    sortedResources = undefined
-    sortedTemplates = undefined
+    resourcePages.invalidate()
+    templatePages.invalidate()
     core.completion.changed() // recomputes the capabilities, completions included
     // Changes made in one tick (a loop of registrations) are announced once.
     if (announcing) return
@@ -190,18 +187,12 @@ export function installResources (core: FeatureCore): ResourceApi {
 
   protocol.method('resources/list', false, (params) => {
     const { cursor } = validParams(checkPaginated, params)
-    sortedResources ??= [...resources.values()].sort(byName)
-    const page = paginate(sortedResources, cursor, options.pageSize)
-    const list = page.items.map((r) => r.descriptor)
-    return page.nextCursor === undefined ? { resources: list } : { resources: list, nextCursor: page.nextCursor }
+    return resourcePages.page(() => resources.values(), cursor, options.pageSize)
   })
 
   protocol.method('resources/templates/list', false, (params) => {
     const { cursor } = validParams(checkPaginated, params)
-    sortedTemplates ??= [...templates.values()].sort(byName)
-    const page = paginate(sortedTemplates, cursor, options.pageSize)
-    const list = page.items.map((r) => r.descriptor)
-    return page.nextCursor === undefined ? { resourceTemplates: list } : { resourceTemplates: list, nextCursor: page.nextCursor }
+    return templatePages.page(() => templates.values(), cursor, options.pageSize)
   })
 
   protocol.method('resources/read', true, async (params, ctx) => {
@@ -309,9 +300,8 @@ export function installResources (core: FeatureCore): ResourceApi {
         annotations: definition.annotations,
         _meta: definition._meta
       })
+      // Resources are identified by URI (names are display labels and may repeat).
       if (resources.has(uri)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uri', uri)
-      if (names.has(definition.name)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('name', definition.name)
-      names.add(definition.name)
       resources.set(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, read })
       changed()
     },
@@ -340,8 +330,6 @@ export function installResources (core: FeatureCore): ResourceApi {
         _meta: definition._meta
       })
       if (templates.has(template.template)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uriTemplate', template.template)
-      if (names.has(definition.name)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('name', definition.name)
-      names.add(definition.name)
       templates.set(template.template, {
         name: template.template,
         label,
@@ -359,7 +347,6 @@ export function installResources (core: FeatureCore): ResourceApi {
       const resource = resources.get(uri)
       if (resource === undefined) return false
       resources.delete(uri)
-      names.delete(resource.descriptor.name as string)
       changed()
       return true
     },
@@ -368,7 +355,6 @@ export function installResources (core: FeatureCore): ResourceApi {
       const template = templates.get(uriTemplate)
       if (template === undefined) return false
       templates.delete(uriTemplate)
-      names.delete(template.descriptor.name as string)
       changed()
       return true
     },

@@ -6,7 +6,7 @@ import type { ToolContext } from '../protocol/context.js'
 import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
 import { describeErrors } from '../protocol/params.js'
 import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
-import { paginate } from './pagination.js'
+import { ListedPages } from './pagination.js'
 
 /** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
@@ -67,7 +67,7 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
 export class ToolRegistry {
   readonly #tools = new Map<string, RegisteredTool>()
   readonly #listeners = new Set<() => void>()
-  #sorted: RegisteredTool[] | undefined
+  readonly #pages = new ListedPages<RegisteredTool>('tools')
 
   get size (): number { return this.#tools.size }
 
@@ -115,11 +115,8 @@ export class ToolRegistry {
     return removed
   }
 
-  list (cursor: string | undefined, pageSize: number): { tools: Record<string, unknown>[], nextCursor?: string } {
-    this.#sorted ??= [...this.#tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    const page = paginate(this.#sorted, cursor, pageSize)
-    const tools = page.items.map((tool) => tool.descriptor)
-    return page.nextCursor === undefined ? { tools } : { tools, nextCursor: page.nextCursor }
+  list (cursor: string | undefined, pageSize: number): Record<string, unknown> {
+    return this.#pages.page(() => this.#tools.values(), cursor, pageSize)
   }
 
   /**
@@ -151,7 +148,7 @@ export class ToolRegistry {
   }
 
   #changed (): void {
-    this.#sorted = undefined
+    this.#pages.invalidate()
     for (const listener of this.#listeners) listener()
   }
 }
