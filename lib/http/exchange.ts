@@ -36,10 +36,8 @@ export class PostExchange {
     if (deps.mode === 'sse') this.#upgrade()
   }
 
-  get finished (): boolean { return this.#finished }
   /** Whether a related message sent now reaches the client on this POST. */
   get canCarry (): boolean { return !this.#finished && this.#deps.mode !== 'json' && this.#stream?.closed !== true }
-  get streaming (): boolean { return this.#stream !== undefined }
 
   /**
    * Send a message that belongs to a request of this POST before its response. Resolves
@@ -82,9 +80,6 @@ export class PostExchange {
     if (this.#stream !== undefined) this.#stream.end()
     else if (!this.#reply.sent) this.#reply.code(status).type('application/json').send(JSON.stringify(body))
   }
-
-  /** End the stream at shutdown without waiting for the remaining responses. */
-  get stream (): SseStream | undefined { return this.#stream }
 
   #finish (): void {
     this.#finished = true

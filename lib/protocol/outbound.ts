@@ -116,8 +116,6 @@ export class OutboundRequests {
     }
   }
 
-  get size (): number { return this.#pending.size }
-
   #settle (id: RequestId): Pending | undefined {
     const pending = this.#pending.get(id)
     if (pending === undefined) return undefined
