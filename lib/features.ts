@@ -18,8 +18,9 @@ export interface FeatureCore {
   readonly completion: CompletionRegistry
   readonly logger: FastifyBaseLogger
   /**
-   * Send a notification on the GET stream of every session connected to this instance
-   * whose record passes `filter`. Resolves how many streams it was written to.
+   * Send a notification on the GET stream of every session that has one on this instance
+   * (connected, or kept for a resume) whose record passes `filter`. Resolves how many
+   * streams took it.
    */
   notifySessions (message: unknown, filter: (session: SessionRecord) => boolean): Promise<number>
 }
@@ -28,7 +29,7 @@ export interface FeatureCore {
 export function sessionNotifier (store: SessionStore, live: LiveSessions, logger: FastifyBaseLogger): FeatureCore['notifySessions'] {
   return async (message, filter) => {
     let sent = 0
-    for (const sessionId of [...live.streamingSessions()]) {
+    for (const sessionId of [...live.standaloneSessions()]) {
       let session: SessionRecord | undefined
       try {
         session = await store.get(sessionId)
@@ -36,7 +37,7 @@ export function sessionNotifier (store: SessionStore, live: LiveSessions, logger
         logger.warn({ err }, 'mcp: session lookup failed while notifying')
         continue
       }
-      if (session !== undefined && filter(session) && live.standalone(sessionId)?.send(message) === true) sent++
+      if (session !== undefined && filter(session) && live.sendStandalone(sessionId, message)) sent++
     }
     return sent
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { TObject } from '@sinclair/typebox'
@@ -7,6 +8,10 @@ import { OriginPolicy } from './http/guard.js'
 import { mcpRoutes } from './http/routes.js'
 import { StreamSet } from './http/sse.js'
 import { SESSION_NOT_FOUND } from './http/wire.js'
+import type { StreamEnv } from './http/event-stream.js'
+import { MemoryEventStore } from './events/memory-store.js'
+import type { EventStore } from './events/store.js'
+import { ErrorCode, errorResponse } from './protocol/jsonrpc.js'
 import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
 import { McpProtocol } from './protocol/server.js'
@@ -61,6 +66,7 @@ declare module 'fastify' {
   }
 }
 
+const SHUTTING_DOWN = Object.freeze(errorResponse(null, ErrorCode.ConnectionClosed, 'Service Unavailable: the server is shutting down'))
 const TOOLS_LIST_CHANGED = Object.freeze({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' })
 
 async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions): Promise<void> {
@@ -69,8 +75,16 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
 
   const ownStore = options.sessionStore === undefined
   const store: SessionStore = options.sessionStore ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
+  const ownEvents = options.eventStore === undefined
+  const events: EventStore | undefined = !options.resumability
+    ? undefined
+    : options.eventStore ?? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream, maxBytesPerStream: options.maxEventBytesPerStream, maxBytes: options.maxEventBytes })
+  const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: app.log }
   const outbound = new OutboundRequests(options)
-  const live = new LiveSessions((sessionId) => outbound.dropSession(sessionId))
+  const live = new LiveSessions(env, (sessionId) => {
+    outbound.dropSession(sessionId)
+    events?.deleteSession(sessionId).catch((err: unknown) => app.log.warn({ err }, 'mcp: event history not deleted'))
+  })
   const tools = new ToolRegistry()
   const streams = new StreamSet()
   const protocol = new McpProtocol({ options, store, live, tools, outbound })
@@ -86,9 +100,15 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     }
   })
   const lifecycle = { closing: false }
+  // Stream ids end up in event ids: unique per instance, and the prefix keeps instances apart.
+  const streamPrefix = 'p' + randomBytes(4).toString('base64url')
+  let streamCount = 0
   const exchange: ExchangeDeps = {
     mode: options.responseMode,
     streams,
+    env,
+    registry: live,
+    newStreamId: () => streamPrefix + (streamCount++).toString(36),
     streamOptions: { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, slowReaderTimeoutMs: options.slowReaderTimeoutMs, logger: app.log }
   }
 
@@ -109,7 +129,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 3)))
   const streamTouchTimer = setTimeout(function touchStreamingSessions () {
     const now = Date.now()
-    for (const sessionId of live.streamingSessions()) {
+    for (const sessionId of live.connectedSessions()) {
       store.touch(sessionId, now).catch((err: unknown) => app.log.warn({ err }, 'mcp: session touch failed'))
     }
     streamTouchTimer.refresh()
@@ -128,7 +148,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     async client (sessionId) {
       const session = await store.get(sessionId)
       if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST('client()', 'no such session')
-      return new ClientRequester(outbound, session, async (message) => live.standalone(sessionId)?.send(message) === true)
+      return new ClientRequester(outbound, session, async (message) => live.sendStandalone(sessionId, message))
     },
     onRootsListChanged (listener) {
       rootsListeners.add(listener)
@@ -159,16 +179,34 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   }
 
   // Open SSE streams would keep server.close() waiting forever: end them in preClose, as
-  // Fastify documents for long-lived connections. Stores are released once requests drained.
+  // Fastify documents for long-lived connections, with `retry:` so clients reconnect (to
+  // another instance, when there are several) and resume. Handlers still running may finish,
+  // storing what they send, for up to drainTimeoutMs; the stores close after that.
+  let drained: Promise<void> = Promise.resolve()
   app.addHook('preClose', async () => {
     lifecycle.closing = true
-    streams.endAll()
+    streams.endAll(options.sseRetryMs)
+    drained = drainHandlers()
   })
   app.addHook('onClose', async () => {
+    await drained
     clearTimeout(streamTouchTimer)
     unsubscribeExpired()
+    if (ownEvents && events !== undefined) await events.close()
     if (ownStore) await store.close()
   })
+
+  async function drainHandlers (): Promise<void> {
+    if (live.inflightCount === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, options.drainTimeoutMs, true) })
+    const gaveUp = await Promise.race([live.whenIdle().then(() => false), timedOut])
+    clearTimeout(timer)
+    if (gaveUp) {
+      app.log.warn({ requests: live.inflightCount, drainTimeoutMs: options.drainTimeoutMs }, 'mcp: aborting handlers still running at shutdown')
+      live.abortAll('Server shutting down', 503, SHUTTING_DOWN)
+    }
+  }
 }
 
 /** The plugin: `app.register(mcp, options)`. */
@@ -179,6 +217,8 @@ export { mcp as fastifyMcp }
 export { errors } from './errors.js'
 export { ErrorCode, McpError } from './protocol/jsonrpc.js'
 export { MemorySessionStore, type MemorySessionStoreOptions } from './session/memory-store.js'
+export { MemoryEventStore, type MemoryEventStoreOptions } from './events/memory-store.js'
+export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './events/store.js'
 export type { SessionRecord, SessionStore, SessionExpiredListener } from './session/store.js'
 export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode } from './options.js'
 export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './registry/tools.js'

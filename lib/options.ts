@@ -2,6 +2,7 @@ import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyRequest } from 'fastify'
 import type { Implementation } from '../schemas/mcp.js'
 import { errors } from './errors.js'
+import { assertEventStore, type EventStore } from './events/store.js'
 import { assertSessionStore, type SessionStore } from './session/store.js'
 
 /** Who made a request, as the `auth.authenticate` hook decided. */
@@ -86,6 +87,26 @@ export interface McpPluginOptions {
   pageSize?: number
   /** A custom session store (see `SessionStore`). Default: a `MemorySessionStore`. */
   sessionStore?: SessionStore
+  /**
+   * Event ids on every SSE event, kept in an event store, so a client reconnecting with
+   * `Last-Event-ID` receives what it missed; 2025-11-25 clients also get priming events and
+   * SSE polling. Default `true` (off in stateless mode).
+   */
+  resumability?: boolean
+  /** A custom event store (see `EventStore`). Default: a `MemoryEventStore` bounded by the three options below. */
+  eventStore?: EventStore
+  /** Events kept per stream for replay; the oldest are evicted first. Default 10,000. */
+  maxEventsPerStream?: number
+  /** Bytes of events kept per stream (approximate). Default 4 MiB. */
+  maxEventBytesPerStream?: number
+  /** Bytes of events kept in total by the memory event store (approximate). Default 64 MiB. */
+  maxEventBytes?: number
+  /** The SSE `retry:` delay sent with priming events and whenever a connection is closed mid-stream. Default 1 s. */
+  sseRetryMs?: number
+  /** GET connections of 2025-11-25 sessions are closed (with `retry:`) after this long, so clients rotate connections; 0 disables. Default 0. */
+  maxStreamDurationMs?: number
+  /** On close, how long in-flight handlers may run before they are aborted. Default 10 s. */
+  drainTimeoutMs?: number
   /** Health route path, or `false` for none. Default `/health`. */
   health?: string | false
   /** Authentication hook (401/`WWW-Authenticate`); sessions are bound to the principal. */
@@ -114,6 +135,14 @@ export interface NormalizedOptions {
   maxPendingRequests: number
   pageSize: number
   sessionStore: SessionStore | undefined
+  resumability: boolean
+  eventStore: EventStore | undefined
+  maxEventsPerStream: number
+  maxEventBytesPerStream: number
+  maxEventBytes: number
+  sseRetryMs: number
+  maxStreamDurationMs: number
+  drainTimeoutMs: number
   health: string | false
   auth: McpAuthOptions | undefined
 }
@@ -135,6 +164,13 @@ export const defaultOptions = Object.freeze({
   requestTimeoutMs: 60_000,
   maxPendingRequests: 100,
   pageSize: 100,
+  resumability: true,
+  maxEventsPerStream: 10_000,
+  maxEventBytesPerStream: 4 * MiB,
+  maxEventBytes: 64 * MiB,
+  sseRetryMs: 1000,
+  maxStreamDurationMs: 0,
+  drainTimeoutMs: 10_000,
   health: '/health'
 })
 
@@ -209,6 +245,14 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
   else throw new errors.FST_MCP_INVALID_OPTION('cors', 'must be a boolean or @fastify/cors options')
 
   if (options.sessionStore !== undefined) assertSessionStore(options.sessionStore)
+  if (options.resumability !== undefined && typeof options.resumability !== 'boolean') {
+    throw new errors.FST_MCP_INVALID_OPTION('resumability', 'must be a boolean')
+  }
+  if (options.eventStore !== undefined) {
+    assertEventStore(options.eventStore)
+    if (options.resumability === false) throw new errors.FST_MCP_INVALID_OPTION('eventStore', 'makes no sense with resumability: false')
+  }
+  const stateless = options.stateless ?? defaultOptions.stateless
 
   const health = options.health === undefined
     ? defaultOptions.health
@@ -231,7 +275,7 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     serverInfo,
     instructions: options.instructions,
     responseMode,
-    stateless: options.stateless ?? defaultOptions.stateless,
+    stateless,
     allowedHosts: stringList('allowedHosts', options.allowedHosts, hostnameOf),
     allowedOrigins: stringList('allowedOrigins', options.allowedOrigins, normaliseOrigin),
     cors,
@@ -248,6 +292,15 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     maxPendingRequests: integer('maxPendingRequests', options.maxPendingRequests, defaultOptions.maxPendingRequests, 1),
     pageSize: integer('pageSize', options.pageSize, defaultOptions.pageSize, 1),
     sessionStore: options.sessionStore,
+    // Resuming needs a session to scope the history to.
+    resumability: !stateless && (options.resumability ?? defaultOptions.resumability),
+    eventStore: options.eventStore,
+    maxEventsPerStream: integer('maxEventsPerStream', options.maxEventsPerStream, defaultOptions.maxEventsPerStream, 1),
+    maxEventBytesPerStream: integer('maxEventBytesPerStream', options.maxEventBytesPerStream, defaultOptions.maxEventBytesPerStream, 1024),
+    maxEventBytes: integer('maxEventBytes', options.maxEventBytes, defaultOptions.maxEventBytes, 1024),
+    sseRetryMs: integer('sseRetryMs', options.sseRetryMs, defaultOptions.sseRetryMs, 0),
+    maxStreamDurationMs: integer('maxStreamDurationMs', options.maxStreamDurationMs, defaultOptions.maxStreamDurationMs, 0),
+    drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, defaultOptions.drainTimeoutMs, 0),
     health,
     auth: options.auth
   }
@@ -259,7 +312,9 @@ export { normaliseOrigin }
 export const OPTION_NAMES = [
   'path', 'serverInfo', 'instructions', 'responseMode', 'stateless', 'allowedHosts', 'allowedOrigins',
   'cors', 'auth', 'sessionTtlMs', 'maxSessions', 'touchIntervalMs', 'keepAliveMs', 'bodyLimit',
-  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'requestTimeoutMs', 'maxPendingRequests', 'pageSize', 'sessionStore', 'health'
+  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'requestTimeoutMs', 'maxPendingRequests', 'pageSize', 'sessionStore',
+  'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
+  'health'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

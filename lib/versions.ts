@@ -5,12 +5,17 @@
 export interface Revision {
   /** JSON-RPC batches must be received (2025-03-26 only; removed in 2025-06-18). */
   readonly batches: boolean
+  /**
+   * SSE polling (SEP-1699): priming events, `retry:`, and closing a connection without
+   * ending its stream. Older clients choke on the empty `data` of a priming event.
+   */
+  readonly polling: boolean
 }
 
 export const REVISIONS: Readonly<Record<string, Revision>> = Object.freeze({
-  '2025-11-25': { batches: false },
-  '2025-06-18': { batches: false },
-  '2025-03-26': { batches: true }
+  '2025-11-25': { batches: false, polling: true },
+  '2025-06-18': { batches: false, polling: false },
+  '2025-03-26': { batches: true, polling: false }
 })
 
 export const SUPPORTED_VERSIONS: readonly string[] = Object.freeze(Object.keys(REVISIONS))

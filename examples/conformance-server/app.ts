@@ -219,12 +219,13 @@ export function registerConformanceTools (app: FastifyInstance): void {
     inputSchema: JSON_SCHEMA_2020_12
   }, (args) => `JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`)
 
-  // TODO(event store, later issue): close the POST stream mid-call so that the result is
-  // replayed through GET Last-Event-ID. For now: sleep, then answer.
+  // SSE polling (SEP-1699): the tool closes its POST connection after the priming event,
+  // then answers; the client reconnects with Last-Event-ID and gets the result replayed.
   app.mcp.tool({
     name: 'test_reconnection',
-    description: 'Tests SSE stream reconnection: the result arrives after a short delay'
+    description: 'Tests SSE stream reconnection: closes the stream mid-call, the result arrives on the resumed stream'
   }, async (_args, ctx) => {
+    ctx.closeStream()
     await sleep(100, ctx.signal)
     return 'Reconnection test completed successfully.'
   })

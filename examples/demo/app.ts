@@ -33,7 +33,7 @@ export function registerDemoTools (app: FastifyInstance): void {
     name: 'countdown',
     description: 'Count down from `from` to 1, one progress notification and one log message per step, then say liftoff',
     inputSchema: Type.Object({
-      from: Type.Integer({ minimum: 1, maximum: 100 }),
+      from: Type.Integer({ minimum: 1, maximum: 1000 }),
       intervalMs: Type.Integer({ minimum: 0, maximum: 1000 })
     })
   }, async ({ from, intervalMs }, ctx) => {

@@ -14,6 +14,9 @@ import { parseJsonBody, envelopeValidator, BodyError } from './body.js'
 import { PostExchange, type ExchangeDeps } from './exchange.js'
 import { createGuards, type OriginPolicy } from './guard.js'
 import { SseStream } from './sse.js'
+import { writeEvents } from './event-stream.js'
+import { parseEventId, type EventStore, type ReplayResult } from '../events/store.js'
+import { standaloneStreamId } from '../session/live.js'
 import { SESSION_NOT_FOUND, accepts, quote, sendHttpError } from './wire.js'
 
 export interface RouteDeps {
@@ -83,6 +86,7 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
 export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { options, store, live, protocol, lifecycle } = deps
   const { stateless, touchIntervalMs } = options
+  const events = deps.exchange.env.events
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, parseJsonBody)
@@ -260,7 +264,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
       else protocol.handleResponse(body, scope)
       return reply.code(202).send()
     }
-    const exchange = new PostExchange(reply, deps.exchange, false, 1, session?.id)
+    const exchange = new PostExchange(reply, deps.exchange, false, 1, session)
     const answer = protocol.handleRequest(body, { session, protocolVersion, auth, requestLogger: request.log, exchange })
     const response = answer instanceof Promise ? await answer : answer
     // `undefined`: cancelled, and the exchange was released by the cancellation itself.
@@ -283,7 +287,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
       else if (!isRequest(message)) protocol.handleResponse(message, scope)
     }
     if (requests.length === 0) return reply.code(202).send()
-    const exchange = new PostExchange(reply, deps.exchange, true, requests.length, scope.session?.id)
+    const exchange = new PostExchange(reply, deps.exchange, true, requests.length, scope.session)
     const requestScope: ContextScope = { ...scope, exchange }
     await Promise.all(requests.map(async (message) => {
       const response = await protocol.handleRequest(message, requestScope)
@@ -303,13 +307,69 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
       reply.header('retry-after', '1')
       return sendHttpError(reply, 503, ErrorCode.ConnectionClosed, 'Service Unavailable: the server is shutting down')
     }
-    reply.header('mcp-session-id', session.id)
-    reply.hijack()
-    const stream = new SseStream(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
-    live.attachStandalone(session.id, stream)
+    const lastEventId = single(request.headers['last-event-id'])
+    // Without an event store there is nothing to resume: a plain standalone stream, as the SDK does.
+    if (lastEventId !== undefined && events !== undefined) return resumeStream(request, reply, session, lastEventId, events)
+    const connection = openConnection(reply, session)
+    const stream = live.attachStandalone(session.id, connection)
+    if (events !== undefined && revision(session.protocolVersion).polling) {
+      void stream.prime()
+      limitDuration(connection)
+    }
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
     if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
     return reply
+  }
+
+  /**
+   * GET with `Last-Event-ID`: replay that stream's events after the id, then keep the
+   * connection on the stream if it is still live (the standalone stream, or a POST whose
+   * handler is running); otherwise end it after the replay. Ids this session did not issue
+   * (another session's, made up, evicted with their stream) answer 400 and replay nothing.
+   */
+  async function resumeStream (request: FastifyRequest, reply: FastifyReply, session: SessionRecord, lastEventId: string, events: EventStore): Promise<FastifyReply> {
+    const parsed = parseEventId(lastEventId)
+    const standaloneId = standaloneStreamId(session.id)
+    const target = parsed === undefined ? undefined : parsed.streamId === standaloneId ? live.standaloneFor(session.id) : live.findStream(session.id, parsed.streamId)
+    if (target !== undefined) {
+      const connection = openConnection(reply, session)
+      if (target.id === standaloneId) {
+        live.attachStandalone(session.id, connection)
+        if (revision(session.protocolVersion).polling) limitDuration(connection)
+      }
+      void target.resume(connection, lastEventId)
+      return reply
+    }
+    let history: ReplayResult | undefined
+    if (parsed !== undefined) {
+      try {
+        history = await events.replayAfter(session.id, lastEventId)
+      } catch (err) {
+        request.log.error({ err }, 'mcp: event replay failed')
+        return sendHttpError(reply, 500, ErrorCode.InternalError, 'Error replaying events')
+      }
+    }
+    if (history === undefined) {
+      return sendHttpError(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: unknown Last-Event-ID for this session')
+    }
+    // A POST stream that is no longer live here: its history is all there is.
+    const connection = openConnection(reply, session)
+    await writeEvents(connection, history.events)
+    connection.end(history.ended ? undefined : options.sseRetryMs)
+    return reply
+  }
+
+  function openConnection (reply: FastifyReply, session: SessionRecord): SseStream {
+    reply.header('mcp-session-id', session.id)
+    reply.hijack()
+    return new SseStream(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
+  }
+
+  /** maxStreamDurationMs: rotate long GET connections (load balancers, proxies); the client resumes. */
+  function limitDuration (connection: SseStream): void {
+    if (options.maxStreamDurationMs === 0) return
+    const timer = setTimeout(() => connection.end(options.sseRetryMs), options.maxStreamDurationMs).unref()
+    connection.onClose(() => clearTimeout(timer))
   }
 
   async function handleDelete (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

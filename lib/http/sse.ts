@@ -25,9 +25,9 @@ export class StreamSet {
   get size (): number { return this.#streams.size }
   add (stream: SseStream): void { this.#streams.add(stream) }
   delete (stream: SseStream): void { this.#streams.delete(stream) }
-  /** End every stream (shutdown). */
-  endAll (): void {
-    for (const stream of [...this.#streams]) stream.end()
+  /** End every connection (shutdown), telling clients when to reconnect. */
+  endAll (retryMs?: number): void {
+    for (const stream of [...this.#streams]) stream.end(retryMs)
   }
 }
 
@@ -68,16 +68,22 @@ export class SseStream {
 
   get closed (): boolean { return this.#closed || this.#ending }
 
-  /** Write one JSON-RPC message as a `message` event. Returns false if the stream is closed. */
-  send (message: unknown, eventId?: string): boolean {
+  /** Write one JSON-RPC message (its JSON text) as a `message` event. Returns false if the stream is closed. */
+  sendData (data: string, eventId?: string): boolean {
     const head = eventId === undefined ? 'event: message\ndata: ' : `id: ${eventId}\nevent: message\ndata: `
-    return this.#write(head + JSON.stringify(message) + '\n\n')
+    return this.#write(head + data + '\n\n')
   }
 
-  /** Write a raw, already-framed SSE chunk (a comment, a `retry:` field). */
-  writeRaw (chunk: string): boolean {
-    return this.#write(chunk)
+  /**
+   * The 2025-11-25 priming event: an id and empty data, so the client holds a
+   * `Last-Event-ID` before anything else arrives, and the reconnection delay.
+   */
+  prime (eventId: string, retryMs: number): boolean {
+    return this.#write(`id: ${eventId}\nretry: ${retryMs}\ndata: \n\n`)
   }
+
+  /** Whether writes are waiting for the reader to drain. */
+  get waiting (): boolean { return this.#waitingForDrain }
 
   /** Resolves once the stream can take more (immediately unless a reader is slow). */
   ready (): Promise<void> {
@@ -90,12 +96,17 @@ export class SseStream {
     else this.#closeListeners.push(listener)
   }
 
-  /** Finish the stream after whatever is queued has been handed to the socket. */
-  end (): void {
+  /**
+   * Finish the response after whatever is queued has been handed to the socket. With
+   * `retryMs`, a `retry:` field goes last: the stream is not over, the client should
+   * reconnect after that long (SSE polling, shutdown).
+   */
+  end (retryMs?: number): void {
     if (this.closed) return
     this.#ending = true
     // Node buffers what we hand it; the bound was enforced as the queue grew.
     for (const chunk of this.#queue) this.#raw.write(chunk)
+    if (retryMs !== undefined) this.#raw.write(`retry: ${retryMs}\n\n`)
     this.#queue = []
     this.#queuedBytes = 0
     this.#raw.end()

@@ -49,6 +49,14 @@ export interface ToolContext {
   sample (params: CreateMessageParams, options?: RequestOptions): Promise<CreateMessageResult>
   /** `roots/list`: the client's roots (the client must declare `roots`). */
   listRoots (options?: RequestOptions): Promise<ListRootsResult>
+  /**
+   * SSE polling (2025-11-25): close this request's connection now without ending its
+   * stream. The client reconnects with `Last-Event-ID` after the `retry:` delay and receives
+   * everything sent meanwhile, the result included. Lets a long handler free the connection
+   * (and any proxy in between). Returns false, doing nothing, for clients older than
+   * 2025-11-25, without resumability, in `json` mode, or once answered.
+   */
+  closeStream (): boolean
 }
 
 /** What a handler context needs to reach the client beyond its own POST. */
@@ -162,11 +170,16 @@ export class RequestContext implements ToolContext {
           await exchange.sendRelated(message)
           return true
         }
-        return live.standalone(session.id)?.send(message) === true
+        return live.sendStandalone(session.id, message)
       }
       this.#requester = new ClientRequester(this.#client.outbound, session, channel, this.signal)
     }
     return this.#requester
+  }
+
+  closeStream (): boolean {
+    if (this.#done || this.#inflight?.cancelled === true) return false
+    return this.#scope.exchange.closeConnection()
   }
 
   log (level: LoggingLevel, data: unknown, logger?: string): Promise<void> {

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto'
 import type { RequestId } from '../../schemas/jsonrpc.js'
-import type { PostExchange } from '../http/exchange.js'
+import { EventStream, type StreamEnv } from '../http/event-stream.js'
+import type { PostExchange, PostStreamRegistry } from '../http/exchange.js'
 import type { SseStream } from '../http/sse.js'
 
 /** A request being handled on this instance, findable by `notifications/cancelled`. */
@@ -28,19 +30,36 @@ function abort (entry: InFlight, reason: string): void {
   entry.controller.abort(abortError(reason))
 }
 
+function entriesOf (slot: InFlightSlot): Iterable<InFlight> {
+  return slot instanceof Map ? [...slot.values()] : [slot]
+}
+
+/**
+ * The id of a session's standalone GET stream: the same on every instance, yet different in
+ * every session, so a `Last-Event-ID` copied from another session never names a stream here.
+ */
+export function standaloneStreamId (sessionId: string): string {
+  return 'g' + createHash('sha256').update(sessionId).digest('base64url').slice(0, 12)
+}
+
 /**
  * What this instance holds for its sessions beyond the store's records: the standalone
- * GET stream and the requests in flight. Entries exist only while they hold something, so
- * idle sessions cost nothing here, and the common case (one request at a time on a
- * session) costs one Map entry and no further allocation.
+ * GET streams, the POST streams still being answered, and the requests in flight. Entries
+ * exist only while they hold something, so idle sessions cost nothing here, and the common
+ * case (one request at a time on a session) costs one Map entry and no further allocation.
  */
-export class LiveSessions {
-  readonly #standalone = new Map<string, SseStream>()
+export class LiveSessions implements PostStreamRegistry {
+  readonly #env: StreamEnv
+  readonly #standalone = new Map<string, EventStream>()
+  readonly #posts = new Map<string, EventStream>()
   readonly #inflight = new Map<string, InFlightSlot>()
   readonly #onTerminate: (sessionId: string) => void
+  #inflightCount = 0
+  #idleWaiters: Array<() => void> = []
 
-  /** `onTerminate` releases what other tables hold for a session that ends (pending requests). */
-  constructor (onTerminate: (sessionId: string) => void = () => {}) {
+  /** `onTerminate` releases what other tables hold for a session that ends (pending requests, events). */
+  constructor (env: StreamEnv, onTerminate: (sessionId: string) => void = () => {}) {
+    this.#env = env
     this.#onTerminate = onTerminate
   }
 
@@ -50,17 +69,16 @@ export class LiveSessions {
     const slot = this.#inflight.get(sessionId)
     if (slot === undefined) {
       this.#inflight.set(sessionId, entry)
-      return entry
-    }
-    if (!(slot instanceof Map)) {
+    } else if (!(slot instanceof Map)) {
       if (slot.id === id) return 'duplicate'
       if (max <= 1) return 'busy'
       this.#inflight.set(sessionId, new Map([[slot.id, slot], [id, entry]]))
-      return entry
+    } else {
+      if (slot.has(id)) return 'duplicate'
+      if (slot.size >= max) return 'busy'
+      slot.set(id, entry)
     }
-    if (slot.has(id)) return 'duplicate'
-    if (slot.size >= max) return 'busy'
-    slot.set(id, entry)
+    this.#inflightCount++
     return entry
   }
 
@@ -71,7 +89,10 @@ export class LiveSessions {
     } else if (slot instanceof Map && slot.get(entry.id) === entry) {
       slot.delete(entry.id)
       if (slot.size === 0) this.#inflight.delete(sessionId)
+    } else {
+      return
     }
+    this.#released(1)
   }
 
   #find (sessionId: string, requestId: RequestId): InFlight | undefined {
@@ -90,43 +111,130 @@ export class LiveSessions {
     return true
   }
 
-  /** Open (or replace) the session's standalone GET stream. */
-  attachStandalone (sessionId: string, stream: SseStream): void {
-    const previous = this.#standalone.get(sessionId)
-    this.#standalone.set(sessionId, stream)
-    // A client reconnecting over a half-dead socket must win, not get 409.
-    if (previous !== undefined) previous.end()
-    stream.onClose(() => {
-      if (this.#standalone.get(sessionId) === stream) this.#standalone.delete(sessionId)
-    })
+  /** Requests being handled on this instance. */
+  get inflightCount (): number { return this.#inflightCount }
+
+  /** Resolves once no request is in flight here. */
+  whenIdle (): Promise<void> {
+    if (this.#inflightCount === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
   }
 
-  standalone (sessionId: string): SseStream | undefined {
+  /** Shutdown gave up waiting: abort every handler and answer its POST with `status`/`body`. */
+  abortAll (reason: string, status: number, body: unknown): void {
+    const slots = [...this.#inflight.values()]
+    this.#inflight.clear()
+    let count = 0
+    for (const slot of slots) {
+      for (const entry of entriesOf(slot)) {
+        abort(entry, reason)
+        entry.exchange.terminate(status, body)
+        count++
+      }
+    }
+    this.#released(count)
+  }
+
+  #released (count: number): void {
+    this.#inflightCount -= count
+    if (this.#inflightCount === 0 && this.#idleWaiters.length > 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve()
+    }
+  }
+
+  /** The session's standalone stream, created if this instance has none yet. */
+  standaloneFor (sessionId: string): EventStream {
+    let stream = this.#standalone.get(sessionId)
+    if (stream === undefined) {
+      stream = new EventStream(this.#env, sessionId, standaloneStreamId(sessionId))
+      this.#standalone.set(sessionId, stream)
+    }
+    return stream
+  }
+
+  /**
+   * Carry the session's standalone stream on `connection` (a GET). An older connection is
+   * ended: a client reconnecting over a half-dead socket must win, not get 409.
+   */
+  attachStandalone (sessionId: string, connection: SseStream): EventStream {
+    const stream = this.standaloneFor(sessionId)
+    stream.attach(connection)
+    if (!stream.resumable) {
+      // Without an event store nothing can be kept for the client between connections.
+      connection.onClose(() => {
+        if (this.#standalone.get(sessionId) === stream && !stream.connected) this.#standalone.delete(sessionId)
+      })
+    }
+    return stream
+  }
+
+  /** The session's standalone stream on this instance, connected or waiting for a resume. */
+  standalone (sessionId: string): EventStream | undefined {
     return this.#standalone.get(sessionId)
   }
 
   /**
-   * The session is gone (DELETE, expiry): close its stream, abort its handlers and
+   * Queue a message on the session's standalone stream without waiting for the reader (a
+   * fan-out must not be paced by its slowest client). False when it cannot reach the client:
+   * no stream here, or no connection and no event store to keep it in.
+   */
+  sendStandalone (sessionId: string, message: unknown): boolean {
+    const stream = this.#standalone.get(sessionId)
+    if (stream === undefined || !stream.canCarry) return false
+    void stream.send(message)
+    return true
+  }
+
+  /** The live stream (standalone, or a POST still being answered) a `Last-Event-ID` names. */
+  findStream (sessionId: string, streamId: string): EventStream | undefined {
+    const standalone = this.#standalone.get(sessionId)
+    if (standalone !== undefined && standalone.id === streamId) return standalone
+    return this.#posts.get(sessionId + ' ' + streamId)
+  }
+
+  registerStream (stream: EventStream): void {
+    this.#posts.set(stream.sessionId + ' ' + stream.id, stream)
+  }
+
+  unregisterStream (stream: EventStream): void {
+    const key = stream.sessionId + ' ' + stream.id
+    if (this.#posts.get(key) === stream) this.#posts.delete(key)
+  }
+
+  /**
+   * The session is gone (DELETE, expiry): close its streams, abort its handlers and
    * answer its open POSTs with `goneBody` (404) if they have not started streaming.
    */
   terminate (sessionId: string, goneBody: unknown): void {
-    this.#onTerminate(sessionId)
     const standalone = this.#standalone.get(sessionId)
     if (standalone !== undefined) {
       this.#standalone.delete(sessionId)
-      standalone.end()
+      standalone.close()
     }
     const slot = this.#inflight.get(sessionId)
-    if (slot === undefined) return
-    this.#inflight.delete(sessionId)
-    for (const entry of slot instanceof Map ? slot.values() : [slot]) {
-      abort(entry, 'Session terminated')
-      entry.exchange.terminate(404, goneBody)
+    if (slot !== undefined) {
+      this.#inflight.delete(sessionId)
+      let count = 0
+      for (const entry of entriesOf(slot)) {
+        abort(entry, 'Session terminated')
+        entry.exchange.terminate(404, goneBody)
+        count++
+      }
+      this.#released(count)
     }
+    // After the streams are closed, so none of them stores anything for the gone session.
+    this.#onTerminate(sessionId)
   }
 
-  /** Sessions holding a standalone stream here: connected clients, in use even without POSTs. */
-  streamingSessions (): IterableIterator<string> {
+  /** Sessions with a standalone stream here (connected or awaiting a resume): where notifications go. */
+  standaloneSessions (): IterableIterator<string> {
     return this.#standalone.keys()
+  }
+
+  /** Sessions whose client holds a GET connection here: in use even without POSTs. */
+  * connectedSessions (): IterableIterator<string> {
+    for (const [sessionId, stream] of this.#standalone) {
+      if (stream.connected) yield sessionId
+    }
   }
 }

@@ -1,0 +1,182 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { shortSessionId } from '../protocol/context.js'
+import type { EventStore } from '../events/store.js'
+import type { SseStream } from './sse.js'
+
+/** What every stream of one plugin instance shares. */
+export interface StreamEnv {
+  /** Where events are kept for `Last-Event-ID`; undefined when resumability is off. */
+  readonly events: EventStore | undefined
+  /** The `retry:` sent with priming events and before a connection is closed mid-stream. */
+  readonly retryMs: number
+  readonly logger: FastifyBaseLogger
+}
+
+const RESOLVED = Promise.resolve()
+
+/**
+ * One logical SSE stream (a POST's answer, or a session's standalone GET stream), which can
+ * outlive the HTTP connections that carry it. With an event store, every message is appended
+ * before it is written; when the connection is gone it is kept for a reconnecting client, who
+ * resumes with `Last-Event-ID` on a new connection.
+ *
+ * Appends, writes, replays and the end all run in one queue per stream: a replay reads
+ * exactly the events appended before it, and everything after it arrives live, so nothing
+ * is lost or sent twice however a reconnection interleaves with the handler.
+ */
+export class EventStream {
+  readonly sessionId: string
+  readonly id: string
+  readonly #env: StreamEnv
+  readonly #events: EventStore | undefined
+  #connection: SseStream | undefined
+  #tail: Promise<void> = RESOLVED
+  /** No more messages: the request was answered (the end is queued behind them). */
+  #ended = false
+  /** The session is gone: nothing more is stored or written. */
+  #closed = false
+
+  /** `events` is the env's store, or undefined for a stream nobody can resume (stateless). */
+  constructor (env: StreamEnv, sessionId: string, id: string, events: EventStore | undefined = env.events) {
+    this.#env = env
+    this.sessionId = sessionId
+    this.id = id
+    this.#events = events
+  }
+
+  /** Whether a message sent now will reach the client: over the connection, or by replay. */
+  get canCarry (): boolean {
+    return !this.#ended && !this.#closed && (this.#events !== undefined || this.connected)
+  }
+
+  get connected (): boolean { return this.#connection !== undefined && !this.#connection.closed }
+
+  get resumable (): boolean { return this.#events !== undefined }
+
+  /** Carry the stream on `connection` from now on. A connection it replaces is ended (the new one wins). */
+  attach (connection: SseStream): void {
+    const previous = this.#connection
+    this.#connection = connection
+    connection.onClose(() => {
+      if (this.#connection === connection) this.#connection = undefined
+    })
+    if (previous !== undefined && previous !== connection) previous.end()
+  }
+
+  /** Queue one message. Resolves once it is stored and written, and the connection can take more. */
+  send (message: unknown): Promise<void> {
+    if (this.#ended || this.#closed) return RESOLVED
+    const data = JSON.stringify(message)
+    const events = this.#events
+    if (events === undefined) {
+      const connection = this.#connection
+      if (connection === undefined || !connection.sendData(data)) return RESOLVED
+      return connection.ready()
+    }
+    return this.#enqueue(async () => {
+      const id = await this.#append(events, data)
+      if (!this.#closed) this.#connection?.sendData(data, id)
+    }).then(() => this.#connection?.ready())
+  }
+
+  /** The priming event (2025-11-25): an id before any data, and the `retry:` delay. */
+  prime (): Promise<void> {
+    const events = this.#events
+    if (events === undefined || this.#ended) return RESOLVED
+    return this.#enqueue(async () => {
+      const id = await this.#append(events, '')
+      if (id !== undefined && !this.#closed) this.#connection?.prime(id, this.#env.retryMs)
+    })
+  }
+
+  /**
+   * Attach `connection` and write every event after `lastEventId` to it first. Resolves
+   * how many events were replayed, or `undefined` when the store does not know the id.
+   */
+  resume (connection: SseStream, lastEventId: string): Promise<number | undefined> {
+    const events = this.#events
+    if (events === undefined) return Promise.resolve(undefined)
+    this.attach(connection)
+    let replayed: number | undefined
+    return this.#enqueue(async () => {
+      const result = await events.replayAfter(this.sessionId, lastEventId)
+      if (result === undefined || this.#closed) return
+      if (result.truncated) {
+        this.#env.logger.warn({ mcpSession: shortSessionId(this.sessionId), stream: this.id }, 'mcp: resumed stream lost events to the history bound')
+      }
+      replayed = await writeEvents(connection, result.events, () => this.#connection === connection)
+      if (this.#ended && this.#connection === connection) connection.end()
+    }).then(() => replayed)
+  }
+
+  /**
+   * SSE polling: close the current connection without ending the stream (a `retry:` field
+   * tells the client when to reconnect). Queued after the messages sent before it.
+   */
+  closeConnection (): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#connection?.end(this.#env.retryMs)
+    })
+  }
+
+  /** The last message has been queued: record the end and finish the connection after it. */
+  end (): Promise<void> {
+    if (this.#ended || this.#closed) return RESOLVED
+    this.#ended = true
+    const events = this.#events
+    if (events === undefined) {
+      this.#connection?.end()
+      return RESOLVED
+    }
+    return this.#enqueue(async () => {
+      try {
+        await events.end(this.sessionId, this.id)
+      } catch (err) {
+        this.#env.logger.warn({ err, mcpSession: shortSessionId(this.sessionId) }, 'mcp: event store end failed')
+      }
+      this.#connection?.end()
+    })
+  }
+
+  /** The session is gone: end the connection, store nothing more. */
+  close (): void {
+    this.#closed = true
+    this.#ended = true
+    this.#connection?.end()
+  }
+
+  #enqueue (step: () => Promise<void>): Promise<void> {
+    const next = this.#tail.then(() => this.#closed ? undefined : step()).catch((err: unknown) => {
+      this.#env.logger.error({ err, mcpSession: shortSessionId(this.sessionId) }, 'mcp: SSE stream step failed')
+    })
+    this.#tail = next
+    return next
+  }
+
+  async #append (events: EventStore, data: string): Promise<string | undefined> {
+    try {
+      return await events.append(this.sessionId, this.id, data)
+    } catch (err) {
+      // Still delivered while connected, just not resumable.
+      this.#env.logger.warn({ err, mcpSession: shortSessionId(this.sessionId) }, 'mcp: event store append failed')
+      return undefined
+    }
+  }
+}
+
+/**
+ * Write stored events to a connection, pacing on its backpressure so a long history cannot
+ * overflow `maxQueuedBytes`. Priming events (empty data) are not repeated. Stops when
+ * `stillOwner` says the connection was replaced or it closed.
+ */
+export async function writeEvents (connection: SseStream, events: ReadonlyArray<{ id: string, data: string }>, stillOwner: () => boolean = () => true): Promise<number> {
+  let written = 0
+  for (const event of events) {
+    if (connection.closed || !stillOwner()) break
+    if (event.data === '') continue
+    connection.sendData(event.data, event.id)
+    written++
+    if (connection.waiting) await connection.ready()
+  }
+  return written
+}
