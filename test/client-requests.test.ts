@@ -240,7 +240,9 @@ t.test('maxPendingRequests bounds what waits on one client', async (t) => {
 })
 
 t.test('roots/list_changed reaches the application, which asks again over the GET stream', async (t) => {
-  const { app, url } = await serve(t, {}, {})
+  // Without resumability a request for a session with no GET connection has nowhere to go
+  // (with it, the request is kept for the client's resume: test/resumability.test.ts).
+  const { app, url } = await serve(t, { resumability: false }, {})
   const session = await openSessionHttp(url, '2025-11-25', FULL_CAPS)
   const heard = deferred<string>()
   const unsubscribe = app.mcp.onRootsListChanged((sessionId) => heard.resolve(sessionId))

@@ -6,6 +6,7 @@ import * as source from '../lib/index.js'
 // The public runtime surface. Adding an export is a decision: add it here too.
 const RUNTIME_EXPORTS = [
   'default', 'fastifyMcp', 'errors', 'ErrorCode', 'McpError', 'MemorySessionStore', 'SUPPORTED_VERSIONS', 'LATEST_VERSION',
+  'MemoryEventStore', 'formatEventId', 'parseEventId',
   'AnnotationsSchema', 'AudioContentSchema', 'BlobResourceContentsSchema', 'CallToolParamsSchema', 'CallToolResultSchema',
   'CancelledParamsSchema', 'ContentBlockSchema', 'EmbeddedResourceSchema', 'IconSchema', 'ImageContentSchema',
   'ImplementationSchema', 'InitializeParamsSchema', 'InitializeResultSchema', 'JsonRpcBodySchema', 'JsonRpcErrorObjectSchema',

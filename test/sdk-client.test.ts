@@ -58,7 +58,7 @@ t.test('listTools publishes the demo tools and their input schemas', async (t) =
   t.match(byName.add!.outputSchema, { type: 'object', properties: { sum: { type: 'number' } }, required: ['sum'] })
   t.match(byName.countdown!.inputSchema, {
     type: 'object',
-    properties: { from: { type: 'integer', minimum: 1, maximum: 100 }, intervalMs: { type: 'integer' } },
+    properties: { from: { type: 'integer', minimum: 1, maximum: 1000 }, intervalMs: { type: 'integer' } },
     required: ['from', 'intervalMs']
   })
   t.equal(byName.echo!.description, 'Echo the given text back')

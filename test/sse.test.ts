@@ -90,11 +90,14 @@ t.test('auto mode: progress before the result turns the POST answer into an SSE 
   await reader.waitEnd()
   t.ok(reader.ended, 'the stream ends after the response')
 
-  t.ok(reader.events.length > 0)
-  t.ok(reader.events.every((e) => e.event === 'message'), 'every event is `event: message`')
-  for (const event of reader.events) t.doesNotThrow(() => JSON.parse(event.data), 'data is JSON')
-  // Exactly `event: message` then one `data:` line per event, each ended by a blank line.
-  t.match(reader.raw, /^(event: message\ndata: [^\n]+\n\n)+$/, 'nothing but message events on the wire')
+  t.ok(reader.events.length > 1)
+  // A 2025-11-25 session: the priming event (id, retry, empty data) comes first.
+  const [priming, ...events] = reader.events
+  t.same(priming, { id: priming!.id, retry: 1000, data: '' }, 'a priming event first')
+  t.ok(events.every((e) => e.event === 'message' && e.id !== undefined), 'then every event is `event: message` with an id')
+  for (const event of events) t.doesNotThrow(() => JSON.parse(event.data), 'data is JSON')
+  // Exactly the priming event, then `id:`, `event: message` and one `data:` line per event.
+  t.match(reader.raw, /^id: [\w-]+\.\d+\nretry: 1000\ndata: \n\n(id: [\w-]+\.\d+\nevent: message\ndata: [^\n]+\n\n)+$/, 'nothing but message events on the wire')
 
   const messages = reader.messages()
   const progress = messages.filter((m) => m.method === 'notifications/progress')
@@ -140,8 +143,9 @@ t.test("responseMode 'sse' streams even a plain echo", async (t) => {
   const reader = await request(url, 'POST', session.headers, callTool(8, 'echo', { text: 'streamed' }))
   assertSseHeaders(t, reader, session)
   await reader.waitEnd()
-  t.equal(reader.events.length, 1)
-  t.equal(reader.events[0]!.event, 'message')
+  t.equal(reader.events.length, 2, 'the priming event and the response')
+  t.equal(reader.events[0]!.data, '')
+  t.equal(reader.events[1]!.event, 'message')
   t.same(reader.messages(), [{ jsonrpc: '2.0', id: 8, result: { content: [{ type: 'text', text: 'streamed' }] } }])
 })
 
@@ -160,7 +164,8 @@ t.test('GET opens the standalone stream; a second GET replaces the first', async
   await first.waitEnd()
   t.ok(first.ended, 'the first stream was ended by the server')
   t.notOk(second.ended, 'the second stays open')
-  t.equal(first.events.length, 0, 'nothing was sent on the first stream')
+  t.equal(first.events.length, 1, 'only the priming event was sent on the first stream')
+  t.equal(first.messages().length, 0)
 
   // The replacement is the live one: a list-changed announcement arrives there.
   app.mcp.tool({ name: 'after-replace', description: 'added later', inputSchema: Type.Object({}) }, async () => 'ok')
@@ -178,8 +183,8 @@ t.test('keep-alive comments arrive on an idle stream', async (t) => {
   const keepAlives = (r: StreamReader) => r.raw.split(': keepalive\n\n').length - 1
   await reader.until((r) => keepAlives(r) >= 3, 10_000)
   t.ok(keepAlives(reader) >= 3, 'several keep-alive comments')
-  t.match(reader.raw, /^(: keepalive\n\n)+$/, 'only keep-alive comments on the idle stream')
-  t.equal(reader.events.length, 0, 'comments are not events')
+  t.match(reader.raw, /^id: [\w-]+\.\d+\nretry: 1000\ndata: \n\n(: keepalive\n\n)+$/, 'only the priming event, then keep-alive comments on the idle stream')
+  t.equal(reader.events.length, 1, 'comments are not events')
 })
 
 t.test('a tool added after listen announces tools/list_changed on the GET stream', async (t) => {
@@ -193,7 +198,7 @@ t.test('a tool added after listen announces tools/list_changed on the GET stream
   app.mcp.tool({ name: 'late', description: 'registered after listen', inputSchema: Type.Object({}) }, async () => 'late result')
   await reader.until((r) => r.messages().length >= 1)
   t.same(reader.messages(), [{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }])
-  t.equal(reader.events[0]!.event, 'message')
+  t.equal(reader.events.filter((e) => e.data !== '')[0]!.event, 'message')
 
   // The session without a GET stream is unaffected and sees the new tool.
   const list = await request(url, 'POST', withoutStream.headers, rpc(2, 'tools/list'))

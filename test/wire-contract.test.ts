@@ -440,6 +440,18 @@ const ROWS: Row[] = [
     error: { code: -32001 }
   },
   {
+    name: 'GET with a Last-Event-ID this session never issued → 400 -32000',
+    request: (ctx) => getOn(ctx.session, { 'last-event-id': 'pNeverIssued0.1' }),
+    status: 400,
+    error: { code: -32000, message: /Last-Event-ID/ }
+  },
+  {
+    name: 'GET with a malformed Last-Event-ID → 400 -32000',
+    request: (ctx) => getOn(ctx.session, { 'last-event-id': 'not an event id' }),
+    status: 400,
+    error: { code: -32000, message: /Last-Event-ID/ }
+  },
+  {
     name: 'DELETE with an unknown session id → 404 -32001',
     request: (ctx) => deleteOn({ ...ctx.session, id: UNKNOWN_SESSION }),
     status: 404,

@@ -83,22 +83,41 @@ export class EventStream {
   prime (): Promise<void> {
     const events = this.#events
     if (events === undefined || this.#ended) return RESOLVED
+    return this.#enqueue(() => this.#prime(events))
+  }
+
+  /**
+   * Carry the stream on a new connection from now on (a GET without `Last-Event-ID`),
+   * starting with a priming event if asked. Queued: what was sent before goes where it was
+   * headed, and the priming event is the first thing on the new connection.
+   */
+  open (connection: SseStream, prime: boolean): Promise<void> {
+    const events = this.#events
+    if (events === undefined) {
+      this.attach(connection)
+      return RESOLVED
+    }
     return this.#enqueue(async () => {
-      const id = await this.#append(events, '')
-      if (id !== undefined && !this.#closed) this.#connection?.prime(id, this.#env.retryMs)
+      if (connection.closed) return
+      this.attach(connection)
+      if (prime) await this.#prime(events)
     })
   }
 
   /**
-   * Attach `connection` and write every event after `lastEventId` to it first. Resolves
-   * how many events were replayed, or `undefined` when the store does not know the id.
+   * Carry the stream on `connection`, writing every event after `lastEventId` to it first.
+   * Resolves how many events were replayed, or `undefined` when the store does not know
+   * the id.
    */
   resume (connection: SseStream, lastEventId: string): Promise<number | undefined> {
     const events = this.#events
     if (events === undefined) return Promise.resolve(undefined)
-    this.attach(connection)
     let replayed: number | undefined
     return this.#enqueue(async () => {
+      // Attached here, in the queue, not before: a message queued ahead of this step must
+      // reach the new connection through the replay, never before it (order) or twice.
+      if (connection.closed) return
+      this.attach(connection)
       const result = await events.replayAfter(this.sessionId, lastEventId)
       if (result === undefined || this.#closed) return
       if (result.truncated) {
@@ -151,6 +170,11 @@ export class EventStream {
     })
     this.#tail = next
     return next
+  }
+
+  async #prime (events: EventStore): Promise<void> {
+    const id = await this.#append(events, '')
+    if (id !== undefined && !this.#closed) this.#connection?.prime(id, this.#env.retryMs)
   }
 
   async #append (events: EventStore, data: string): Promise<string | undefined> {

@@ -311,11 +311,9 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     // Without an event store there is nothing to resume: a plain standalone stream, as the SDK does.
     if (lastEventId !== undefined && events !== undefined) return resumeStream(request, reply, session, lastEventId, events)
     const connection = openConnection(reply, session)
-    const stream = live.attachStandalone(session.id, connection)
-    if (events !== undefined && revision(session.protocolVersion).polling) {
-      void stream.prime()
-      limitDuration(connection)
-    }
+    const polling = events !== undefined && revision(session.protocolVersion).polling
+    live.openStandalone(session.id, connection, polling)
+    if (polling) limitDuration(connection)
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
     if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
     return reply
@@ -333,10 +331,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     const target = parsed === undefined ? undefined : parsed.streamId === standaloneId ? live.standaloneFor(session.id) : live.findStream(session.id, parsed.streamId)
     if (target !== undefined) {
       const connection = openConnection(reply, session)
-      if (target.id === standaloneId) {
-        live.attachStandalone(session.id, connection)
-        if (revision(session.protocolVersion).polling) limitDuration(connection)
-      }
+      if (target.id === standaloneId && revision(session.protocolVersion).polling) limitDuration(connection)
       void target.resume(connection, lastEventId)
       return reply
     }

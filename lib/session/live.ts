@@ -153,12 +153,13 @@ export class LiveSessions implements PostStreamRegistry {
   }
 
   /**
-   * Carry the session's standalone stream on `connection` (a GET). An older connection is
-   * ended: a client reconnecting over a half-dead socket must win, not get 409.
+   * Carry the session's standalone stream on `connection` (a GET without `Last-Event-ID`),
+   * priming it if asked. An older connection is ended: a client reconnecting over a
+   * half-dead socket must win, not get 409.
    */
-  attachStandalone (sessionId: string, connection: SseStream): EventStream {
+  openStandalone (sessionId: string, connection: SseStream, prime: boolean): EventStream {
     const stream = this.standaloneFor(sessionId)
-    stream.attach(connection)
+    void stream.open(connection, prime)
     if (!stream.resumable) {
       // Without an event store nothing can be kept for the client between connections.
       connection.onClose(() => {
