@@ -3,10 +3,10 @@
 // resumed POST stream that lost events to the bound, history dropped with the session, a
 // custom store and its validation).
 import Fastify, { type FastifyInstance } from 'fastify'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import mcp, { MemoryEventStore, parseEventId, type EventStore, type McpPluginOptions, type ReplayResult } from '../lib/index.js'
-import { buildApp, deferred, listen, openSessionHttp, request, rpc, streamHeaders, within, type Session, type StreamReader } from './helpers.js'
+import { buildApp, deferred, listen, openSessionHttp, request, rpc, streamHeaders, within, type StreamReader } from './helpers.js'
 
 /** What one event costs against the byte bounds: its data plus a fixed overhead. */
 const OVERHEAD = 96
@@ -130,7 +130,7 @@ t.test('MemoryEventStore: bounds', async (t) => {
     const store = new MemoryEventStore({ maxEventsPerStream: 5 })
     for (let i = 1; i <= 12; i++) await store.append('S', 'alpha', `a${i}`)
     for (let i = 1; i <= 3; i++) await store.append('S', 'beta', `b${i}`)
-    t.same(store.stats, { events: 8, bytes: 5 * cost('a10') + 2 * cost('a1') + 3 * cost('b1') - 2 * 1 + 2 * 1, streams: 2 })
+    t.same(store.stats, { events: 8, bytes: 2 * cost('a8') + 3 * cost('a10') + 3 * cost('b1'), streams: 2 }, 'alpha holds a8..a12, beta b1..b3')
 
     const fromEvicted = await store.replayAfter('S', 'alpha.3')
     t.same(fromEvicted, {
@@ -309,86 +309,89 @@ t.test('MemoryEventStore: bounds', async (t) => {
     const maxBytesPerStream = 3000
     const maxBytes = 60_000
     const store = new MemoryEventStore({ maxEventsPerStream, maxBytesPerStream, maxBytes })
-    // Deterministic pseudo-random sizes, so a failure reproduces.
+    // Deterministic pseudo-random choices, so a failure reproduces.
     let seed = 42
     const random = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
     interface Shadow { session: string, stream: string, lastSeq: number, ended: boolean }
-    const live = new Map<string, Shadow>()
+    let all: Shadow[] = []
+    let open: Shadow[] = []
     let streamCounter = 0
     let sessionCounter = 0
-    let sessions: string[] = []
-    const newSession = (): string => { const id = `sess${sessionCounter++}`; sessions.push(id); return id }
+    const sessions: string[] = []
+    const newSession = (): void => { sessions.push(`sess${sessionCounter++}`) }
     for (let i = 0; i < 10; i++) newSession()
-    let violations = 0
-    let maxSeenBytes = 0
-    const total = 200_000
-    for (let i = 0; i < total; i++) {
+    let overBound = 0
+    let peak = 0
+    let appends = 0
+    while (appends < 200_000) {
       const roll = random(1000)
-      if (roll < 3 && sessions.length > 1) {
-        // Delete a whole session now and then.
+      if (roll < 2) {
+        // Now and then a whole session goes.
         const victim = sessions.splice(random(sessions.length), 1)[0]!
         await store.deleteSession(victim)
-        for (const [key, s] of live) if (s.session === victim) live.delete(key)
+        all = all.filter((s) => s.session !== victim)
+        open = open.filter((s) => s.session !== victim)
         newSession()
         continue
       }
-      if (roll < 15 && live.size > 0) {
-        // End a stream; it is never appended to again.
-        const keys = [...live.keys()]
-        const key = keys[random(keys.length)]!
-        const s = live.get(key)!
-        if (!s.ended) { s.ended = true; await store.end(s.session, s.stream) }
+      if (roll < 12 && open.length > 0) {
+        // A stream ends; it is never appended to again.
+        const index = random(open.length)
+        const s = open[index]!
+        open[index] = open[open.length - 1]!
+        open.pop()
+        s.ended = true
+        await store.end(s.session, s.stream)
         continue
       }
-      let open = [...live.values()].filter((s) => !s.ended)
+      let s: Shadow
       if (open.length < 40 || roll < 40) {
-        const session = sessions[random(sessions.length)]!
-        const s: Shadow = { session, stream: `st${streamCounter++}`, lastSeq: 0, ended: false }
-        live.set(`${session} ${s.stream}`, s)
-        open = [s]
+        s = { session: sessions[random(sessions.length)]!, stream: `st${streamCounter++}`, lastSeq: 0, ended: false }
+        all.push(s)
+        open.push(s)
+      } else {
+        s = open[random(open.length)]!
       }
-      const s = open[random(open.length)]!
       // Mostly small events, some near the per-stream bound, a few over it.
       const size = roll < 990 ? random(300) : random(maxBytesPerStream + 200)
-      const id = store.appendNow(s.session, s.stream, payload(`${i}`, size))
-      s.lastSeq = seqOf(id)
+      s.lastSeq = seqOf(store.appendNow(s.session, s.stream, payload(`${appends}`, size)))
+      appends++
       const { bytes } = store.stats
-      if (bytes > maxBytes) violations++
-      if (bytes > maxSeenBytes) maxSeenBytes = bytes
-      // Forgetting ended streams keeps the shadow small.
-      if (live.size > 400) for (const [key, x] of live) if (x.ended) live.delete(key)
+      if (bytes > maxBytes) overBound++
+      if (bytes > peak) peak = bytes
     }
-    t.equal(violations, 0, `stats.bytes never exceeded maxBytes (peak ${maxSeenBytes})`)
-    t.ok(maxSeenBytes > maxBytes / 2, 'the global bound was actually reached')
+    t.equal(overBound, 0, `stats.bytes never exceeded maxBytes (peak ${peak})`)
+    t.ok(peak > maxBytes - 3000, 'the global bound was reached')
+    t.ok(streamCounter > 5000 && sessionCounter > 300, `${streamCounter} streams in ${sessionCounter} sessions`)
 
-    // Every stream the shadow still knows: a contiguous, bounded suffix of what was issued.
+    // Every stream: a contiguous suffix of what it was issued, within the per-stream bounds,
+    // ended as the shadow says; forgotten only if ended. Their sum is exactly the stats.
     let events = 0
     let bytes = 0
-    let badHistories = 0
-    for (const s of live.values()) {
+    let streams = 0
+    const bad: string[] = []
+    for (const s of all) {
       const result = store.replayNow(s.session, `${s.stream}.0`)
       if (result === undefined) {
-        // Only an ended stream may be forgotten.
-        if (!s.ended) badHistories++
+        if (!s.ended) bad.push(`${s.stream}: forgotten while not ended`)
         continue
       }
+      streams++
       const seqs = result.events.map((e) => seqOf(e.id))
-      const contiguous = seqs.every((seq, i) => i === 0 || seq === seqs[i - 1]! + 1)
-      const endsAtLast = seqs.length === 0 || seqs.at(-1) === s.lastSeq
       const streamBytes = result.events.reduce((sum, e) => sum + cost(e.data), 0)
-      if (!contiguous || !endsAtLast || seqs.length > maxEventsPerStream || streamBytes > maxBytesPerStream || result.ended !== s.ended) badHistories++
+      if (!seqs.every((seq, i) => i === 0 || seq === seqs[i - 1]! + 1)) bad.push(`${s.stream}: not contiguous`)
+      if (seqs.length > 0 && seqs.at(-1) !== s.lastSeq) bad.push(`${s.stream}: does not end at its last id`)
+      if (seqs.length > maxEventsPerStream || streamBytes > maxBytesPerStream) bad.push(`${s.stream}: over the per-stream bounds`)
+      if (result.ended !== s.ended) bad.push(`${s.stream}: ended ${result.ended}`)
+      if (result.truncated !== (seqs.length === 0 ? s.lastSeq > 0 : seqs[0]! > 1)) bad.push(`${s.stream}: truncated ${result.truncated}`)
       events += seqs.length
       bytes += streamBytes
     }
-    t.equal(badHistories, 0, 'every history is a contiguous suffix within the per-stream bounds')
-    // Streams dropped from the shadow were ended; count what the store still holds for them by difference.
-    const stats = store.stats
-    t.ok(stats.events >= events && stats.bytes >= bytes, 'stats cover at least the histories still tracked')
-    t.ok(stats.bytes <= maxBytes)
+    t.same(bad, [], 'every history is consistent')
+    t.same(store.stats, { events, bytes, streams }, 'stats equal the sum of the histories')
 
     for (const session of sessions) await store.deleteSession(session)
-    // Sessions deleted during the churn were deleted already; nothing else may remain.
-    t.same(store.stats, { events: 0, bytes: 0, streams: 0 }, 'everything accounted for: back to zero')
+    t.same(store.stats, { events: 0, bytes: 0, streams: 0 }, 'back to zero once every session is deleted')
   })
 
   t.test('200,000 appends to one session: the global bound alone, with per-stream evictions interleaved', async (t) => {
@@ -399,13 +402,13 @@ t.test('MemoryEventStore: bounds', async (t) => {
     for (let i = 0; i < 200_000; i++) {
       // Half the appends go to a few hot streams (per-stream evictions), half to many cold ones
       // that only the global bound evicts.
-      const stream = i % 2 === 0 ? `hot${i % 8}` : `cold${i % 5000}`
+      const stream = i % 2 === 0 ? `hot${(i >> 1) % 8}` : `cold${(i >> 1) % 5000}`
       lastSeq.set(stream, seqOf(store.appendNow('S', stream, payload(`${i}`, 100))))
     }
     const unit = cost(payload('x', 100))
     t.same(store.stats, { events: Math.floor(50_000 / unit), bytes: Math.floor(50_000 / unit) * unit, streams: 5008 })
-    // The newest events overall are the ones kept: the last 255 appends, i.e. the 4 newest
-    // of each hot stream and the newest of the cold streams appended last.
+    // What is kept: the 4 newest events of each hot stream, and the cold streams appended
+    // most recently filling the rest of the 255 places.
     const kept = Math.floor(50_000 / unit)
     let retained = 0
     for (const [stream, last] of lastSeq) {
@@ -465,14 +468,12 @@ function lastDataId (reader: StreamReader): string {
 }
 
 /** Resumed events: ids strictly increasing on one stream, none repeated. */
-function assertOrdered (t: Tap, streamId: string, ids: string[]): void {
+function assertOrdered (t: Test, streamId: string, ids: string[]): void {
   t.ok(ids.every((id) => parseEventId(id)?.streamId === streamId), 'every event belongs to the resumed stream')
   const seqs = ids.map(seqOf)
   t.ok(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!), `in order: ${seqs.join(',')}`)
   t.equal(new Set(ids).size, ids.length, 'no duplicates')
 }
-
-interface Tap { ok (value: unknown, message?: string): boolean, equal (found: unknown, wanted: unknown, message?: string): boolean }
 
 t.test('through the plugin', async (t) => {
   t.test('maxEventsPerStream: a POST stream resumed while its handler runs loses the oldest events, then gets the rest live', async (t) => {
@@ -662,4 +663,3 @@ t.test('through the plugin', async (t) => {
   })
 })
 
-export type { Session }

@@ -210,7 +210,9 @@ export function installResources (core: FeatureCore): ResourceApi {
     return toReadResult(template.label, uri, template.mimeType, await template.read(uri, values as never, ctx!))
   })
 
-  /** Per-session queue: concurrent (un)subscribes of one session must not lose each other's update. */
+  // Stores with atomic subscription updates (both built-in ones) are used directly; for
+  // others, a per-session queue keeps concurrent (un)subscribes on this instance from losing
+  // each other's read-modify-write.
   const queues = new Map<string, Promise<unknown>>()
   const updateSubscriptions = (sessionId: string, change: (current: readonly string[]) => string[] | undefined): Promise<void> => {
     const previous = queues.get(sessionId) ?? Promise.resolve()
@@ -225,6 +227,7 @@ export function installResources (core: FeatureCore): ResourceApi {
     next.then(cleanup, cleanup)
     return next
   }
+  const tooMany = () => new McpError(ErrorCode.InvalidParams, `Invalid params: at most ${MAX_SUBSCRIPTIONS} subscriptions per session`)
 
   protocol.method('resources/subscribe', false, async (params, _ctx, { session }) => {
     const { uri } = validParams(checkSubscribe, params)
@@ -233,11 +236,13 @@ export function installResources (core: FeatureCore): ResourceApi {
     }
     if (!resources.has(uri) && findTemplate(uri) === undefined) throw notFound(uri)
     if (session === undefined) return {} // stateless: nothing to keep, nothing will be sent
+    if (store.addSubscription !== undefined) {
+      if (await store.addSubscription(session.id, uri, MAX_SUBSCRIPTIONS) === 'full') throw tooMany()
+      return {}
+    }
     await updateSubscriptions(session.id, (current) => {
       if (current.includes(uri)) return undefined
-      if (current.length >= MAX_SUBSCRIPTIONS) {
-        throw new McpError(ErrorCode.InvalidParams, `Invalid params: at most ${MAX_SUBSCRIPTIONS} subscriptions per session`)
-      }
+      if (current.length >= MAX_SUBSCRIPTIONS) throw tooMany()
       return [...current, uri]
     })
     return {}
@@ -246,7 +251,8 @@ export function installResources (core: FeatureCore): ResourceApi {
   protocol.method('resources/unsubscribe', false, async (params, _ctx, { session }) => {
     const { uri } = validParams(checkSubscribe, params)
     if (session === undefined) return {}
-    await updateSubscriptions(session.id, (current) => current.includes(uri) ? current.filter((u) => u !== uri) : undefined)
+    if (store.removeSubscription !== undefined) await store.removeSubscription(session.id, uri)
+    else await updateSubscriptions(session.id, (current) => current.includes(uri) ? current.filter((u) => u !== uri) : undefined)
     return {}
   })
 

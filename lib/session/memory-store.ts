@@ -1,4 +1,4 @@
-import type { SessionExpiredListener, SessionRecord, SessionStore } from './store.js'
+import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from './store.js'
 
 export interface MemorySessionStoreOptions {
   /** Idle time after which a session expires. Default 30 minutes. */
@@ -70,6 +70,23 @@ export class MemorySessionStore implements SessionStore {
 
   async delete (id: string): Promise<boolean> {
     return this.#sessions.delete(id)
+  }
+
+  async addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
+    const session = this.#sessions.get(id)
+    if (session === undefined) return 'gone'
+    const current = session.subscriptions ?? []
+    if (current.includes(uri)) return 'unchanged'
+    if (current.length >= max) return 'full'
+    session.subscriptions = [...current, uri]
+    return 'added'
+  }
+
+  async removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
+    const session = this.#sessions.get(id)
+    if (session?.subscriptions?.includes(uri) !== true) return session === undefined ? 'gone' : 'unchanged'
+    session.subscriptions = session.subscriptions.filter((u) => u !== uri)
+    return 'removed'
   }
 
   async size (): Promise<number> {

@@ -25,6 +25,9 @@ export interface SessionRecord {
   lastActiveAt: number
 }
 
+/** What a subscription change did: `full` when the session is at its limit, `gone` when there is no session. */
+export type SubscriptionChange = 'added' | 'removed' | 'unchanged' | 'full' | 'gone'
+
 /** Called when the store drops a session on its own (idle expiry). */
 export type SessionExpiredListener = (sessionId: string) => void
 
@@ -54,6 +57,14 @@ export interface SessionStore {
   onExpired (listener: SessionExpiredListener): () => void
   /** Stop timers and release connections. */
   close (): Promise<void>
+  /**
+   * Optional: add a `resources/subscribe` URI atomically (at most `max` per session). A store
+   * shared by several instances should have it; without it the plugin reads, changes and
+   * writes `subscriptions` through `update`, serialised per session on one instance only.
+   */
+  addSubscription? (id: string, uri: string, max: number): Promise<SubscriptionChange>
+  /** Optional: remove a subscription atomically (see `addSubscription`). */
+  removeSubscription? (id: string, uri: string): Promise<SubscriptionChange>
 }
 
 const STORE_METHODS = ['create', 'get', 'update', 'touch', 'delete', 'size', 'onExpired', 'close'] as const

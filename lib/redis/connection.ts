@@ -1,0 +1,29 @@
+import { Redis } from 'ioredis'
+
+/**
+ * Close a connection, waiting at most `ms` for a polite QUIT before cutting it: a Redis that
+ * is down must not hang shutdown.
+ */
+export async function closeBounded (client: Redis, ms: number): Promise<void> {
+  if (client.status === 'end') return
+  let timer: NodeJS.Timeout | undefined
+  const quit = client.quit().then(() => true, () => false)
+  const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false) })
+  const polite = await Promise.race([quit, late])
+  clearTimeout(timer)
+  if (!polite) client.disconnect(false)
+}
+
+/** Options for clients the plugin creates itself from a URL: fail fast rather than queue. */
+export function createClient (url: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    // A request must answer 503 quickly while Redis is away, not wait in a queue.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: Math.max(commandTimeoutMs, 1000),
+    // Keep reconnecting (capped backoff) so the server recovers without a restart.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    lazyConnect: false
+  })
+}

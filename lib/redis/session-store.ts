@@ -1,0 +1,333 @@
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { MessageBus } from '../bus/bus.js'
+import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
+import { RedisKeys } from './keys.js'
+
+export interface RedisSessionStoreOptions {
+  /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */
+  prefix?: string
+  /** Idle time after which a session expires. Default 30 minutes. */
+  ttlMs?: number
+  /** Most live sessions across every instance; `create` resolves false beyond it. Default 10,000. */
+  maxSessions?: number
+  /** How often this instance looks for expired sessions to announce. Default `min(ttlMs, 60 s)`. */
+  sweepIntervalMs?: number
+  /**
+   * Keep recently read records on this instance, so a hot lookup skips the network.
+   * Invalidated over pub/sub on update, delete and expiry, and never older than `maxAgeMs`.
+   */
+  nearCache?: { max?: number, maxAgeMs?: number } | false
+  /** Where updates, deletions and expiries are announced to the other instances. */
+  bus: MessageBus
+  logger?: FastifyBaseLogger
+}
+
+type Scripted = Redis & {
+  mcpSessionGet (hash: string, subs: string): Promise<[string[], string[]] | null>
+  mcpSessionPut (hash: string, subs: string, ...args: Array<string | number>): Promise<number>
+  mcpSessionUpdate (hash: string, subs: string, ...args: Array<string | number>): Promise<number>
+  mcpSessionTouch (hash: string, subs: string, ttl: number, now: number): Promise<number>
+  mcpSessionSubscribe (hash: string, subs: string, uri: string, max: number): Promise<number>
+  mcpIndexAdd (index: string, now: number, max: number, id: string, expiry: number): Promise<number>
+}
+
+interface ScriptedPipeline {
+  mcpIndexAdd (index: string, now: number, max: number, id: string, expiry: number): ScriptedPipeline
+  mcpSessionPut (hash: string, subs: string, ...args: Array<string | number>): ScriptedPipeline
+  mcpSessionTouch (hash: string, subs: string, ttl: number, now: number): ScriptedPipeline
+  zadd (...args: Array<string | number>): ScriptedPipeline
+  exec (): Promise<Array<[Error | null, unknown]> | null>
+}
+
+// Each script touches the keys of one session only (one Cluster slot).
+const SCRIPTS = {
+  mcpSessionGet: `
+    local h = redis.call('HGETALL', KEYS[1])
+    if #h == 0 then return false end
+    return {h, redis.call('SMEMBERS', KEYS[2])}`,
+  mcpSessionPut: `
+    redis.call('DEL', KEYS[1], KEYS[2])
+    local n = tonumber(ARGV[2])
+    redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + n * 2))
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    if #ARGV > 2 + n * 2 then
+      redis.call('SADD', KEYS[2], unpack(ARGV, 3 + n * 2))
+      redis.call('PEXPIRE', KEYS[2], ARGV[1])
+    end
+    return 1`,
+  mcpSessionUpdate: `
+    if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+    local i = 1
+    local nset = tonumber(ARGV[i]); i = i + 1
+    if nset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + nset * 2 - 1)) end
+    i = i + nset * 2
+    local ndel = tonumber(ARGV[i]); i = i + 1
+    if ndel > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i, i + ndel - 1)) end
+    i = i + ndel
+    if ARGV[i] == '=' then
+      redis.call('DEL', KEYS[2])
+      if #ARGV > i then
+        redis.call('SADD', KEYS[2], unpack(ARGV, i + 1))
+        redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+      end
+    end
+    return 1`,
+  mcpSessionTouch: `
+    if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+    redis.call('PEXPIRE', KEYS[2], ARGV[1])
+    redis.call('HSET', KEYS[1], 'lastActiveAt', ARGV[2])
+    return 1`,
+  // 1 added, 0 already there, -1 no session, -2 full.
+  mcpSessionSubscribe: `
+    if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+    if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
+    if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return -2 end
+    redis.call('SADD', KEYS[2], ARGV[1])
+    redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+    return 1`,
+  // The cap: count sessions whose expiry is still ahead, add this one if there is room.
+  mcpIndexAdd: `
+    if redis.call('ZCOUNT', KEYS[1], ARGV[1], '+inf') >= tonumber(ARGV[2]) then return 0 end
+    redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+    return 1`
+} as const
+
+/** Give a client the store's scripts (ioredis reloads them itself after a Redis restart). */
+export function defineScripts (client: Redis, scripts: Record<string, string>, keys: Record<string, number>): void {
+  const existing = client as unknown as Record<string, unknown>
+  for (const [name, lua] of Object.entries(scripts)) {
+    if (typeof existing[name] !== 'function') client.defineCommand(name, { numberOfKeys: keys[name] ?? 1, lua })
+  }
+}
+
+const SCRIPT_KEYS = { mcpSessionGet: 2, mcpSessionPut: 2, mcpSessionUpdate: 2, mcpSessionTouch: 2, mcpSessionSubscribe: 2, mcpIndexAdd: 1 }
+
+interface Cached { record: SessionRecord, at: number }
+interface StoreNotice { t: 'upd' | 'del' | 'exp', id: string }
+
+/**
+ * Sessions in Redis, shared by every instance. A record is a hash of JSON-encoded fields with
+ * the idle TTL as its expiry (refreshed by `touch`, which the plugin throttles), subscriptions
+ * a set beside it; creation, updates and subscription changes are single scripts, so they are
+ * atomic. An index (sorted by expiry time) bounds the number of live sessions and lets
+ * instances notice expiries, which are announced over the bus.
+ */
+export class RedisSessionStore implements SessionStore {
+  readonly ttlMs: number
+  readonly maxSessions: number
+  readonly #client: Scripted
+  readonly #keys: RedisKeys
+  readonly #bus: MessageBus
+  readonly #channel: string
+  readonly #logger: FastifyBaseLogger | undefined
+  readonly #listeners = new Set<SessionExpiredListener>()
+  readonly #cache: Map<string, Cached> | undefined
+  readonly #cacheMax: number
+  readonly #cacheMaxAgeMs: number
+  readonly #sweepIntervalMs: number
+  #unsubscribe: Promise<() => Promise<void>> | undefined
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (client: Redis, options: RedisSessionStoreOptions) {
+    this.ttlMs = options.ttlMs ?? 30 * 60_000
+    this.maxSessions = options.maxSessions ?? 10_000
+    this.#keys = new RedisKeys(options.prefix ?? 'mcp:')
+    this.#bus = options.bus
+    this.#logger = options.logger
+    this.#channel = this.#keys.channel('sessions')
+    defineScripts(client, SCRIPTS, SCRIPT_KEYS)
+    this.#client = client as Scripted
+    const near = options.nearCache === false || options.nearCache === undefined ? undefined : options.nearCache
+    this.#cache = near === undefined ? undefined : new Map()
+    this.#cacheMax = near?.max ?? 10_000
+    this.#cacheMaxAgeMs = near?.maxAgeMs ?? 5000
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? Math.min(this.ttlMs, 60_000)
+    this.#unsubscribe = this.#bus.subscribe(this.#channel, (notice) => this.#onNotice(notice as StoreNotice))
+    this.#unsubscribe.catch((err: unknown) => this.#logger?.warn({ err }, 'mcp: session store could not subscribe to notices'))
+    this.#timer = setTimeout(() => { void this.#tick() }, this.#sweepIntervalMs).unref()
+  }
+
+  /** Resolves once this store hears other instances' notices (for tests and startup ordering). */
+  async ready (): Promise<void> {
+    await this.#unsubscribe
+  }
+
+  async create (session: SessionRecord): Promise<boolean> {
+    const now = Date.now()
+    const { id } = session
+    const hash = this.#keys.session(id)
+    const subs = this.#keys.subscriptions(id)
+    const fields = encodeFields(session)
+    const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
+      .mcpIndexAdd(this.#keys.sessionIndex(), now, this.maxSessions, id, now + this.ttlMs)
+      .mcpSessionPut(hash, subs, this.ttlMs, fields.length / 2, ...fields, ...(session.subscriptions ?? []))
+      .exec()
+    for (const [err] of results ?? []) if (err !== null) throw err
+    if (results?.[0]?.[1] === 1) return true
+    // Over the cap: undo the write that went out in the same round trip.
+    await this.#client.del(hash, subs)
+    return false
+  }
+
+  async get (id: string): Promise<SessionRecord | undefined> {
+    const cache = this.#cache
+    if (cache !== undefined) {
+      const hit = cache.get(id)
+      if (hit !== undefined) {
+        if (Date.now() - hit.at < this.#cacheMaxAgeMs) return hit.record
+        cache.delete(id)
+      }
+    }
+    const reply = await this.#client.mcpSessionGet(this.#keys.session(id), this.#keys.subscriptions(id))
+    if (reply === null) return undefined
+    const record = decodeRecord(reply[0], reply[1])
+    if (cache !== undefined) {
+      if (cache.size >= this.#cacheMax) cache.delete(cache.keys().next().value as string)
+      cache.set(id, { record, at: Date.now() })
+    }
+    return record
+  }
+
+  async update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
+    const set: string[] = []
+    const del: string[] = []
+    for (const [field, value] of Object.entries(patch)) {
+      if (field === 'subscriptions' || field === 'id') continue
+      if (value === undefined) del.push(field)
+      else set.push(field, JSON.stringify(value))
+    }
+    const subscriptions = patch.subscriptions
+    const args: Array<string | number> = [set.length / 2, ...set, del.length, ...del]
+    if (subscriptions !== undefined) args.push('=', ...subscriptions)
+    else args.push('-')
+    const updated = await this.#client.mcpSessionUpdate(this.#keys.session(id), this.#keys.subscriptions(id), ...args) === 1
+    this.#cache?.delete(id)
+    if (updated) this.#announce({ t: 'upd', id })
+    return updated
+  }
+
+  async touch (id: string, now: number): Promise<void> {
+    const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
+      .mcpSessionTouch(this.#keys.session(id), this.#keys.subscriptions(id), this.ttlMs, now)
+      .zadd(this.#keys.sessionIndex(), 'XX', now + this.ttlMs, id)
+      .exec()
+    for (const [err] of results ?? []) if (err !== null) throw err
+    const cached = this.#cache?.get(id)
+    if (cached !== undefined) cached.record.lastActiveAt = now
+  }
+
+  async delete (id: string): Promise<boolean> {
+    const results = await this.#client.pipeline()
+      .del(this.#keys.session(id), this.#keys.subscriptions(id))
+      .zrem(this.#keys.sessionIndex(), id)
+      .exec()
+    for (const [err] of results ?? []) if (err !== null) throw err
+    this.#cache?.delete(id)
+    const existed = (results?.[0]?.[1] as number) > 0
+    if (existed) this.#announce({ t: 'del', id })
+    return existed
+  }
+
+  async size (): Promise<number> {
+    return this.#client.zcount(this.#keys.sessionIndex(), Date.now(), '+inf')
+  }
+
+  /** Atomic `resources/subscribe` bookkeeping (no read-modify-write across instances). */
+  async addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
+    const result = await this.#client.mcpSessionSubscribe(this.#keys.session(id), this.#keys.subscriptions(id), uri, max)
+    this.#cache?.delete(id)
+    if (result === 1) this.#announce({ t: 'upd', id })
+    return result === 1 ? 'added' : result === 0 ? 'unchanged' : result === -1 ? 'gone' : 'full'
+  }
+
+  async removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
+    const removed = await this.#client.srem(this.#keys.subscriptions(id), uri)
+    this.#cache?.delete(id)
+    if (removed > 0) this.#announce({ t: 'upd', id })
+    return removed > 0 ? 'removed' : 'unchanged'
+  }
+
+  onExpired (listener: SessionExpiredListener): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  /**
+   * Announce sessions whose expiry time has passed and whose record Redis has dropped. Every
+   * instance sweeps; the one whose ZREM removes the entry announces it, so each expiry is
+   * announced once. Resolves how many this instance announced.
+   */
+  async sweep (now = Date.now()): Promise<number> {
+    const index = this.#keys.sessionIndex()
+    const due = await this.#client.zrangebyscore(index, '-inf', now, 'LIMIT', 0, 500)
+    if (due.length === 0) return 0
+    const exists = await Promise.all(due.map((id) => this.#client.pttl(this.#keys.session(id))))
+    let announced = 0
+    for (let i = 0; i < due.length; i++) {
+      const id = due[i]!
+      const ttl = exists[i]!
+      if (ttl > 0) {
+        // Refreshed but its index entry was not (a touch half-failed): fix the entry.
+        await this.#client.zadd(index, 'XX', now + ttl, id)
+      } else if (await this.#client.zrem(index, id) === 1) {
+        announced++
+        this.#announce({ t: 'exp', id })
+      }
+    }
+    return announced
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#listeners.clear()
+    this.#cache?.clear()
+    const unsubscribe = await this.#unsubscribe?.catch(() => undefined)
+    this.#unsubscribe = undefined
+    await unsubscribe?.().catch(() => {})
+  }
+
+  async #tick (): Promise<void> {
+    try {
+      await this.sweep()
+    } catch (err) {
+      this.#logger?.warn({ err }, 'mcp: session expiry sweep failed')
+    }
+    if (!this.#closed) this.#timer?.refresh()
+  }
+
+  #announce (notice: StoreNotice): void {
+    this.#bus.publish(this.#channel, notice).catch((err: unknown) => this.#logger?.warn({ err }, 'mcp: session notice not published'))
+  }
+
+  #onNotice (notice: StoreNotice): void {
+    if (notice === null || typeof notice !== 'object' || typeof notice.id !== 'string') return
+    this.#cache?.delete(notice.id)
+    if (notice.t === 'exp') for (const listener of this.#listeners) listener(notice.id)
+  }
+}
+
+const NUMBER_FIELDS = new Set(['createdAt', 'lastActiveAt'])
+
+function encodeFields (session: SessionRecord): string[] {
+  const fields: string[] = []
+  for (const [field, value] of Object.entries(session)) {
+    if (field === 'subscriptions' || value === undefined) continue
+    fields.push(field, JSON.stringify(value))
+  }
+  return fields
+}
+
+function decodeRecord (flat: string[], subscriptions: string[]): SessionRecord {
+  const record: Record<string, unknown> = {}
+  for (let i = 0; i < flat.length; i += 2) {
+    const field = flat[i]!
+    // touch writes lastActiveAt as a bare number, which is valid JSON too.
+    record[field] = NUMBER_FIELDS.has(field) ? Number(flat[i + 1]) : JSON.parse(flat[i + 1]!)
+  }
+  if (subscriptions.length > 0) record.subscriptions = subscriptions
+  return record as unknown as SessionRecord
+}

@@ -1,0 +1,116 @@
+// The shared SessionStore suite against RedisSessionStore on a real redis-server, plus what
+// only a store shared by several instances has: announcements, atomic subscriptions,
+// the near-cache and its invalidation.
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { RedisMessageBus } from '../lib/redis/bus.js'
+import { RedisSessionStore } from '../lib/redis/session-store.js'
+import { RedisServer, skipWithoutRedis } from './redis-server.js'
+import { sampleRecord, sessionStoreSuite } from './store-suite.js'
+
+const skip = skipWithoutRedis()
+if (skip !== false) {
+  t.skip(skip)
+} else {
+  const server = await RedisServer.start()
+  t.teardown(() => server.close())
+  let n = 0
+
+  /** A store on its own client, bus and key prefix (so suites never see each other's keys). */
+  async function build (options: { ttlMs: number, maxSessions: number, nearCache?: { max?: number, maxAgeMs?: number }, prefix?: string, sweepIntervalMs?: number }): Promise<RedisSessionStore & { dispose (): Promise<void> }> {
+    const client = new Redis(server.url)
+    const bus = new RedisMessageBus(client)
+    const store = new RedisSessionStore(client, { bus, prefix: options.prefix ?? `test${++n}:`, ...options }) as RedisSessionStore & { dispose (): Promise<void> }
+    await store.ready()
+    const close = store.close.bind(store)
+    store.close = async () => {
+      await close()
+      await bus.close()
+      await client.quit()
+    }
+    return store
+  }
+
+  sessionStoreSuite(t, build, 'RedisSessionStore')
+
+  t.test('RedisSessionStore specifics', async (t) => {
+    t.test('keys carry the prefix and a {sessionId} hash tag', async (t) => {
+      const store = await build({ ttlMs: 60_000, maxSessions: 10, prefix: 'tagged:' })
+      t.teardown(() => store.close())
+      const record = sampleRecord({ subscriptions: ['file:///a'] })
+      t.equal(await store.create(record), true)
+      const keys = server.cli('--scan', '--pattern', 'tagged:*').split('\n').sort()
+      t.same(keys, [`tagged:sessions`, `tagged:{${record.id}}:s`, `tagged:{${record.id}}:u`].sort())
+      const ttl = Number(server.cli('pttl', `tagged:{${record.id}}:s`))
+      t.ok(ttl > 59_000 && ttl <= 60_000, `the record expires with the idle TTL (${ttl} ms)`)
+    })
+
+    t.test('subscriptions change atomically, bounded, across two instances', async (t) => {
+      const prefix = `subs${++n}:`
+      const a = await build({ ttlMs: 60_000, maxSessions: 10, prefix })
+      const b = await build({ ttlMs: 60_000, maxSessions: 10, prefix })
+      t.teardown(() => Promise.all([a.close(), b.close()]))
+      const record = sampleRecord()
+      await a.create(record)
+      // 40 concurrent adds from two instances: none is lost, none is duplicated.
+      const uris = Array.from({ length: 40 }, (_, i) => `file:///${i}`)
+      const results = await Promise.all(uris.map((uri, i) => (i % 2 === 0 ? a : b).addSubscription(record.id, uri, 100)))
+      t.ok(results.every((r) => r === 'added'))
+      t.same((await b.get(record.id))?.subscriptions?.sort(), [...uris].sort())
+      t.equal(await a.addSubscription(record.id, 'file:///0', 100), 'unchanged')
+      t.equal(await a.addSubscription(record.id, 'file:///new', 40), 'full')
+      t.equal(await b.removeSubscription(record.id, 'file:///0'), 'removed')
+      t.equal(await b.removeSubscription(record.id, 'file:///0'), 'unchanged')
+      t.equal(await a.addSubscription('no-such-session', 'file:///x', 10), 'gone')
+    })
+
+    t.test('the near-cache answers without Redis, and is invalidated by another instance', async (t) => {
+      const prefix = `near${++n}:`
+      const a = await build({ ttlMs: 60_000, maxSessions: 10, prefix, nearCache: { max: 100, maxAgeMs: 60_000 } })
+      const b = await build({ ttlMs: 60_000, maxSessions: 10, prefix })
+      t.teardown(() => Promise.all([a.close(), b.close()]))
+      const record = sampleRecord({ logLevel: 'info' })
+      await b.create(record)
+      t.equal((await a.get(record.id))?.logLevel, 'info')
+      // Changed behind the cache's back, without an announcement: the cache still answers.
+      server.cli('hset', `${prefix}{${record.id}}:s`, 'logLevel', '"debug"')
+      t.equal((await a.get(record.id))?.logLevel, 'info', 'served from the near-cache')
+      // Through the store on another instance: announced, so the cache drops the entry.
+      await b.update(record.id, { logLevel: 'error' })
+      let seen: string | undefined
+      for (let i = 0; i < 100 && seen !== 'error'; i++) {
+        seen = (await a.get(record.id))?.logLevel
+        if (seen !== 'error') await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      t.equal(seen, 'error', 'invalidated by the update on the other instance')
+      await b.delete(record.id)
+      let gone = false
+      for (let i = 0; i < 100 && !gone; i++) {
+        gone = await a.get(record.id) === undefined
+        if (!gone) await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      t.ok(gone, 'invalidated by the delete on the other instance')
+    })
+
+    t.test('each expiry is announced once, whichever instance sweeps', async (t) => {
+      const prefix = `exp${++n}:`
+      // No timed sweeps: the two explicit ones below are the only ones.
+      const a = await build({ ttlMs: 300, maxSessions: 10, prefix, sweepIntervalMs: 600_000 })
+      const b = await build({ ttlMs: 300, maxSessions: 10, prefix, sweepIntervalMs: 600_000 })
+      t.teardown(() => Promise.all([a.close(), b.close()]))
+      const heardA: string[] = []
+      const heardB: string[] = []
+      a.onExpired((id) => heardA.push(id))
+      b.onExpired((id) => heardB.push(id))
+      const record = sampleRecord()
+      await a.create(record)
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      const swept = (await a.sweep()) + (await b.sweep())
+      t.equal(swept, 1, 'one instance announced it')
+      for (let i = 0; i < 100 && (heardA.length === 0 || heardB.length === 0); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      t.same(heardA, [record.id])
+      t.same(heardB, [record.id])
+      t.equal(await a.size(), 0)
+    })
+  })
+}
