@@ -18,5 +18,6 @@ export const errors = {
   FST_MCP_INVALID_PROMPT: createError<[string, string]>('FST_MCP_INVALID_PROMPT', 'Invalid prompt "%s": %s', 500, TypeError),
   FST_MCP_DUPLICATE_PROMPT: createError<[string]>('FST_MCP_DUPLICATE_PROMPT', 'A prompt named "%s" is already registered'),
   FST_MCP_INVALID_RESOURCE: createError<[string, string]>('FST_MCP_INVALID_RESOURCE', 'Invalid resource "%s": %s', 500, TypeError),
+  FST_MCP_STORE_UNAVAILABLE: createError<[string]>('FST_MCP_STORE_UNAVAILABLE', 'The shared store is unreachable: %s', 503),
   FST_MCP_DUPLICATE_RESOURCE: createError<[string, string]>('FST_MCP_DUPLICATE_RESOURCE', 'A resource with %s "%s" is already registered')
 }

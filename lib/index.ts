@@ -10,6 +10,7 @@ import { StreamSet } from './http/sse.js'
 import { SESSION_NOT_FOUND } from './http/wire.js'
 import type { StreamEnv } from './http/event-stream.js'
 import { MemoryEventStore } from './events/memory-store.js'
+import { openRedis } from './redis/deployment.js'
 import type { EventStore } from './events/store.js'
 import { ErrorCode, errorResponse } from './protocol/jsonrpc.js'
 import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
@@ -73,12 +74,15 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   if (app.hasDecorator('mcp')) throw new errors.FST_MCP_ALREADY_REGISTERED()
   const options = normalizeOptions(pluginOptions, { name: PACKAGE_NAME, version: PACKAGE_VERSION })
 
+  // Stores: one you pass, else Redis when configured, else memory.
+  const redis = options.redis === undefined ? undefined : openRedis(options, app.log)
+  if (redis !== undefined) await redis.ready()
   const ownStore = options.sessionStore === undefined
-  const store: SessionStore = options.sessionStore ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
+  const store: SessionStore = options.sessionStore ?? redis?.sessions ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
   const ownEvents = options.eventStore === undefined
   const events: EventStore | undefined = !options.resumability
     ? undefined
-    : options.eventStore ?? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream, maxBytesPerStream: options.maxEventBytesPerStream, maxBytes: options.maxEventBytes })
+    : options.eventStore ?? redis?.events ?? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream, maxBytesPerStream: options.maxEventBytesPerStream, maxBytes: options.maxEventBytes })
   const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: app.log }
   const outbound = new OutboundRequests(options)
   const live = new LiveSessions(env, (sessionId) => {
@@ -194,6 +198,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     unsubscribeExpired()
     if (ownEvents && events !== undefined) await events.close()
     if (ownStore) await store.close()
+    if (redis !== undefined) await redis.close()
   })
 
   async function drainHandlers (): Promise<void> {

@@ -1,5 +1,6 @@
 import type { FastifyCorsOptions } from '@fastify/cors'
 import type { FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { Implementation } from '../schemas/mcp.js'
 import { errors } from './errors.js'
 import { assertEventStore, type EventStore } from './events/store.js'
@@ -107,6 +108,25 @@ export interface McpPluginOptions {
   maxStreamDurationMs?: number
   /** On close, how long in-flight handlers may run before they are aborted. Default 10 s. */
   drainTimeoutMs?: number
+  /**
+   * Share sessions, event histories and messages between instances through Redis: an
+   * ioredis client you own (never closed by the plugin unless `closeRedis`), or a URL (the
+   * plugin creates, configures and closes the client). A `sessionStore`/`eventStore` you
+   * pass still wins. Default: none (memory).
+   */
+  redis?: Redis | string
+  /** Close the `redis` client you passed when the plugin closes. Default `false`. */
+  closeRedis?: boolean
+  /** Prefix of every Redis key and channel. Default `mcp:`. */
+  redisPrefix?: string
+  /** Command timeout of a client the plugin creates from a URL, and the bound on closing each connection. Default 2 s. */
+  redisTimeoutMs?: number
+  /**
+   * With Redis: keep recently read session records on each instance (bounded LRU, invalidated
+   * over pub/sub, entries never older than `maxAgeMs`). `true` means `{ max: 10000, maxAgeMs: 5000 }`.
+   * Default off.
+   */
+  nearCache?: boolean | { max?: number, maxAgeMs?: number }
   /** Health route path, or `false` for none. Default `/health`. */
   health?: string | false
   /** Authentication hook (401/`WWW-Authenticate`); sessions are bound to the principal. */
@@ -143,6 +163,11 @@ export interface NormalizedOptions {
   sseRetryMs: number
   maxStreamDurationMs: number
   drainTimeoutMs: number
+  redis: Redis | string | undefined
+  closeRedis: boolean
+  redisPrefix: string
+  redisTimeoutMs: number
+  nearCache: { max: number, maxAgeMs: number } | false
   health: string | false
   auth: McpAuthOptions | undefined
 }
@@ -171,6 +196,10 @@ export const defaultOptions = Object.freeze({
   sseRetryMs: 1000,
   maxStreamDurationMs: 0,
   drainTimeoutMs: 10_000,
+  closeRedis: false,
+  redisPrefix: 'mcp:',
+  redisTimeoutMs: 2000,
+  nearCache: false,
   health: '/health'
 })
 
@@ -253,6 +282,26 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     if (options.resumability === false) throw new errors.FST_MCP_INVALID_OPTION('eventStore', 'makes no sense with resumability: false')
   }
   const stateless = options.stateless ?? defaultOptions.stateless
+  const redis = options.redis
+  if (redis !== undefined && typeof redis !== 'string' && (redis === null || typeof redis !== 'object' || typeof (redis as Redis).duplicate !== 'function' || typeof (redis as Redis).defineCommand !== 'function')) {
+    throw new errors.FST_MCP_INVALID_OPTION('redis', 'must be an ioredis client or a redis:// URL')
+  }
+  if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+    throw new errors.FST_MCP_INVALID_OPTION('redis', 'must be a redis:// or rediss:// URL')
+  }
+  const redisPrefix = options.redisPrefix ?? defaultOptions.redisPrefix
+  if (typeof redisPrefix !== 'string' || /[{}]/.test(redisPrefix)) {
+    throw new errors.FST_MCP_INVALID_OPTION('redisPrefix', 'must be a string without braces (they delimit hash tags)')
+  }
+  let nearCache: NormalizedOptions['nearCache'] = false
+  if (options.nearCache === true) nearCache = { max: 10_000, maxAgeMs: 5000 }
+  else if (options.nearCache !== undefined && options.nearCache !== false) {
+    if (options.nearCache === null || typeof options.nearCache !== 'object') throw new errors.FST_MCP_INVALID_OPTION('nearCache', 'must be a boolean or { max, maxAgeMs }')
+    nearCache = {
+      max: integer('nearCache.max', options.nearCache.max, 10_000, 1),
+      maxAgeMs: integer('nearCache.maxAgeMs', options.nearCache.maxAgeMs, 5000, 1)
+    }
+  }
 
   const health = options.health === undefined
     ? defaultOptions.health
@@ -301,6 +350,11 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     sseRetryMs: integer('sseRetryMs', options.sseRetryMs, defaultOptions.sseRetryMs, 0),
     maxStreamDurationMs: integer('maxStreamDurationMs', options.maxStreamDurationMs, defaultOptions.maxStreamDurationMs, 0),
     drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, defaultOptions.drainTimeoutMs, 0),
+    redis,
+    closeRedis: options.closeRedis ?? defaultOptions.closeRedis,
+    redisPrefix,
+    redisTimeoutMs: integer('redisTimeoutMs', options.redisTimeoutMs, defaultOptions.redisTimeoutMs, 1),
+    nearCache,
     health,
     auth: options.auth
   }
@@ -314,6 +368,7 @@ export const OPTION_NAMES = [
   'cors', 'auth', 'sessionTtlMs', 'maxSessions', 'touchIntervalMs', 'keepAliveMs', 'bodyLimit',
   'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'requestTimeoutMs', 'maxPendingRequests', 'pageSize', 'sessionStore',
   'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
+  'redis', 'closeRedis', 'redisPrefix', 'redisTimeoutMs', 'nearCache',
   'health'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 

@@ -3,9 +3,11 @@ import { buildDemo } from './app.js'
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
 
-const app = await buildDemo({}, { logger: { level: process.env.LOG_LEVEL ?? 'info' } })
+// REDIS_URL=redis://127.0.0.1:6379 runs on Redis: start several, any serves any session.
+const redis = process.env.REDIS_URL
+const app = await buildDemo(redis === undefined || redis === '' ? {} : { redis }, { logger: { level: process.env.LOG_LEVEL ?? 'info' } })
 await app.listen({ host, port })
-app.log.info(`MCP endpoint: http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`)
+app.log.info(`MCP endpoint: http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp${redis === undefined || redis === '' ? '' : ' (sessions in Redis)'}`)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

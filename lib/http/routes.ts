@@ -69,6 +69,11 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
       return sendHttpError(reply, 413, ErrorCode.ConnectionClosed, `Payload Too Large: the body must not exceed ${reply.routeOptions.bodyLimit} bytes`)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
+    case 'FST_MCP_STORE_UNAVAILABLE':
+      // Redis is away: say so at once, and when to retry, rather than hang or crash.
+      request.log.warn({ err: error.cause ?? error }, 'mcp: shared store unreachable')
+      reply.header('retry-after', '1')
+      return sendHttpError(reply, 503, ErrorCode.ConnectionClosed, 'Service Unavailable: the session store is unreachable')
   }
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500) {

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { errors } from '../errors.js'
 
 /**
  * Close a connection, waiting at most `ms` for a polite QUIT before cutting it: a Redis that
@@ -26,4 +27,12 @@ export function createClient (url: string, commandTimeoutMs: number): Redis {
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     lazyConnect: false
   })
+}
+
+/** A Redis failure as the plugin reports it: 503, the cause kept for logs. */
+export function unavailable (err: unknown): Error {
+  if (err instanceof Error && (err as { code?: string }).code === 'FST_MCP_STORE_UNAVAILABLE') return err
+  const wrapped = new errors.FST_MCP_STORE_UNAVAILABLE(err instanceof Error ? err.message : String(err))
+  wrapped.cause = err
+  return wrapped
 }

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { MessageBus } from '../bus/bus.js'
 import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
 import { RedisKeys } from './keys.js'
+import { unavailable } from './connection.js'
 
 export interface RedisSessionStoreOptions {
   /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */
@@ -155,6 +156,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create (session: SessionRecord): Promise<boolean> {
+    try {
+      return await this.#create(session)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #create (session: SessionRecord): Promise<boolean> {
     const now = Date.now()
     const { id } = session
     const hash = this.#keys.session(id)
@@ -171,18 +180,23 @@ export class RedisSessionStore implements SessionStore {
     return false
   }
 
-  async get (id: string): Promise<SessionRecord | undefined> {
+  get (id: string): Promise<SessionRecord | undefined> {
     const cache = this.#cache
     if (cache !== undefined) {
       const hit = cache.get(id)
       if (hit !== undefined) {
-        if (Date.now() - hit.at < this.#cacheMaxAgeMs) return hit.record
+        if (Date.now() - hit.at < this.#cacheMaxAgeMs) return Promise.resolve(hit.record)
         cache.delete(id)
       }
     }
+    return this.#fetch(id).catch((err: unknown) => { throw unavailable(err) })
+  }
+
+  async #fetch (id: string): Promise<SessionRecord | undefined> {
     const reply = await this.#client.mcpSessionGet(this.#keys.session(id), this.#keys.subscriptions(id))
     if (reply === null) return undefined
     const record = decodeRecord(reply[0], reply[1])
+    const cache = this.#cache
     if (cache !== undefined) {
       if (cache.size >= this.#cacheMax) cache.delete(cache.keys().next().value as string)
       cache.set(id, { record, at: Date.now() })
@@ -191,6 +205,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
+    try {
+      return await this.#update(id, patch)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
     const set: string[] = []
     const del: string[] = []
     for (const [field, value] of Object.entries(patch)) {
@@ -209,6 +231,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async touch (id: string, now: number): Promise<void> {
+    try {
+      return await this.#touch(id, now)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #touch (id: string, now: number): Promise<void> {
     const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
       .mcpSessionTouch(this.#keys.session(id), this.#keys.subscriptions(id), this.ttlMs, now)
       .zadd(this.#keys.sessionIndex(), 'XX', now + this.ttlMs, id)
@@ -219,6 +249,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete (id: string): Promise<boolean> {
+    try {
+      return await this.#delete(id)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #delete (id: string): Promise<boolean> {
     const results = await this.#client.pipeline()
       .del(this.#keys.session(id), this.#keys.subscriptions(id))
       .zrem(this.#keys.sessionIndex(), id)
@@ -231,11 +269,27 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async size (): Promise<number> {
+    try {
+      return await this.#size()
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #size (): Promise<number> {
     return this.#client.zcount(this.#keys.sessionIndex(), Date.now(), '+inf')
   }
 
   /** Atomic `resources/subscribe` bookkeeping (no read-modify-write across instances). */
   async addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
+    try {
+      return await this.#addSubscription(id, uri, max)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
     const result = await this.#client.mcpSessionSubscribe(this.#keys.session(id), this.#keys.subscriptions(id), uri, max)
     this.#cache?.delete(id)
     if (result === 1) this.#announce({ t: 'upd', id })
@@ -243,6 +297,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
+    try {
+      return await this.#removeSubscription(id, uri)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async #removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
     const removed = await this.#client.srem(this.#keys.subscriptions(id), uri)
     this.#cache?.delete(id)
     if (removed > 0) this.#announce({ t: 'upd', id })

@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { NormalizedOptions } from '../options.js'
+import { RedisMessageBus } from './bus.js'
+import { closeBounded, createClient } from './connection.js'
+import { RedisEventStore } from './event-store.js'
+import { RedisSessionStore } from './session-store.js'
+
+/** What the `redis` option gives the plugin: one client, a bus, and the two stores on them. */
+export interface RedisDeployment {
+  readonly client: Redis
+  readonly bus: RedisMessageBus
+  readonly sessions: RedisSessionStore
+  readonly events: RedisEventStore
+  /**
+   * Wait (at most `redisTimeoutMs`) for the connections to be up, so the first requests do
+   * not fail for a connection still being made. Resolves false if Redis is not there yet:
+   * the server starts anyway and answers 503 until it is.
+   */
+  ready (): Promise<boolean>
+  /** Close what the plugin opened (the subscriber; the client only if it is the plugin's), each bounded. */
+  close (): Promise<void>
+}
+
+export function openRedis (options: NormalizedOptions, logger: FastifyBaseLogger): RedisDeployment {
+  const given = options.redis!
+  const own = typeof given === 'string'
+  const client = own ? createClient(given, options.redisTimeoutMs) : given
+  if (own) client.on('error', (err: Error) => logger.debug({ err }, 'mcp: Redis connection error'))
+  else if (client.options.commandTimeout === undefined) {
+    logger.warn('mcp: the redis client has no commandTimeout: requests will wait as long as Redis does while it is unreachable')
+  }
+  const bus = new RedisMessageBus(client, logger)
+  const prefix = options.redisPrefix
+  const sessions = new RedisSessionStore(client, {
+    bus,
+    prefix,
+    logger,
+    ttlMs: options.sessionTtlMs,
+    maxSessions: options.maxSessions,
+    nearCache: options.nearCache
+  })
+  const events = new RedisEventStore(client, { prefix, ttlMs: options.sessionTtlMs, maxEventsPerStream: options.maxEventsPerStream })
+  return {
+    client,
+    bus,
+    sessions,
+    events,
+    async ready () {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, options.redisTimeoutMs, false) })
+      const up = Promise.all([whenReady(client), sessions.ready()]).then(() => true, () => false)
+      const result = await Promise.race([up, late])
+      clearTimeout(timer)
+      if (!result) logger.warn('mcp: Redis is not reachable yet; requests answer 503 until it is')
+      return result
+    },
+    async close () {
+      await sessions.close()
+      await bus.close()
+      if (own || options.closeRedis) await closeBounded(client, options.redisTimeoutMs)
+    }
+  }
+}
+
+function whenReady (client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise((resolve) => client.once('ready', () => resolve()))
+}
