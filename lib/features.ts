@@ -18,27 +18,9 @@ export interface FeatureCore {
   readonly completion: CompletionRegistry
   readonly logger: FastifyBaseLogger
   /**
-   * Send a notification on the GET stream of every session that has one on this instance
-   * (connected, or kept for a resume) whose record passes `filter`. Resolves how many
-   * streams took it.
+   * Send a notification on the GET stream of every session that has one (connected, or kept
+   * for a resume; with Redis, on any instance) whose record passes `filter`; `uri` narrows
+   * the candidates to that resource's subscribers. Resolves how many sessions it went to.
    */
-  notifySessions (message: unknown, filter: (session: SessionRecord) => boolean): Promise<number>
-}
-
-/** `notifySessions` over this instance's live streams. */
-export function sessionNotifier (store: SessionStore, live: LiveSessions, logger: FastifyBaseLogger): FeatureCore['notifySessions'] {
-  return async (message, filter) => {
-    let sent = 0
-    for (const sessionId of [...live.standaloneSessions()]) {
-      let session: SessionRecord | undefined
-      try {
-        session = await store.get(sessionId)
-      } catch (err) {
-        logger.warn({ err }, 'mcp: session lookup failed while notifying')
-        continue
-      }
-      if (session !== undefined && filter(session) && live.sendStandalone(sessionId, message)) sent++
-    }
-    return sent
-  }
+  notifySessions (message: unknown, filter: (session: SessionRecord) => boolean, uri?: string): Promise<number>
 }

@@ -20,11 +20,13 @@ import { ToolRegistry, type ToolDefinition, type ToolHandler, type ToolSchema } 
 import { CompletionRegistry } from './registry/completion.js'
 import { installPrompts, type PromptApi } from './registry/prompts.js'
 import { installResources, type ResourceApi } from './registry/resources.js'
-import { sessionNotifier, type FeatureCore } from './features.js'
+import type { FeatureCore } from './features.js'
+import { RedisCluster } from './redis/cluster.js'
+import { LocalStandaloneStreams, type StandaloneStreams } from './session/standalone.js'
 import { LiveSessions } from './session/live.js'
 import { MemorySessionStore } from './session/memory-store.js'
 import type { SessionRecord, SessionStore } from './session/store.js'
-import { ClientRequester, OutboundRequests } from './protocol/outbound.js'
+import { ClientRequester, OutboundRequests, newInstanceId } from './protocol/outbound.js'
 
 /** Counts for health checks and metrics. */
 export interface McpStats {
@@ -84,14 +86,18 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     ? undefined
     : options.eventStore ?? redis?.events ?? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream, maxBytesPerStream: options.maxEventBytesPerStream, maxBytes: options.maxEventBytes })
   const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: app.log }
-  const outbound = new OutboundRequests(options)
+  const outbound = new OutboundRequests(options, newInstanceId())
   const live = new LiveSessions(env, (sessionId) => {
     outbound.dropSession(sessionId)
     events?.deleteSession(sessionId).catch((err: unknown) => app.log.warn({ err }, 'mcp: event history not deleted'))
   })
+  // With Redis, the instances route to each other; GET streams are fed from the shared history.
+  const cluster = redis === undefined ? undefined : new RedisCluster(redis, live, outbound, options.sseRetryMs, app.log)
+  if (cluster !== undefined) await cluster.start()
+  const standalone: StandaloneStreams = cluster ?? new LocalStandaloneStreams(live, store, app.log)
   const tools = new ToolRegistry()
   const streams = new StreamSet()
-  const protocol = new McpProtocol({ options, store, live, tools, outbound })
+  const protocol = new McpProtocol({ options, store, live, tools, outbound, standalone, remote: cluster })
   const rootsListeners = new Set<RootsListChangedListener>()
   protocol.onNotification('notifications/roots/list_changed', (_params, { session }) => {
     if (session === undefined) return
@@ -123,7 +129,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     protocol,
     completion: new CompletionRegistry(protocol),
     logger: app.log,
-    notifySessions: sessionNotifier(store, live, app.log)
+    notifySessions: (message, filter, uri) => standalone.notify(message, filter, uri)
   }
 
   const unsubscribeExpired = store.onExpired((sessionId) => live.terminate(sessionId, SESSION_NOT_FOUND))
@@ -133,7 +139,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 3)))
   const streamTouchTimer = setTimeout(function touchStreamingSessions () {
     const now = Date.now()
-    for (const sessionId of live.connectedSessions()) {
+    for (const sessionId of standalone.connectedSessions()) {
       store.touch(sessionId, now).catch((err: unknown) => app.log.warn({ err }, 'mcp: session touch failed'))
     }
     streamTouchTimer.refresh()
@@ -152,7 +158,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     async client (sessionId) {
       const session = await store.get(sessionId)
       if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST('client()', 'no such session')
-      return new ClientRequester(outbound, session, async (message) => live.sendStandalone(sessionId, message))
+      return new ClientRequester(outbound, session, (message) => standalone.send(sessionId, message))
     },
     onRootsListChanged (listener) {
       rootsListeners.add(listener)
@@ -172,7 +178,9 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     protocol,
     policy: new OriginPolicy(app, options),
     exchange,
-    lifecycle
+    lifecycle,
+    standalone,
+    cluster
   })
 
   if (options.health !== false) {
@@ -198,6 +206,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     unsubscribeExpired()
     if (ownEvents && events !== undefined) await events.close()
     if (ownStore) await store.close()
+    await cluster?.close()
     if (redis !== undefined) await redis.close()
   })
 

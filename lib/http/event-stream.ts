@@ -138,6 +138,11 @@ export class EventStream {
     })
   }
 
+  /** Another instance took the stream over (a resume landed there): let go of the connection now. */
+  detach (): void {
+    this.#connection?.end()
+  }
+
   /** The last message has been queued: record the end and finish the connection after it. */
   end (): Promise<void> {
     if (this.#ended || this.#closed) return RESOLVED

@@ -17,6 +17,8 @@ import { SseStream } from './sse.js'
 import { writeEvents } from './event-stream.js'
 import { parseEventId, type EventStore, type ReplayResult } from '../events/store.js'
 import { standaloneStreamId } from '../session/live.js'
+import type { StandaloneStreams } from '../session/standalone.js'
+import type { RedisCluster } from '../redis/cluster.js'
 import { SESSION_NOT_FOUND, accepts, quote, sendHttpError } from './wire.js'
 
 export interface RouteDeps {
@@ -28,6 +30,9 @@ export interface RouteDeps {
   readonly exchange: ExchangeDeps
   /** Set by `preClose`: new sessions and streams are refused. */
   readonly lifecycle: { closing: boolean }
+  readonly standalone: StandaloneStreams
+  /** The other instances, when sessions are shared through Redis. */
+  readonly cluster: RedisCluster | undefined
 }
 
 /** The headers a browser client needs to speak MCP through CORS. */
@@ -89,7 +94,7 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
  * hooks apply to these routes only.
  */
 export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { options, store, live, protocol, lifecycle } = deps
+  const { options, store, live, protocol, lifecycle, standalone, cluster } = deps
   const { stateless, touchIntervalMs } = options
   const events = deps.exchange.env.events
 
@@ -317,8 +322,8 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     if (lastEventId !== undefined && events !== undefined) return resumeStream(request, reply, session, lastEventId, events)
     const connection = openConnection(reply, session)
     const polling = events !== undefined && revision(session.protocolVersion).polling
-    live.openStandalone(session.id, connection, polling)
     if (polling) limitDuration(connection)
+    await standalone.open(session, connection, polling)
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
     if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
     return reply
@@ -332,31 +337,40 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
    */
   async function resumeStream (request: FastifyRequest, reply: FastifyReply, session: SessionRecord, lastEventId: string, events: EventStore): Promise<FastifyReply> {
     const parsed = parseEventId(lastEventId)
-    const standaloneId = standaloneStreamId(session.id)
-    const target = parsed === undefined ? undefined : parsed.streamId === standaloneId ? live.standaloneFor(session.id) : live.findStream(session.id, parsed.streamId)
-    if (target !== undefined) {
+    if (parsed === undefined) return unknownEventId(reply)
+    if (parsed.streamId === standaloneStreamId(session.id)) {
       const connection = openConnection(reply, session)
-      if (target.id === standaloneId && revision(session.protocolVersion).polling) limitDuration(connection)
-      void target.resume(connection, lastEventId)
+      if (revision(session.protocolVersion).polling) limitDuration(connection)
+      await standalone.resume(session, connection, lastEventId)
       return reply
     }
+    const target = live.findStream(session.id, parsed.streamId)
+    if (target !== undefined) {
+      void target.resume(openConnection(reply, session), lastEventId)
+      return reply
+    }
+    if (cluster !== undefined) {
+      // Its handler may be running on another instance: follow the shared history live.
+      const followed = await cluster.follow(session, parsed.streamId, lastEventId, () => openConnection(reply, session))
+      return followed === undefined ? unknownEventId(reply) : reply
+    }
     let history: ReplayResult | undefined
-    if (parsed !== undefined) {
-      try {
-        history = await events.replayAfter(session.id, lastEventId)
-      } catch (err) {
-        request.log.error({ err }, 'mcp: event replay failed')
-        return sendHttpError(reply, 500, ErrorCode.InternalError, 'Error replaying events')
-      }
+    try {
+      history = await events.replayAfter(session.id, lastEventId)
+    } catch (err) {
+      request.log.error({ err }, 'mcp: event replay failed')
+      return sendHttpError(reply, 500, ErrorCode.InternalError, 'Error replaying events')
     }
-    if (history === undefined) {
-      return sendHttpError(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: unknown Last-Event-ID for this session')
-    }
+    if (history === undefined) return unknownEventId(reply)
     // A POST stream that is no longer live here: its history is all there is.
     const connection = openConnection(reply, session)
     await writeEvents(connection, history.events)
     connection.end(history.ended ? undefined : options.sseRetryMs)
     return reply
+  }
+
+  function unknownEventId (reply: FastifyReply): FastifyReply {
+    return sendHttpError(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: unknown Last-Event-ID for this session')
   }
 
   function openConnection (reply: FastifyReply, session: SessionRecord): SseStream {
@@ -378,6 +392,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     if (session === undefined) return reply
     await store.delete(session.id)
     live.terminate(session.id, SESSION_NOT_FOUND)
+    cluster?.terminate(session.id)
     request.log.info({ mcpSession: shortSessionId(session.id) }, 'mcp: session deleted')
     return reply.code(204).send()
   }

@@ -5,7 +5,8 @@ import { errors } from '../errors.js'
 import type { PostExchange } from '../http/exchange.js'
 import type { McpAuthInfo } from '../options.js'
 import type { CreateMessageParams, CreateMessageResult, ElicitResult, ListRootsResult } from '../../schemas/client.js'
-import type { InFlight, LiveSessions } from '../session/live.js'
+import type { InFlight } from '../session/live.js'
+import type { StandaloneStreams } from '../session/standalone.js'
 import { ClientRequester, type Channel, type OutboundRequests, type RequestOptions } from './outbound.js'
 import type { SessionRecord } from '../session/store.js'
 import { isLogLevel, shouldSend } from './logging.js'
@@ -62,7 +63,7 @@ export interface ToolContext {
 /** What a handler context needs to reach the client beyond its own POST. */
 export interface ClientAccess {
   readonly outbound: OutboundRequests
-  readonly live: LiveSessions
+  readonly standalone: StandaloneStreams
 }
 
 const NEVER_ABORTED = new AbortController().signal
@@ -162,7 +163,7 @@ export class RequestContext implements ToolContext {
     if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST(method, 'stateless mode has no session for the client to answer on')
     if (this.#requester === undefined) {
       const { exchange } = this.#scope
-      const { live } = this.#client
+      const { standalone } = this.#client
       // The request's own stream first (spec: messages relating to a request travel with it);
       // in JSON response mode that stream does not exist, so the GET stream carries it.
       const channel: Channel = async (message) => {
@@ -170,7 +171,7 @@ export class RequestContext implements ToolContext {
           await exchange.sendRelated(message)
           return true
         }
-        return live.sendStandalone(session.id, message)
+        return standalone.send(session.id, message)
       }
       this.#requester = new ClientRequester(this.#client.outbound, session, channel, this.signal)
     }

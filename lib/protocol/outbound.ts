@@ -16,6 +16,11 @@ import type { SessionRecord } from '../session/store.js'
 import { ErrorCode, McpError } from './jsonrpc.js'
 import { describeErrors } from './params.js'
 
+/** A random instance name (hex: no `-`, which separates the parts of a request id). */
+export function newInstanceId (): string {
+  return randomBytes(6).toString('hex')
+}
+
 /** Delivers one message to the client; resolves false when there is no stream to carry it. */
 export type Channel = (message: unknown) => Promise<boolean>
 
@@ -56,13 +61,24 @@ const checkListRoots = TypeCompiler.Compile(ListRootsResultSchema)
  */
 export class OutboundRequests {
   readonly #options: OutboundOptions
-  readonly #prefix = `srv-${randomBytes(6).toString('base64url')}-`
+  /** This instance, as named in the ids of the requests it issues. */
+  readonly instanceId: string
+  readonly #prefix: string
   readonly #pending = new Map<RequestId, Pending>()
   readonly #perSession = new Map<string, number>()
   #counter = 0
 
-  constructor (options: OutboundOptions) {
+  constructor (options: OutboundOptions, instanceId = newInstanceId()) {
     this.#options = options
+    this.instanceId = instanceId
+    this.#prefix = `srv-${instanceId}-`
+  }
+
+  /** The instance that issued a request id (`srv-<instance>-<n>`), if this plugin issued it. */
+  static ownerOf (id: RequestId | null): string | undefined {
+    if (typeof id !== 'string' || !id.startsWith('srv-')) return undefined
+    const end = id.indexOf('-', 4)
+    return end === -1 ? undefined : id.slice(4, end)
   }
 
   /** Send a request on `channel` and wait for the client's answer, checked against `check`. */

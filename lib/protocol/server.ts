@@ -15,6 +15,8 @@ import type { ToolRegistry } from '../registry/tools.js'
 import type { OutboundRequests } from './outbound.js'
 import { validParams } from './params.js'
 import type { InFlight, LiveSessions } from '../session/live.js'
+import type { StandaloneStreams } from '../session/standalone.js'
+import type { RemoteSessions } from '../redis/cluster.js'
 import type { SessionRecord, SessionStore } from '../session/store.js'
 import { negotiateVersion } from '../versions.js'
 import { RequestContext, type ContextScope, type NotificationScope } from './context.js'
@@ -43,6 +45,10 @@ export interface ProtocolDeps {
   readonly live: LiveSessions
   readonly tools: ToolRegistry
   readonly outbound: OutboundRequests
+  /** Where messages for the sessions' GET streams go (here, or shared through Redis). */
+  readonly standalone: StandaloneStreams
+  /** Other instances, when sessions are shared. */
+  readonly remote: RemoteSessions | undefined
 }
 
 const checkInitialize = TypeCompiler.Compile(InitializeParamsSchema)
@@ -84,7 +90,9 @@ export class McpProtocol {
       if (session !== undefined && !session.initialized) await deps.store.update(session.id, { initialized: true })
     })
     this.onNotification('notifications/cancelled', (params, { session }) => {
-      if (session !== undefined && checkCancelled.Check(params)) deps.live.cancel(session.id, params.requestId, params.reason)
+      if (session === undefined || !checkCancelled.Check(params)) return
+      // Not running here: it may be running on another instance.
+      if (!deps.live.cancel(session.id, params.requestId, params.reason)) deps.remote?.cancel(session.id, params.requestId, params.reason)
     })
   }
 
@@ -194,7 +202,8 @@ export class McpProtocol {
 
   /** A client's answer to a server → client request; answers nobody waits for are ignored. */
   handleResponse (message: JsonRpcResultResponse | JsonRpcErrorResponse, scope: NotificationScope): void {
-    if (scope.session !== undefined) this.#deps.outbound.handleResponse(scope.session.id, message)
+    if (scope.session === undefined) return
+    if (!this.#deps.outbound.handleResponse(scope.session.id, message)) this.#deps.remote?.answer(scope.session.id, message)
   }
 
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */

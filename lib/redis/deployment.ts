@@ -8,6 +8,7 @@ import { RedisSessionStore } from './session-store.js'
 
 /** What the `redis` option gives the plugin: one client, a bus, and the two stores on them. */
 export interface RedisDeployment {
+  readonly prefix: string
   readonly client: Redis
   readonly bus: RedisMessageBus
   readonly sessions: RedisSessionStore
@@ -42,6 +43,7 @@ export function openRedis (options: NormalizedOptions, logger: FastifyBaseLogger
   })
   const events = new RedisEventStore(client, { prefix, ttlMs: options.sessionTtlMs, maxEventsPerStream: options.maxEventsPerStream })
   return {
+    prefix,
     client,
     bus,
     sessions,

@@ -20,6 +20,10 @@ export class RedisKeys {
   eventStreams (sessionId: string): string { return `${this.prefix}{${sessionId}}:e` }
   /** Sorted set: session id → expiry time (ms), for the cap, `size()` and expiry notices. */
   sessionIndex (): string { return `${this.prefix}sessions` }
+  /** Set: sessions that have a standalone GET stream (where notifications are kept). */
+  standaloneIndex (): string { return `${this.prefix}standalone` }
+  /** Set: sessions subscribed to a resource URI. */
+  subscribers (uri: string): string { return `${this.prefix}sub:${uri}` }
   /** A pub/sub channel of this deployment. */
   channel (name: string): string { return `${this.prefix}ch:${name}` }
 }

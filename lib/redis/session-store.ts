@@ -257,10 +257,13 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #delete (id: string): Promise<boolean> {
-    const results = await this.#client.pipeline()
+    const uris = await this.#client.smembers(this.#keys.subscriptions(id))
+    const pipeline = this.#client.pipeline()
       .del(this.#keys.session(id), this.#keys.subscriptions(id))
       .zrem(this.#keys.sessionIndex(), id)
-      .exec()
+      .srem(this.#keys.standaloneIndex(), id)
+    for (const uri of uris) pipeline.srem(this.#keys.subscribers(uri), id)
+    const results = await pipeline.exec()
     for (const [err] of results ?? []) if (err !== null) throw err
     this.#cache?.delete(id)
     const existed = (results?.[0]?.[1] as number) > 0
@@ -291,6 +294,9 @@ export class RedisSessionStore implements SessionStore {
 
   async #addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
     const result = await this.#client.mcpSessionSubscribe(this.#keys.session(id), this.#keys.subscriptions(id), uri, max)
+    // The reverse index lives in its own slot, so it cannot join the script: kept in step
+    // right after it, and entries of sessions gone meanwhile are dropped when found.
+    if (result === 1) await this.#client.sadd(this.#keys.subscribers(uri), id)
     this.#cache?.delete(id)
     if (result === 1) this.#announce({ t: 'upd', id })
     return result === 1 ? 'added' : result === 0 ? 'unchanged' : result === -1 ? 'gone' : 'full'
@@ -305,10 +311,56 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
-    const removed = await this.#client.srem(this.#keys.subscriptions(id), uri)
+    const [[err, removed]] = (await this.#client.pipeline()
+      .srem(this.#keys.subscriptions(id), uri)
+      .srem(this.#keys.subscribers(uri), id)
+      .exec()) as Array<[Error | null, number]> as [[Error | null, number]]
+    if (err !== null) throw err
     this.#cache?.delete(id)
     if (removed > 0) this.#announce({ t: 'upd', id })
     return removed > 0 ? 'removed' : 'unchanged'
+  }
+
+  /** Record that the session has a standalone (GET) stream: notifications are kept for it. */
+  async markStandalone (id: string): Promise<void> {
+    try {
+      await this.#client.sadd(this.#keys.standaloneIndex(), id)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async hasStandalone (id: string): Promise<boolean> {
+    try {
+      return await this.#client.sismember(this.#keys.standaloneIndex(), id) === 1
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  /** Sessions with a standalone stream on any instance (possibly including some just gone). */
+  async standaloneSessions (): Promise<string[]> {
+    try {
+      return await this.#client.smembers(this.#keys.standaloneIndex())
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  /** Sessions subscribed to `uri` (possibly including some just gone). */
+  async subscribers (uri: string): Promise<string[]> {
+    try {
+      return await this.#client.smembers(this.#keys.subscribers(uri))
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  /** Drop index entries of a session found to be gone (expired: its own keys went by TTL). */
+  async forgetIndexes (id: string, uris: readonly string[] = []): Promise<void> {
+    const pipeline = this.#client.pipeline().srem(this.#keys.standaloneIndex(), id)
+    for (const uri of uris) pipeline.srem(this.#keys.subscribers(uri), id)
+    await pipeline.exec()
   }
 
   onExpired (listener: SessionExpiredListener): () => void {
@@ -335,6 +387,7 @@ export class RedisSessionStore implements SessionStore {
         await this.#client.zadd(index, 'XX', now + ttl, id)
       } else if (await this.#client.zrem(index, id) === 1) {
         announced++
+        await this.forgetIndexes(id)
         this.#announce({ t: 'exp', id })
       }
     }

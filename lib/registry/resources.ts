@@ -369,7 +369,7 @@ export function installResources (core: FeatureCore): ResourceApi {
       if (typeof uri !== 'string') return Promise.reject(new errors.FST_MCP_INVALID_RESOURCE(String(uri), 'uri must be a string'))
       const message = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } }
       return core.notifySessions(message, (session: SessionRecord) =>
-        session.serverCapabilities.resources?.subscribe === true && session.subscriptions?.includes(uri) === true)
+        session.serverCapabilities.resources?.subscribe === true && session.subscriptions?.includes(uri) === true, uri)
     }
   }
 }

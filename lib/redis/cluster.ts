@@ -1,0 +1,215 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
+import type { ReplayResult } from '../events/store.js'
+import { FeedStream, type FeedEvent } from '../http/feed-stream.js'
+import type { SseStream } from '../http/sse.js'
+import { SESSION_NOT_FOUND } from '../http/wire.js'
+import { OutboundRequests } from '../protocol/outbound.js'
+import { standaloneStreamId, type LiveSessions } from '../session/live.js'
+import type { SessionFilter, StandaloneStreams } from '../session/standalone.js'
+import type { SessionRecord } from '../session/store.js'
+import type { RedisDeployment } from './deployment.js'
+import { RedisKeys } from './keys.js'
+
+/** What one instance tells the others. */
+type Notice =
+  | { t: 'term', sid: string }
+  | { t: 'cancel', sid: string, rid: RequestId, reason?: string }
+  | { t: 'take', sid: string, stream: string, by: string }
+  | { t: 'ans', sid: string, msg: JsonRpcResultResponse | JsonRpcErrorResponse }
+
+/** How the protocol layer reaches state held by other instances. */
+export interface RemoteSessions {
+  /** `notifications/cancelled` for a request not running here. */
+  cancel (sessionId: string, requestId: RequestId, reason: string | undefined): void
+  /** A client's answer to a server → client request this instance did not issue. */
+  answer (sessionId: string, message: JsonRpcResultResponse | JsonRpcErrorResponse): void
+  /** The session was deleted here: every instance closes what it holds for it. */
+  terminate (sessionId: string): void
+  /** A connection here took a stream over: whoever held it before lets go. */
+  takeover (sessionId: string, streamId: string): void
+}
+
+/**
+ * One instance's link to the others through Redis: routing by pub/sub (a broadcast channel
+ * for session-wide events, one channel per instance for answers to its requests), the
+ * standalone streams fed from the shared history, and fan-out of notifications.
+ */
+export class RedisCluster implements RemoteSessions, StandaloneStreams {
+  readonly instanceId: string
+  readonly #redis: RedisDeployment
+  readonly #live: LiveSessions
+  readonly #outbound: OutboundRequests
+  readonly #logger: FastifyBaseLogger
+  readonly #retryMs: number
+  readonly #broadcast: string
+  readonly #feeds = new Map<string, FeedStream>()
+  readonly #followers = new Set<FeedStream>()
+  #unsubscribe: Array<() => Promise<void>> = []
+
+  constructor (redis: RedisDeployment, live: LiveSessions, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger) {
+    this.#redis = redis
+    this.#live = live
+    this.#outbound = outbound
+    this.instanceId = outbound.instanceId
+    this.#retryMs = retryMs
+    this.#logger = logger
+    this.#broadcast = new RedisKeys(redis.prefix).channel('all')
+  }
+
+  async start (): Promise<void> {
+    const { bus } = this.#redis
+    this.#unsubscribe = await Promise.all([
+      bus.subscribe(this.#broadcast, (notice) => this.#onNotice(notice as Notice)),
+      bus.subscribe(this.#instanceChannel(this.instanceId), (notice) => this.#onNotice(notice as Notice))
+    ])
+  }
+
+  async close (): Promise<void> {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) await unsubscribe().catch(() => {})
+  }
+
+  // ---- RemoteSessions ---------------------------------------------------------------
+
+  cancel (sessionId: string, requestId: RequestId, reason: string | undefined): void {
+    this.#publish(this.#broadcast, reason === undefined ? { t: 'cancel', sid: sessionId, rid: requestId } : { t: 'cancel', sid: sessionId, rid: requestId, reason })
+  }
+
+  answer (sessionId: string, message: JsonRpcResultResponse | JsonRpcErrorResponse): void {
+    const owner = OutboundRequests.ownerOf(message.id)
+    // Ours, or not an id this plugin issued: nobody else is waiting for it.
+    if (owner === undefined || owner === this.instanceId) return
+    this.#publish(this.#instanceChannel(owner), { t: 'ans', sid: sessionId, msg: message })
+  }
+
+  terminate (sessionId: string): void {
+    this.#publish(this.#broadcast, { t: 'term', sid: sessionId })
+  }
+
+  takeover (sessionId: string, streamId: string): void {
+    this.#publish(this.#broadcast, { t: 'take', sid: sessionId, stream: streamId, by: this.instanceId })
+  }
+
+  // ---- StandaloneStreams -------------------------------------------------------------
+
+  async open (session: SessionRecord, connection: SseStream, prime: boolean): Promise<void> {
+    const feed = await this.#attach(session, connection)
+    if (feed === undefined) return
+    await feed.start(undefined, undefined)
+    // Appended like any message, so it reaches the connection through the feed, in order.
+    if (prime) await this.#redis.events.append(session.id, feed.streamId, '')
+  }
+
+  async resume (session: SessionRecord, connection: SseStream, lastEventId: string): Promise<void> {
+    const feed = await this.#attach(session, connection)
+    if (feed === undefined) return
+    await feed.start(await this.#redis.events.replayAfter(session.id, lastEventId), lastEventId)
+  }
+
+  async send (sessionId: string, message: unknown): Promise<boolean> {
+    if (!await this.#redis.sessions.hasStandalone(sessionId)) return false
+    await this.#redis.events.append(sessionId, standaloneStreamId(sessionId), JSON.stringify(message))
+    return true
+  }
+
+  async notify (message: unknown, filter: SessionFilter, uri?: string): Promise<number> {
+    const { sessions, events } = this.#redis
+    const candidates = uri === undefined ? await sessions.standaloneSessions() : await sessions.subscribers(uri)
+    const data = JSON.stringify(message)
+    const outcomes = await Promise.all(candidates.map(async (sessionId) => {
+      const session = await sessions.get(sessionId)
+      if (session === undefined) {
+        // Expired (its keys went by TTL): drop what still points at it.
+        await sessions.forgetIndexes(sessionId, uri === undefined ? [] : [uri])
+        return false
+      }
+      if (!filter(session)) return false
+      if (uri !== undefined && !await sessions.hasStandalone(sessionId)) return false
+      await events.append(sessionId, standaloneStreamId(sessionId), data)
+      return true
+    }))
+    return outcomes.filter(Boolean).length
+  }
+
+  connectedSessions (): Iterable<string> {
+    return this.#feeds.keys()
+  }
+
+  // ---- following a POST stream whose handler runs elsewhere ----------------------------
+
+  /**
+   * Resume a POST stream that is not live on this instance: subscribe to its channel, then
+   * replay; `undefined` when the store does not know the id (nothing was opened). The
+   * connection ends with the stream's end marker.
+   */
+  async follow (session: SessionRecord, streamId: string, lastEventId: string, connect: () => SseStream): Promise<ReplayResult | undefined> {
+    const { bus, events } = this.#redis
+    const feed = new FeedStream(session.id, streamId, this.#retryMs, this.#logger)
+    await feed.subscribe((handler) => bus.subscribe(events.streamChannel(session.id, streamId), (event) => handler(event as FeedEvent)))
+    let replay: ReplayResult | undefined
+    try {
+      replay = await events.replayAfter(session.id, lastEventId)
+    } finally {
+      if (replay === undefined) await feed.stop()
+    }
+    if (replay === undefined) return undefined
+    feed.attach(connect())
+    this.#followers.add(feed)
+    feed.connection!.onClose(() => this.#followers.delete(feed))
+    if (!replay.ended) this.takeover(session.id, streamId)
+    await feed.start(replay, lastEventId)
+    return replay
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  async #attach (session: SessionRecord, connection: SseStream): Promise<FeedStream | undefined> {
+    const streamId = standaloneStreamId(session.id)
+    const feed = new FeedStream(session.id, streamId, this.#retryMs, this.#logger)
+    feed.attach(connection)
+    const previous = this.#feeds.get(session.id)
+    this.#feeds.set(session.id, feed)
+    connection.onClose(() => {
+      if (this.#feeds.get(session.id) === feed) this.#feeds.delete(session.id)
+    })
+    // The new connection wins, here and on any other instance.
+    previous?.end()
+    this.takeover(session.id, streamId)
+    await this.#redis.sessions.markStandalone(session.id)
+    const { bus, events } = this.#redis
+    await feed.subscribe((handler) => bus.subscribe(events.streamChannel(session.id, streamId), (event) => handler(event as FeedEvent)))
+    return connection.closed ? undefined : feed
+  }
+
+  #instanceChannel (instanceId: string): string {
+    return new RedisKeys(this.#redis.prefix).channel(`i:${instanceId}`)
+  }
+
+  #publish (channel: string, notice: Notice): void {
+    this.#redis.bus.publish(channel, notice).catch((err: unknown) => this.#logger.warn({ err, notice: notice.t }, 'mcp: cluster notice not published'))
+  }
+
+  #onNotice (notice: Notice): void {
+    if (notice === null || typeof notice !== 'object' || typeof notice.sid !== 'string') return
+    switch (notice.t) {
+      case 'term':
+        this.#feeds.get(notice.sid)?.end()
+        this.#live.terminate(notice.sid, SESSION_NOT_FOUND)
+        break
+      case 'cancel':
+        this.#live.cancel(notice.sid, notice.rid, notice.reason)
+        break
+      case 'ans':
+        this.#outbound.handleResponse(notice.sid, notice.msg)
+        break
+      case 'take':
+        if (notice.by === this.instanceId) break
+        if (notice.stream === standaloneStreamId(notice.sid)) this.#feeds.get(notice.sid)?.end()
+        else {
+          this.#live.findStream(notice.sid, notice.stream)?.detach()
+          for (const follower of this.#followers) if (follower.sessionId === notice.sid && follower.streamId === notice.stream) follower.end()
+        }
+        break
+    }
+  }
+}
