@@ -30,6 +30,8 @@ export class EventStream {
   readonly #env: StreamEnv
   readonly #events: EventStore | undefined
   #connection: SseStream | undefined
+  /** A connection waiting in the queue to be attached (open or resume). */
+  #incoming: SseStream | undefined
   #tail: Promise<void> = RESOLVED
   /** No more messages: the request was answered (the end is queued behind them). */
   #ended = false
@@ -97,9 +99,10 @@ export class EventStream {
       this.attach(connection)
       return RESOLVED
     }
+    this.#supersede(connection)
     return this.#enqueue(async () => {
       if (connection.closed) return
-      this.attach(connection)
+      this.#arrived(connection)
       if (prime) await this.#prime(events)
     })
   }
@@ -113,11 +116,12 @@ export class EventStream {
     const events = this.#events
     if (events === undefined) return Promise.resolve(undefined)
     let replayed: number | undefined
+    this.#supersede(connection)
     return this.#enqueue(async () => {
       // Attached here, in the queue, not before: a message queued ahead of this step must
       // reach the new connection through the replay, never before it (order) or twice.
       if (connection.closed) return
-      this.attach(connection)
+      this.#arrived(connection)
       const result = await events.replayAfter(this.sessionId, lastEventId)
       if (result === undefined || this.#closed) return
       if (result.truncated) {
@@ -167,6 +171,20 @@ export class EventStream {
     this.#closed = true
     this.#ended = true
     this.#connection?.end()
+  }
+
+  // The new connection wins at once: the one it replaces may be stuck in a replay to a
+  // reader that stopped reading, holding the queue until slowReaderTimeoutMs. Ended now, its
+  // replay stops, and whatever it missed is in the store for the new one.
+  #supersede (connection: SseStream): void {
+    const previous = [this.#connection, this.#incoming]
+    this.#incoming = connection
+    for (const old of previous) if (old !== undefined && old !== connection) old.end()
+  }
+
+  #arrived (connection: SseStream): void {
+    if (this.#incoming === connection) this.#incoming = undefined
+    this.attach(connection)
   }
 
   #enqueue (step: () => Promise<void>): Promise<void> {

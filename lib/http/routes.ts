@@ -332,8 +332,10 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
   /**
    * GET with `Last-Event-ID`: replay that stream's events after the id, then keep the
    * connection on the stream if it is still live (the standalone stream, or a POST whose
-   * handler is running); otherwise end it after the replay. Ids this session did not issue
-   * (another session's, made up, evicted with their stream) answer 400 and replay nothing.
+   * handler is running, here or, with Redis, on another instance); otherwise end it after
+   * the replay. Ids naming no stream of this session (another session's, made up, a POST
+   * stream evicted or expired) answer 400 and replay nothing; the session's own GET stream
+   * id always resumes it (its id is derived from the session id, so it cannot be guessed).
    */
   async function resumeStream (request: FastifyRequest, reply: FastifyReply, session: SessionRecord, lastEventId: string, events: EventStore): Promise<FastifyReply> {
     const parsed = parseEventId(lastEventId)
