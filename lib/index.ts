@@ -218,7 +218,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     clearTimeout(timer)
     if (gaveUp) {
       app.log.warn({ requests: live.inflightCount, drainTimeoutMs: options.drainTimeoutMs }, 'mcp: aborting handlers still running at shutdown')
-      live.abortAll('Server shutting down', 503, SHUTTING_DOWN)
+      live.abortAll('Server shutting down', 503, SHUTTING_DOWN, (id) => errorResponse(id, ErrorCode.ConnectionClosed, 'Server shutting down: the request was aborted'))
     }
   }
 }

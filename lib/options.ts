@@ -280,6 +280,7 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
   if (options.eventStore !== undefined) {
     assertEventStore(options.eventStore)
     if (options.resumability === false) throw new errors.FST_MCP_INVALID_OPTION('eventStore', 'makes no sense with resumability: false')
+    if (options.stateless === true) throw new errors.FST_MCP_INVALID_OPTION('eventStore', 'has no use in stateless mode (no session to resume)')
   }
   const stateless = options.stateless ?? defaultOptions.stateless
   const redis = options.redis

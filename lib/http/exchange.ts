@@ -54,6 +54,9 @@ export class PostExchange {
     if (deps.mode === 'sse') this.#upgrade()
   }
 
+  /** The answer is (or became) an SSE stream. */
+  get streaming (): boolean { return this.#stream !== undefined }
+
   /** Whether a related message sent now reaches the client on this POST (now or by replay). */
   get canCarry (): boolean {
     return !this.#finished && this.#deps.mode !== 'json' && this.#stream?.canCarry !== false

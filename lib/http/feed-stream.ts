@@ -81,6 +81,25 @@ export class FeedStream {
     for (const event of held) this.#deliver(event)
   }
 
+  /**
+   * After the pub/sub connection came back: what was published meanwhile never arrived, so
+   * read it from the history (after the last event written), holding live events meanwhile.
+   */
+  async catchUp (replayAfter: (lastEventId: string) => Promise<ReplayResult | undefined>): Promise<void> {
+    const connection = this.#connection
+    if (this.#held !== undefined || this.#lastSeq === undefined || connection === undefined || connection.closed) return
+    this.#held = []
+    try {
+      const replay = await replayAfter(`${this.streamId}.${this.#lastSeq}`)
+      for (const event of replay?.events ?? []) this.#deliver({ i: event.id, d: event.data })
+      if (replay?.ended === true) connection.end()
+    } finally {
+      const held = this.#held ?? []
+      this.#held = undefined
+      for (const event of held) this.#deliver(event)
+    }
+  }
+
   /** Another connection took this stream over: end this one. */
   end (): void {
     this.#connection?.end()

@@ -323,7 +323,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     const connection = openConnection(reply, session)
     const polling = events !== undefined && revision(session.protocolVersion).polling
     if (polling) limitDuration(connection)
-    await standalone.open(session, connection, polling)
+    await standalone.open(session, connection, polling).catch((err: unknown) => failedStream(request, connection, err))
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
     if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
     return reply
@@ -343,7 +343,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     if (parsed.streamId === standaloneStreamId(session.id)) {
       const connection = openConnection(reply, session)
       if (revision(session.protocolVersion).polling) limitDuration(connection)
-      await standalone.resume(session, connection, lastEventId)
+      await standalone.resume(session, connection, lastEventId).catch((err: unknown) => failedStream(request, connection, err))
       return reply
     }
     const target = live.findStream(session.id, parsed.streamId)
@@ -369,6 +369,12 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     await writeEvents(connection, history.events)
     connection.end(history.ended ? undefined : options.sseRetryMs)
     return reply
+  }
+
+  /** After the hijack there is no status left to send: end the stream; the client retries. */
+  function failedStream (request: FastifyRequest, connection: SseStream, err: unknown): void {
+    request.log.warn({ err }, 'mcp: could not set up the SSE stream')
+    connection.end(options.sseRetryMs)
   }
 
   function unknownEventId (reply: FastifyReply): FastifyReply {

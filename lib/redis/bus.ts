@@ -17,9 +17,12 @@ export class RedisMessageBus implements MessageBus {
   readonly #reconnectListeners = new Set<() => void>()
   #wasReady = false
 
-  constructor (client: Redis, logger?: FastifyBaseLogger) {
+  readonly #closeTimeoutMs: number
+
+  constructor (client: Redis, logger?: FastifyBaseLogger, closeTimeoutMs = 1000) {
     this.#client = client
     this.#logger = logger
+    this.#closeTimeoutMs = closeTimeoutMs
     this.#subscriber = client.duplicate({ enableOfflineQueue: true, lazyConnect: false })
     this.#subscriber.on('message', (channel: string, payload: string) => this.#dispatch(channel, payload))
     this.#subscriber.on('error', (err: Error) => this.#logger?.debug({ err }, 'mcp: Redis subscriber error'))
@@ -68,7 +71,7 @@ export class RedisMessageBus implements MessageBus {
   async close (): Promise<void> {
     this.#channels.clear()
     this.#reconnectListeners.clear()
-    await closeBounded(this.#subscriber, 1000)
+    await closeBounded(this.#subscriber, this.#closeTimeoutMs)
   }
 
   #dispatch (channel: string, payload: string): void {

@@ -46,6 +46,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
   readonly #feeds = new Map<string, FeedStream>()
   readonly #followers = new Set<FeedStream>()
   #unsubscribe: Array<() => Promise<void>> = []
+  #offReconnect: (() => void) | undefined
 
   constructor (redis: RedisDeployment, live: LiveSessions, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger) {
     this.#redis = redis
@@ -63,9 +64,11 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
       bus.subscribe(this.#broadcast, (notice) => this.#onNotice(notice as Notice)),
       bus.subscribe(this.#instanceChannel(this.instanceId), (notice) => this.#onNotice(notice as Notice))
     ])
+    this.#offReconnect = bus.onReconnect(() => { void this.#catchUp() })
   }
 
   async close (): Promise<void> {
+    this.#offReconnect?.()
     for (const unsubscribe of this.#unsubscribe.splice(0)) await unsubscribe().catch(() => {})
   }
 
@@ -179,6 +182,14 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     const { bus, events } = this.#redis
     await feed.subscribe((handler) => bus.subscribe(events.streamChannel(session.id, streamId), (event) => handler(event as FeedEvent)))
     return connection.closed ? undefined : feed
+  }
+
+  /** Pub/sub was down for a while: every fed connection reads what it missed from the history. */
+  async #catchUp (): Promise<void> {
+    for (const feed of [...this.#feeds.values(), ...this.#followers]) {
+      await feed.catchUp((lastEventId) => this.#redis.events.replayAfter(feed.sessionId, lastEventId))
+        .catch((err: unknown) => this.#logger.warn({ err }, 'mcp: stream catch-up after a Redis reconnect failed'))
+    }
   }
 
   #instanceChannel (instanceId: string): string {

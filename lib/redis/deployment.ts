@@ -31,7 +31,7 @@ export function openRedis (options: NormalizedOptions, logger: FastifyBaseLogger
   else if (client.options.commandTimeout === undefined) {
     logger.warn('mcp: the redis client has no commandTimeout: requests will wait as long as Redis does while it is unreachable')
   }
-  const bus = new RedisMessageBus(client, logger)
+  const bus = new RedisMessageBus(client, logger, options.redisTimeoutMs)
   const prefix = options.redisPrefix
   const sessions = new RedisSessionStore(client, {
     bus,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { RequestId } from '../../schemas/jsonrpc.js'
+import type { JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import { EventStream, type StreamEnv } from '../http/event-stream.js'
 import type { PostExchange, PostStreamRegistry } from '../http/exchange.js'
 import type { SseStream } from '../http/sse.js'
@@ -114,30 +114,45 @@ export class LiveSessions implements PostStreamRegistry {
   /** Requests being handled on this instance. */
   get inflightCount (): number { return this.#inflightCount }
 
-  /** Resolves once no request is in flight here. */
+  /**
+   * Resolves once no request is in flight here and every POST stream has recorded its end
+   * (with an event store across a network, the last messages are still being stored when the
+   * handler returns).
+   */
   whenIdle (): Promise<void> {
-    if (this.#inflightCount === 0) return Promise.resolve()
+    if (this.#idle) return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.push(resolve))
   }
 
-  /** Shutdown gave up waiting: abort every handler and answer its POST with `status`/`body`. */
-  abortAll (reason: string, status: number, body: unknown): void {
+  /**
+   * Shutdown gave up waiting: abort every handler. A streaming POST gets a JSON-RPC error
+   * for the request (stored, so a client resuming elsewhere gets an answer) and ends; one
+   * still undecided is answered with `status` and `body`.
+   */
+  abortAll (reason: string, status: number, body: unknown, errorFor: (id: RequestId) => JsonRpcResponse): void {
     const slots = [...this.#inflight.values()]
     this.#inflight.clear()
     let count = 0
     for (const slot of slots) {
       for (const entry of entriesOf(slot)) {
         abort(entry, reason)
-        entry.exchange.terminate(status, body)
+        if (entry.exchange.streaming) entry.exchange.respond(errorFor(entry.id))
+        else entry.exchange.terminate(status, body)
         count++
       }
     }
     this.#released(count)
   }
 
+  get #idle (): boolean { return this.#inflightCount === 0 && this.#posts.size === 0 }
+
   #released (count: number): void {
     this.#inflightCount -= count
-    if (this.#inflightCount === 0 && this.#idleWaiters.length > 0) {
+    this.#checkIdle()
+  }
+
+  #checkIdle (): void {
+    if (this.#idle && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve()
     }
   }
@@ -199,7 +214,10 @@ export class LiveSessions implements PostStreamRegistry {
 
   unregisterStream (stream: EventStream): void {
     const key = stream.sessionId + ' ' + stream.id
-    if (this.#posts.get(key) === stream) this.#posts.delete(key)
+    if (this.#posts.get(key) === stream) {
+      this.#posts.delete(key)
+      this.#checkIdle()
+    }
   }
 
   /**
