@@ -5,8 +5,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
-import mcp, { MemoryEventStore, parseEventId, type EventStore, type McpPluginOptions, type ReplayResult } from '../lib/index.js'
-import { buildApp, deferred, listen, openSessionHttp, request, rpc, streamHeaders, within, type StreamReader } from './helpers.js'
+import mcp, { MemoryEventStore, parseEventId, type EventStore, type ReplayResult } from '../lib/index.js'
+import { buildApp, callTool, deferred, listen, openSessionHttp, request, serve, streamHeaders, type StreamReader, within } from './helpers.js'
 
 /** What one event costs against the byte bounds: its data plus a fixed overhead. */
 const OVERHEAD = 96
@@ -430,18 +430,7 @@ t.test('MemoryEventStore: bounds', async (t) => {
   })
 })
 
-/** The demo app with extra tools, listening on a free port. */
-async function serve (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions, setup: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, url: URL }> {
-  const app = await buildApp(t, options)
-  setup(app)
-  return { app, url: await listen(app) }
-}
 
-function callTool (id: number, name: string, args: Record<string, unknown>, progressToken?: string): Record<string, unknown> {
-  const params: Record<string, unknown> = { name, arguments: args }
-  if (progressToken !== undefined) params._meta = { progressToken }
-  return rpc(id, 'tools/call', params)
-}
 
 /**
  * A tool that sends `before` progress notifications, waits for `cut`, sends `after` more

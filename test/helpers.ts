@@ -32,6 +32,20 @@ export async function buildApp (t: { teardown (fn: () => unknown): void }, optio
   return app
 }
 
+/** The demo app (plus whatever `setup` adds) listening on a free loopback port; closed at teardown. */
+export async function serve (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions = {}, setup: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, url: URL }> {
+  const app = await buildApp(t, options)
+  setup(app)
+  return { app, url: await listen(app) }
+}
+
+/** A `tools/call` request, with a progress token when one is given. */
+export function callTool (id: number, name: string, args: Record<string, unknown>, progressToken?: string): Record<string, unknown> {
+  const params: Record<string, unknown> = { name, arguments: args }
+  if (progressToken !== undefined) params._meta = { progressToken }
+  return rpc(id, 'tools/call', params)
+}
+
 export interface Session {
   id: string
   protocolVersion: string

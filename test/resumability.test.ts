@@ -10,8 +10,8 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { MemoryEventStore, type McpPluginOptions } from '../lib/index.js'
-import { StreamReader, buildApp, deferred, listen, openSessionHttp, request, rpc, streamHeaders, within, type Deferred, type Session, type SseEvent } from './helpers.js'
+import { MemoryEventStore } from '../lib/index.js'
+import { buildApp, callTool, deferred, listen, openSessionHttp, request, rpc, serve, streamHeaders, StreamReader, type Deferred, type Session, type SseEvent, within } from './helpers.js'
 
 type Teardown = { teardown (fn: () => unknown): void }
 
@@ -20,17 +20,7 @@ const RETRY = 1234
 /** `<streamId>.<seq>`: the stream part is what formatEventId() builds stream ids from. */
 const EVENT_ID = /^([A-Za-z0-9_-]+)\.(\d+)$/
 
-async function serve (t: Teardown, options: McpPluginOptions = {}, setup: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, url: URL }> {
-  const app = await buildApp(t, options)
-  setup(app)
-  return { app, url: await listen(app) }
-}
 
-function callTool (id: number, name: string, args: Record<string, unknown>, progressToken?: string): Record<string, unknown> {
-  const params: Record<string, unknown> = { name, arguments: args }
-  if (progressToken !== undefined) params._meta = { progressToken }
-  return rpc(id, 'tools/call', params)
-}
 
 /** Open a request and close it at teardown (a no-op once it has ended). */
 async function open (t: Teardown, url: URL, method: string, headers: Record<string, string>, body?: unknown): Promise<StreamReader> {

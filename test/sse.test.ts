@@ -5,8 +5,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { buildDemo } from '../examples/demo/app.js'
-import type { McpPluginOptions } from '../lib/index.js'
-import { StreamReader, buildApp, deferred, initializeParams, listen, notification, openSessionHttp, postHeaders, request, rpc, sseMessages, streamHeaders, within, type Session } from './helpers.js'
+import { callTool, deferred, initializeParams, listen, notification, openSessionHttp, postHeaders, request, rpc, serve, sseMessages, streamHeaders, StreamReader, type Session, within } from './helpers.js'
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -14,17 +13,7 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no'
 }
 
-async function serve (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions = {}, setup: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, url: URL }> {
-  const app = await buildApp(t, options)
-  setup(app)
-  return { app, url: await listen(app) }
-}
 
-function callTool (id: number, name: string, args: Record<string, unknown>, progressToken?: string): Record<string, unknown> {
-  const params: Record<string, unknown> = { name, arguments: args }
-  if (progressToken !== undefined) params._meta = { progressToken }
-  return rpc(id, 'tools/call', params)
-}
 
 function assertSseHeaders (t: Tap, reader: StreamReader, session: Session): void {
   t.equal(reader.status, 200, 'status 200')
