@@ -84,6 +84,25 @@ console.log(JSON.stringify(rows, null, 2))
 console.log('\n| request | round trips (command connection) | commands sent | of which | run inside scripts |')
 console.log('|---|---:|---:|---|---:|')
 for (const row of rows) console.log(`| ${String(row.request)} | ${String(row.roundTrips)} | ${String(row.commands)} | ${Object.entries(row.byCommand as Record<string, number>).map(([c, n]) => `${c} ×${n}`).join(', ')} | ${String(row.inScripts)} |`)
+// Memory per key kind (MEMORY USAGE, bytes), for the sessions above and a stream of 1,000
+// progress events.
+const usage = async (key: string): Promise<number> => Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'))
+const keys = await client.keys('mcp:*')
+const sessionHashes = keys.filter((k) => k.endsWith('}:s'))
+const perSession = (await Promise.all(sessionHashes.map(usage))).reduce((a, b) => a + b, 0) / sessionHashes.length
+const index = await usage('mcp:sessions') / sessionHashes.length
+const standaloneIndex = await usage('mcp:standalone') / N
+const progress = (n: number): string => JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-1', progress: n, total: 1000, message: `step ${n}` } })
+const { RedisEventStore } = await import('../lib/redis/event-store.js')
+const events = new RedisEventStore(client, { prefix: 'mem:' })
+for (let i = 1; i <= 1000; i++) await events.append('memory-probe', 'p0', progress(i))
+const stream = await usage('mem:{memory-probe}:e:p0')
+console.log('\n| key | bytes (MEMORY USAGE) |')
+console.log('|---|---:|')
+console.log(`| session record (hash, per session) | ${Math.round(perSession)} |`)
+console.log(`| session index entry (sorted set, per session) | ${Math.round(index)} |`)
+console.log(`| standalone index entry (set, per session with a GET stream) | ${Math.round(standaloneIndex)} |`)
+console.log(`| event history, per 1,000 progress events (~${progress(500).length} B of JSON each) | ${stream} |`)
 monitor.disconnect()
 await app.close()
 await client.quit()
