@@ -140,7 +140,13 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   const streamTouchTimer = setTimeout(function touchStreamingSessions () {
     const now = Date.now()
     for (const sessionId of standalone.connectedSessions()) {
-      store.touch(sessionId, now).catch((err: unknown) => app.log.warn({ err }, 'mcp: session touch failed'))
+      store.touch(sessionId, now).then((alive) => {
+        // Gone without a word (its record lapsed, or Redis lost its data): stop holding it open.
+        if (alive === false) {
+          live.terminate(sessionId, SESSION_NOT_FOUND)
+          cluster?.terminate(sessionId)
+        }
+      }, (err: unknown) => app.log.warn({ err }, 'mcp: session touch failed'))
     }
     streamTouchTimer.refresh()
   }, streamTouchMs).unref()

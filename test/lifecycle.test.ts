@@ -22,7 +22,7 @@ import {
 class CountingStore extends MemorySessionStore {
   touches = 0
   closes = 0
-  override async touch (id: string, now: number): Promise<void> {
+  override async touch (id: string, now: number): Promise<boolean> {
     this.touches++
     return super.touch(id, now)
   }

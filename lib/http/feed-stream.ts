@@ -33,6 +33,8 @@ export class FeedStream {
   readonly #logger: FastifyBaseLogger
   #held: FeedEvent[] | undefined = []
   #lastSeq: string | undefined
+  /** Where the stream stood when this connection started: catch-up reads from here if nothing was written yet. */
+  #origin: string | undefined
   #unsubscribe: (() => Promise<void>) | undefined
 
   #stopped = false
@@ -87,10 +89,11 @@ export class FeedStream {
    */
   async catchUp (replayAfter: (lastEventId: string) => Promise<ReplayResult | undefined>): Promise<void> {
     const connection = this.#connection
-    if (this.#held !== undefined || this.#lastSeq === undefined || connection === undefined || connection.closed) return
+    const from = this.#lastSeq ?? this.#origin
+    if (this.#held !== undefined || from === undefined || connection === undefined || connection.closed) return
     this.#held = []
     try {
-      const replay = await replayAfter(`${this.streamId}.${this.#lastSeq}`)
+      const replay = await replayAfter(`${this.streamId}.${from}`)
       for (const event of replay?.events ?? []) this.#deliver({ i: event.id, d: event.data })
       if (replay?.ended === true) connection.end()
     } finally {
@@ -98,6 +101,11 @@ export class FeedStream {
       this.#held = undefined
       for (const event of held) this.#deliver(event)
     }
+  }
+
+  /** Record the stream's position (an event id) when the subscription was active. */
+  setOrigin (eventId: string): void {
+    this.#origin = parseEventId(eventId)?.seq
   }
 
   /** Another connection took this stream over: end this one. */

@@ -100,7 +100,10 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     if (feed === undefined) return
     await feed.start(undefined, undefined)
     // Appended like any message, so it reaches the connection through the feed, in order.
-    if (prime) await this.#redis.events.append(session.id, feed.streamId, '')
+    // Its id, or the stream's last one, marks where this connection began, should pub/sub
+    // drop before anything was written to it.
+    const { events } = this.#redis
+    feed.setOrigin(prime ? await events.append(session.id, feed.streamId, '') : await events.position(session.id, feed.streamId))
   }
 
   async resume (session: SessionRecord, connection: SseStream, lastEventId: string): Promise<void> {

@@ -149,6 +149,16 @@ export class RedisEventStore implements EventStore {
     return { streamId, events, ended, truncated: truncated === 1 }
   }
 
+  /** The id of the stream's last event so far (`<streamId>.0-0` for a stream with none). */
+  async position (sessionId: string, streamId: string): Promise<string> {
+    try {
+      const last = await this.#client.xrevrange(this.#keys.events(sessionId, streamId), '+', '-', 'COUNT', 1)
+      return formatEventId(streamId, last[0]?.[0] ?? '0-0')
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
   async deleteSession (sessionId: string): Promise<void> {
     try {
       return await this.#deleteSession(sessionId)

@@ -36,7 +36,6 @@ type Scripted = Redis & {
 interface ScriptedPipeline {
   mcpIndexAdd (index: string, now: number, max: number, id: string, expiry: number): ScriptedPipeline
   mcpSessionPut (hash: string, subs: string, ...args: Array<string | number>): ScriptedPipeline
-  mcpSessionTouch (hash: string, subs: string, ttl: number, now: number): ScriptedPipeline
   zadd (...args: Array<string | number>): ScriptedPipeline
   exec (): Promise<Array<[Error | null, unknown]> | null>
 }
@@ -230,7 +229,7 @@ export class RedisSessionStore implements SessionStore {
     return updated
   }
 
-  async touch (id: string, now: number): Promise<void> {
+  async touch (id: string, now: number): Promise<boolean> {
     try {
       return await this.#touch(id, now)
     } catch (err) {
@@ -238,14 +237,14 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async #touch (id: string, now: number): Promise<void> {
-    const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
-      .mcpSessionTouch(this.#keys.session(id), this.#keys.subscriptions(id), this.ttlMs, now)
-      .zadd(this.#keys.sessionIndex(), 'XX', now + this.ttlMs, id)
-      .exec()
-    for (const [err] of results ?? []) if (err !== null) throw err
+  async #touch (id: string, now: number): Promise<boolean> {
+    // The index entry is refreshed only for a record that still exists: one whose record
+    // lapsed must keep its old expiry time, so that a sweep announces it.
+    if (await this.#client.mcpSessionTouch(this.#keys.session(id), this.#keys.subscriptions(id), this.ttlMs, now) === 0) return false
+    await this.#client.zadd(this.#keys.sessionIndex(), 'XX', now + this.ttlMs, id)
     const cached = this.#cache?.get(id)
     if (cached !== undefined) cached.record.lastActiveAt = now
+    return true
   }
 
   async delete (id: string): Promise<boolean> {

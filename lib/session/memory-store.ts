@@ -63,9 +63,11 @@ export class MemorySessionStore implements SessionStore {
     return true
   }
 
-  async touch (id: string, now: number): Promise<void> {
+  async touch (id: string, now: number): Promise<boolean> {
     const session = this.#sessions.get(id)
-    if (session !== undefined) session.lastActiveAt = now
+    if (session === undefined) return false
+    session.lastActiveAt = now
+    return true
   }
 
   async delete (id: string): Promise<boolean> {

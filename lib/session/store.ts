@@ -47,8 +47,11 @@ export interface SessionStore {
   get (id: string): Promise<SessionRecord | undefined>
   /** Merge `patch` into an existing record. Resolves `false` when the session is gone. */
   update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean>
-  /** Refresh the idle TTL. The plugin calls it at most once per `touchIntervalMs` per session. */
-  touch (id: string, now: number): Promise<void>
+  /**
+   * Refresh the idle TTL. The plugin calls it at most once per `touchIntervalMs` per session.
+   * May resolve `false` when the session is gone (the plugin then closes what it holds for it).
+   */
+  touch (id: string, now: number): Promise<boolean | void>
   /** Remove a session. Resolves `true` if it existed. */
   delete (id: string): Promise<boolean>
   /** Number of live sessions (for health and metrics). */
