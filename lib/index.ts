@@ -132,7 +132,10 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     notifySessions: (message, filter, uri) => standalone.notify(message, filter, uri)
   }
 
-  const unsubscribeExpired = store.onExpired((sessionId) => live.terminate(sessionId, SESSION_NOT_FOUND))
+  const unsubscribeExpired = store.onExpired((sessionId) => {
+    if (cluster !== undefined) cluster.closeLocal(sessionId)
+    else live.terminate(sessionId, SESSION_NOT_FOUND)
+  })
   // A client holding the GET stream open is using its session even if it sends no POST:
   // refresh those sessions on the same throttle as requests, and at least three times per
   // TTL so one late tick on a busy event loop does not expire them.

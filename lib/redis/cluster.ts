@@ -167,6 +167,13 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     return replay
   }
 
+  /** The session ended (expired, deleted): close what this instance holds for it. */
+  closeLocal (sessionId: string): void {
+    this.#feeds.get(sessionId)?.end()
+    for (const follower of this.#followers) if (follower.sessionId === sessionId) follower.end()
+    this.#live.terminate(sessionId, SESSION_NOT_FOUND)
+  }
+
   // ---- internals -----------------------------------------------------------------------
 
   async #attach (session: SessionRecord, connection: SseStream): Promise<FeedStream | undefined> {
@@ -207,8 +214,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     if (notice === null || typeof notice !== 'object' || typeof notice.sid !== 'string') return
     switch (notice.t) {
       case 'term':
-        this.#feeds.get(notice.sid)?.end()
-        this.#live.terminate(notice.sid, SESSION_NOT_FOUND)
+        this.closeLocal(notice.sid)
         break
       case 'cancel':
         this.#live.cancel(notice.sid, notice.rid, notice.reason)

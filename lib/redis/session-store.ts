@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessageBus } from '../bus/bus.js'
 import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
+import type { RedisMessageBus } from './bus.js'
 import { RedisKeys } from './keys.js'
 import { unavailable } from './connection.js'
 
@@ -127,6 +128,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #cacheMaxAgeMs: number
   readonly #sweepIntervalMs: number
   #unsubscribe: Promise<() => Promise<void>> | undefined
+  readonly #offReconnect: (() => void) | undefined
   #timer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -146,6 +148,8 @@ export class RedisSessionStore implements SessionStore {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? Math.min(this.ttlMs, 60_000)
     this.#unsubscribe = this.#bus.subscribe(this.#channel, (notice) => this.#onNotice(notice as StoreNotice))
     this.#unsubscribe.catch((err: unknown) => this.#logger?.warn({ err }, 'mcp: session store could not subscribe to notices'))
+    // Notices published while pub/sub was down never arrive: nothing cached can be trusted.
+    this.#offReconnect = (this.#bus as Partial<RedisMessageBus>).onReconnect?.(() => this.#cache?.clear())
     this.#timer = setTimeout(() => { void this.#tick() }, this.#sweepIntervalMs).unref()
   }
 
@@ -395,6 +399,7 @@ export class RedisSessionStore implements SessionStore {
 
   async close (): Promise<void> {
     this.#closed = true
+    this.#offReconnect?.()
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     this.#listeners.clear()
