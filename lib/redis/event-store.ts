@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { compareSeq, formatEventId, parseEventId, type EventStore, type ReplayResult, type StoredEvent } from '../events/store.js'
 import { RedisKeys } from './keys.js'
-import { unavailable } from './connection.js'
+import { rethrowUnavailable } from './connection.js'
 import { defineScripts } from './session-store.js'
 
 export interface RedisEventStoreOptions {
@@ -95,12 +95,8 @@ export class RedisEventStore implements EventStore {
     return this.#keys.channel(`{${sessionId}}:${streamId}`)
   }
 
-  async append (sessionId: string, streamId: string, data: string): Promise<string> {
-    try {
-      return await this.#append(sessionId, streamId, data)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  append (sessionId: string, streamId: string, data: string): Promise<string> {
+    return this.#append(sessionId, streamId, data).catch(rethrowUnavailable)
   }
 
   async #append (sessionId: string, streamId: string, data: string): Promise<string> {
@@ -108,24 +104,16 @@ export class RedisEventStore implements EventStore {
     return formatEventId(streamId, seq)
   }
 
-  async end (sessionId: string, streamId: string): Promise<void> {
-    try {
-      return await this.#end(sessionId, streamId)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  end (sessionId: string, streamId: string): Promise<void> {
+    return this.#end(sessionId, streamId).catch(rethrowUnavailable)
   }
 
   async #end (sessionId: string, streamId: string): Promise<void> {
     await this.#client.mcpEventEnd(this.#keys.events(sessionId, streamId), this.#keys.eventStreams(sessionId), this.#ttlMs, streamId, this.streamChannel(sessionId, streamId))
   }
 
-  async replayAfter (sessionId: string, lastEventId: string): Promise<ReplayResult | undefined> {
-    try {
-      return await this.#replayAfter(sessionId, lastEventId)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  replayAfter (sessionId: string, lastEventId: string): Promise<ReplayResult | undefined> {
+    return this.#replayAfter(sessionId, lastEventId).catch(rethrowUnavailable)
   }
 
   async #replayAfter (sessionId: string, lastEventId: string): Promise<ReplayResult | undefined> {
@@ -151,20 +139,12 @@ export class RedisEventStore implements EventStore {
 
   /** The id of the stream's last event so far (`<streamId>.0-0` for a stream with none). */
   async position (sessionId: string, streamId: string): Promise<string> {
-    try {
-      const last = await this.#client.xrevrange(this.#keys.events(sessionId, streamId), '+', '-', 'COUNT', 1)
-      return formatEventId(streamId, last[0]?.[0] ?? '0-0')
-    } catch (err) {
-      throw unavailable(err)
-    }
+    const last = await this.#client.xrevrange(this.#keys.events(sessionId, streamId), '+', '-', 'COUNT', 1).catch(rethrowUnavailable)
+    return formatEventId(streamId, last[0]?.[0] ?? '0-0')
   }
 
-  async deleteSession (sessionId: string): Promise<void> {
-    try {
-      return await this.#deleteSession(sessionId)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  deleteSession (sessionId: string): Promise<void> {
+    return this.#deleteSession(sessionId).catch(rethrowUnavailable)
   }
 
   async #deleteSession (sessionId: string): Promise<void> {

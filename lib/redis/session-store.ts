@@ -4,7 +4,7 @@ import type { MessageBus } from '../bus/bus.js'
 import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
 import type { RedisMessageBus } from './bus.js'
 import { RedisKeys } from './keys.js'
-import { unavailable } from './connection.js'
+import { rethrowUnavailable } from './connection.js'
 
 export interface RedisSessionStoreOptions {
   /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */
@@ -158,12 +158,8 @@ export class RedisSessionStore implements SessionStore {
     await this.#unsubscribe
   }
 
-  async create (session: SessionRecord): Promise<boolean> {
-    try {
-      return await this.#create(session)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  create (session: SessionRecord): Promise<boolean> {
+    return this.#create(session).catch(rethrowUnavailable)
   }
 
   async #create (session: SessionRecord): Promise<boolean> {
@@ -192,7 +188,7 @@ export class RedisSessionStore implements SessionStore {
         cache.delete(id)
       }
     }
-    return this.#fetch(id).catch((err: unknown) => { throw unavailable(err) })
+    return this.#fetch(id).catch(rethrowUnavailable)
   }
 
   async #fetch (id: string): Promise<SessionRecord | undefined> {
@@ -207,12 +203,8 @@ export class RedisSessionStore implements SessionStore {
     return record
   }
 
-  async update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
-    try {
-      return await this.#update(id, patch)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
+    return this.#update(id, patch).catch(rethrowUnavailable)
   }
 
   async #update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
@@ -233,12 +225,8 @@ export class RedisSessionStore implements SessionStore {
     return updated
   }
 
-  async touch (id: string, now: number): Promise<boolean> {
-    try {
-      return await this.#touch(id, now)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  touch (id: string, now: number): Promise<boolean> {
+    return this.#touch(id, now).catch(rethrowUnavailable)
   }
 
   async #touch (id: string, now: number): Promise<boolean> {
@@ -251,12 +239,8 @@ export class RedisSessionStore implements SessionStore {
     return true
   }
 
-  async delete (id: string): Promise<boolean> {
-    try {
-      return await this.#delete(id)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  delete (id: string): Promise<boolean> {
+    return this.#delete(id).catch(rethrowUnavailable)
   }
 
   async #delete (id: string): Promise<boolean> {
@@ -274,12 +258,8 @@ export class RedisSessionStore implements SessionStore {
     return existed
   }
 
-  async size (): Promise<number> {
-    try {
-      return await this.#size()
-    } catch (err) {
-      throw unavailable(err)
-    }
+  size (): Promise<number> {
+    return this.#size().catch(rethrowUnavailable)
   }
 
   async #size (): Promise<number> {
@@ -287,12 +267,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** Atomic `resources/subscribe` bookkeeping (no read-modify-write across instances). */
-  async addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
-    try {
-      return await this.#addSubscription(id, uri, max)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
+    return this.#addSubscription(id, uri, max).catch(rethrowUnavailable)
   }
 
   async #addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
@@ -305,12 +281,8 @@ export class RedisSessionStore implements SessionStore {
     return result === 1 ? 'added' : result === 0 ? 'unchanged' : result === -1 ? 'gone' : 'full'
   }
 
-  async removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
-    try {
-      return await this.#removeSubscription(id, uri)
-    } catch (err) {
-      throw unavailable(err)
-    }
+  removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
+    return this.#removeSubscription(id, uri).catch(rethrowUnavailable)
   }
 
   async #removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
@@ -326,37 +298,21 @@ export class RedisSessionStore implements SessionStore {
 
   /** Record that the session has a standalone (GET) stream: notifications are kept for it. */
   async markStandalone (id: string): Promise<void> {
-    try {
-      await this.#client.sadd(this.#keys.standaloneIndex(), id)
-    } catch (err) {
-      throw unavailable(err)
-    }
+    await this.#client.sadd(this.#keys.standaloneIndex(), id).catch(rethrowUnavailable)
   }
 
   async hasStandalone (id: string): Promise<boolean> {
-    try {
-      return await this.#client.sismember(this.#keys.standaloneIndex(), id) === 1
-    } catch (err) {
-      throw unavailable(err)
-    }
+    return await this.#client.sismember(this.#keys.standaloneIndex(), id).catch(rethrowUnavailable) === 1
   }
 
   /** Sessions with a standalone stream on any instance (possibly including some just gone). */
-  async standaloneSessions (): Promise<string[]> {
-    try {
-      return await this.#client.smembers(this.#keys.standaloneIndex())
-    } catch (err) {
-      throw unavailable(err)
-    }
+  standaloneSessions (): Promise<string[]> {
+    return this.#client.smembers(this.#keys.standaloneIndex()).catch(rethrowUnavailable)
   }
 
   /** Sessions subscribed to `uri` (possibly including some just gone). */
-  async subscribers (uri: string): Promise<string[]> {
-    try {
-      return await this.#client.smembers(this.#keys.subscribers(uri))
-    } catch (err) {
-      throw unavailable(err)
-    }
+  subscribers (uri: string): Promise<string[]> {
+    return this.#client.smembers(this.#keys.subscribers(uri)).catch(rethrowUnavailable)
   }
 
   /** Drop index entries of a session found to be gone (expired: its own keys went by TTL). */
