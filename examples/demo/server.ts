@@ -7,7 +7,10 @@ const port = Number(process.env.PORT ?? 3000)
 const redis = process.env.REDIS_URL
 const app = await buildDemo(redis === undefined || redis === '' ? {} : { redis }, { logger: { level: process.env.LOG_LEVEL ?? 'info' } })
 await app.listen({ host, port })
-app.log.info(`MCP endpoint: http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp${redis === undefined || redis === '' ? '' : ' (sessions in Redis)'}`)
+// With PORT=0 the OS picks the port: report the one actually bound.
+const address = app.server.address()
+const boundPort = address !== null && typeof address === 'object' ? address.port : port
+app.log.info(`MCP endpoint: http://${host.includes(':') ? `[${host}]` : host}:${boundPort}/mcp${redis === undefined || redis === '' ? '' : ' (sessions in Redis)'}`)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
