@@ -27,8 +27,8 @@ function ask<T> (child: ChildProcess, type: string): Promise<T> {
 }
 
 /** Start one server script (compiled, in dist/) in its own process. */
-export async function startServer (script: string): Promise<ServerHandle> {
-  const child = fork(new URL(script, import.meta.url), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+export async function startServer (script: string, env: Record<string, string> = {}): Promise<ServerHandle> {
+  const child = fork(new URL(script, import.meta.url), [], { execArgv: ['--expose-gc'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))

@@ -1,6 +1,8 @@
-// Session lookup throughput: the plugin with 1,000 and 10,000 live sessions, POSTing `ping`
-// and `tools/call echo` with a different Mcp-Session-Id on every request, side by side in
-// the same run with a bare Fastify route (the ceiling). Each server runs in its own process.
+// Session lookup throughput: the plugin on the memory store, on Redis and on Redis with the
+// near-cache, with 1,000 and 10,000 live sessions, POSTing `ping` and `tools/call echo` with a
+// different Mcp-Session-Id on every request, side by side in the same run with a bare Fastify
+// route (the ceiling) and the official SDK's stateful server (1,000 sessions, echo). Each
+// server runs in its own process; Redis is a redis-server started for the run.
 //
 // The machine is small and shared (CPU steal comes and goes), so scenarios are not run one
 // after the other: every round runs a short slice of each, and each round's ratios are taken
@@ -10,6 +12,7 @@
 //   npm run bench -- --quick   short run (4 rounds of 1.5 s per scenario)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createSessions, load, machine, startServer, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
+import { RedisServer } from '../test/redis-server.js'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 4 : 7
@@ -60,16 +63,32 @@ const servers: ServerHandle[] = []
 const bare = await startServer('./servers/bare.js')
 servers.push(bare)
 const scenarios: Scenario[] = [{ name: 'bare route', server: bare, body: PING, sessionIds: fakeIds, results: [] }]
+const redis = await RedisServer.start()
+const ECHOED = { content: [{ type: 'text', text: 'hello' }] }
 for (const count of sessionCounts) {
-  const server = await startServer('./servers/mcp.js')
-  servers.push(server)
-  const ids = await createSessions(server.url, count)
-  await expectAnswer(server.url, ids[0]!, PING, {})
-  await expectAnswer(server.url, ids[ids.length - 1]!, ECHO, { content: [{ type: 'text', text: 'hello' }] })
   const label = count.toLocaleString('en')
-  scenarios.push({ name: `ping, ${label} sessions`, server, body: PING, sessionIds: ids, results: [] })
-  scenarios.push({ name: `tools/call echo, ${label} sessions`, server, body: ECHO, sessionIds: ids, results: [] })
+  const memory = await startServer('./servers/mcp.js')
+  // Two processes on one Redis and one key prefix: sessions created through one serve both.
+  const env = { REDIS_URL: redis.url, REDIS_PREFIX: `bench${count}:` }
+  const onRedis = await startServer('./servers/mcp-redis.js', env)
+  const nearCache = await startServer('./servers/mcp-redis.js', { ...env, NEAR_CACHE: '1' })
+  servers.push(memory, onRedis, nearCache)
+  const variants: Array<[string, ServerHandle, string[]]> = []
+  variants.push(['memory', memory, await createSessions(memory.url, count)])
+  const redisIds = await createSessions(onRedis.url, count)
+  variants.push(['Redis', onRedis, redisIds], ['Redis + near-cache', nearCache, redisIds])
+  for (const [variant, server, ids] of variants) {
+    await expectAnswer(server.url, ids[0]!, PING, {})
+    await expectAnswer(server.url, ids[ids.length - 1]!, ECHO, ECHOED)
+    scenarios.push({ name: `${variant}: ping, ${label} sessions`, server, body: PING, sessionIds: ids, results: [] })
+    scenarios.push({ name: `${variant}: tools/call echo, ${label} sessions`, server, body: ECHO, sessionIds: ids, results: [] })
+  }
 }
+const sdk = await startServer('./servers/sdk.js')
+servers.push(sdk)
+const sdkIds = await createSessions(sdk.url, 1000)
+await expectAnswer(sdk.url, sdkIds[0]!, ECHO, ECHOED)
+scenarios.push({ name: 'official SDK: tools/call echo, 1,000 sessions', server: sdk, body: ECHO, sessionIds: sdkIds, results: [] })
 
 // One unrecorded slice each, so every server is warm (JIT) before the first measured round.
 for (const s of scenarios) await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
@@ -79,6 +98,7 @@ for (let round = 0; round < rounds; round++) {
 }
 const after = cpuTimes()
 for (const server of servers) await server.stop()
+await redis.close()
 const stealPct = after.total > before.total ? (100 * (after.steal - before.steal)) / (after.total - before.total) : 0
 
 const baseline = scenarios[0]!

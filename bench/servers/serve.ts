@@ -10,6 +10,11 @@ import type { FastifyInstance } from 'fastify'
 export async function serve (app: FastifyInstance): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
+  announce(port, () => app.close())
+}
+
+/** The IPC side for any server: report `port`, answer CPU/memory/profile questions, stop with `close`. */
+export function announce (port: number, close: () => Promise<unknown>): void {
   let inspector: Session | undefined
   process.on('message', (message: { type: string }) => {
     if (message.type === 'cpu') {
@@ -31,7 +36,7 @@ export async function serve (app: FastifyInstance): Promise<void> {
         process.send!({ type: 'profile-stop', file })
       })
     } else if (message.type === 'stop') {
-      app.close().then(() => process.exit(0), () => process.exit(1))
+      close().then(() => process.exit(0), () => process.exit(1))
     }
   })
   process.send!({ type: 'ready', port })

@@ -1,0 +1,14 @@
+// The plugin under benchmark on Redis (REDIS_URL), optionally with the near-cache
+// (NEAR_CACHE=1): the demo app with room for every pre-created session. Started by
+// bench/harness.ts in its own process.
+import { buildDemo } from '../../examples/demo/app.js'
+import { serve } from './serve.js'
+
+const app = await buildDemo({
+  redis: process.env.REDIS_URL!,
+  redisPrefix: process.env.REDIS_PREFIX ?? 'bench:',
+  nearCache: process.env.NEAR_CACHE === '1' ? { max: 200_000, maxAgeMs: 5000 } : false,
+  maxSessions: 1_000_000,
+  sessionTtlMs: 60 * 60_000
+}, { logger: false })
+await serve(app)
