@@ -64,6 +64,15 @@ const bare = await startServer('./servers/bare.js')
 servers.push(bare)
 const scenarios: Scenario[] = [{ name: 'bare route', server: bare, body: PING, sessionIds: fakeIds, results: [] }]
 const redis = await RedisServer.start()
+/** Heap growth per session (after GC) while `create` opens them: what an idle session costs. */
+const idleHeap: Array<{ server: string, sessions: number, bytesPerSession: number }> = []
+async function measuredSessions (name: string, server: ServerHandle, count: number): Promise<string[]> {
+  const before = (await server.heap()).heapUsed
+  const ids = await createSessions(server.url, count)
+  const after = (await server.heap()).heapUsed
+  idleHeap.push({ server: name, sessions: count, bytesPerSession: Math.round((after - before) / count) })
+  return ids
+}
 const ECHOED = { content: [{ type: 'text', text: 'hello' }] }
 for (const count of sessionCounts) {
   const label = count.toLocaleString('en')
@@ -74,7 +83,7 @@ for (const count of sessionCounts) {
   const nearCache = await startServer('./servers/mcp-redis.js', { ...env, NEAR_CACHE: '1' })
   servers.push(memory, onRedis, nearCache)
   const variants: Array<[string, ServerHandle, string[]]> = []
-  variants.push(['memory', memory, await createSessions(memory.url, count)])
+  variants.push(['memory', memory, await measuredSessions('plugin, memory store', memory, count)])
   const redisIds = await createSessions(onRedis.url, count)
   variants.push(['Redis', onRedis, redisIds], ['Redis + near-cache', nearCache, redisIds])
   for (const [variant, server, ids] of variants) {
@@ -86,7 +95,7 @@ for (const count of sessionCounts) {
 }
 const sdk = await startServer('./servers/sdk.js')
 servers.push(sdk)
-const sdkIds = await createSessions(sdk.url, 1000)
+const sdkIds = await measuredSessions('official SDK (McpServer + transport per session)', sdk, 1000)
 await expectAnswer(sdk.url, sdkIds[0]!, ECHO, ECHOED)
 scenarios.push({ name: 'official SDK: tools/call echo, 1,000 sessions', server: sdk, body: ECHO, sessionIds: sdkIds, results: [] })
 
@@ -117,6 +126,7 @@ const rows = scenarios.map((s) => {
   }
 })
 console.table(rows)
+console.table(idleHeap)
 console.log(`CPU steal during the measured rounds: ${stealPct.toFixed(1)}% (time the hypervisor gave to other guests; high values mean noisy numbers)`)
 
 const out = new URL('./results/', import.meta.url.replace('/dist/bench/', '/bench/'))
@@ -130,6 +140,7 @@ writeFileSync(file, JSON.stringify({
   connections,
   stealPct: Number(stealPct.toFixed(1)),
   rows,
+  idleHeap,
   raw: scenarios.map((s) => ({ scenario: s.name, rounds: s.results }))
 }, null, 2) + '\n')
 console.log(`results written to ${file.pathname}`)
