@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { Type } from '@sinclair/typebox'
 
 /**
  * Listen on a free loopback port, tell the parent over IPC, and answer its CPU-time
@@ -10,13 +11,21 @@ import type { FastifyInstance } from 'fastify'
 export async function serve (app: FastifyInstance): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  announce(port, () => app.close())
+  let added = 0
+  // `broadcast`: a tool added now is announced (tools/list_changed) on every GET stream: the
+  // SSE benchmark's fan-out.
+  announce(port, () => app.close(), (message) => {
+    if (message.type !== 'broadcast') return
+    app.mcp.tool({ name: `added-${added++}`, description: 'added by the benchmark', inputSchema: Type.Object({}) }, async () => 'ok')
+    process.send!({ type: 'broadcast' })
+  })
 }
 
 /** The IPC side for any server: report `port`, answer CPU/memory/profile questions, stop with `close`. */
-export function announce (port: number, close: () => Promise<unknown>): void {
+export function announce (port: number, close: () => Promise<unknown>, other: (message: { type: string }) => void = () => {}): void {
   let inspector: Session | undefined
   process.on('message', (message: { type: string }) => {
+    other(message)
     if (message.type === 'cpu') {
       const { user, system } = process.cpuUsage()
       process.send!({ type: 'cpu', micros: user + system })

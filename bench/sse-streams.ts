@@ -1,0 +1,86 @@
+// SSE at scale: one plugin process (memory store) holding 10,000 concurrent GET streams, its
+// memory (RSS, heap) with them open, and the latency of a notification fanned out to all of
+// them (tools/list_changed, from the moment the server is asked until each client has it).
+//
+//   npm run build && node dist/bench/sse-streams.js [--streams=10000] [--fanouts=5]
+import http from 'node:http'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { createSessions, machine, startServer } from './harness.js'
+
+function option (name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
+  return arg === undefined ? fallback : Number(arg.slice(name.length + 3))
+}
+const STREAMS = option('streams', 10_000)
+const FANOUTS = option('fanouts', 5)
+
+interface Stream { request: http.ClientRequest, received: (text: string) => void }
+
+/** Open one GET stream; resolves once its headers arrived (200). */
+function openStream (url: string, sessionId: string, onData: (text: string) => void): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'GET', agent: false, headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } }, (response) => {
+      if (response.statusCode !== 200) return reject(new Error(`GET answered ${response.statusCode}`))
+      response.setEncoding('utf8')
+      response.on('data', onData)
+      resolve({ request, received: onData })
+    })
+    request.on('error', reject)
+    request.end()
+  })
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+
+console.log(`SSE streams benchmark: ${STREAMS.toLocaleString('en')} GET streams, ${FANOUTS} fan-outs`)
+console.log(machine())
+const server = await startServer('./servers/mcp.js')
+const ids = await createSessions(server.url, STREAMS)
+const withSessions = await server.heap()
+
+let fanout = -1
+let started = 0
+const arrived: number[][] = Array.from({ length: FANOUTS }, () => [])
+const streams: Stream[] = []
+for (let i = 0; i < ids.length; i += 500) {
+  streams.push(...await Promise.all(ids.slice(i, i + 500).map((id) => openStream(server.url, id, (text) => {
+    if (fanout >= 0 && text.includes('list_changed')) arrived[fanout]!.push(performance.now() - started)
+  }))))
+}
+const withStreams = await server.heap()
+const counts = await (await fetch(server.url.replace('/mcp', '/health'))).json() as { streams: number }
+if (counts.streams !== STREAMS) throw new Error(`the server holds ${counts.streams} streams, not ${STREAMS}`)
+
+const rows = []
+for (fanout = 0; fanout < FANOUTS; fanout++) {
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`fan-out ${fanout}: ${arrived[fanout]!.length} of ${STREAMS} arrived`)), 60_000)
+    const check = setInterval(() => {
+      if (arrived[fanout]!.length >= STREAMS) { clearInterval(check); clearTimeout(timer); resolve() }
+    }, 5)
+  })
+  started = performance.now()
+  server.child.send({ type: 'broadcast' })
+  await done
+  const sorted = [...arrived[fanout]!].sort((a, b) => a - b)
+  rows.push({ fanout: fanout + 1, 'p50 ms': Number(percentile(sorted, 0.5).toFixed(1)), 'p99 ms': Number(percentile(sorted, 0.99).toFixed(1)), 'max ms': Number(sorted.at(-1)!.toFixed(1)) })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+}
+console.table(rows)
+const memory = {
+  streams: STREAMS,
+  rssMiB: Math.round(withStreams.rss / 2 ** 20),
+  heapMiB: Math.round(withStreams.heapUsed / 2 ** 20),
+  heapPerStreamBytes: Math.round((withStreams.heapUsed - withSessions.heapUsed) / STREAMS),
+  rssPerStreamBytes: Math.round((withStreams.rss - withSessions.rss) / STREAMS)
+}
+console.table([memory])
+
+for (const stream of streams) stream.request.destroy()
+await server.stop()
+const out = new URL('./results/', import.meta.url.replace('/dist/bench/', '/bench/'))
+mkdirSync(out, { recursive: true })
+const file = new URL('sse-streams.json', out)
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: machine(), memory, fanout: rows }, null, 2) + '\n')
+console.log(`results written to ${file.pathname}`)
