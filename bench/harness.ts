@@ -105,13 +105,16 @@ function cannon (url: string, options: LoadOptions, duration: number): Promise<a
     duration,
     headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2025-06-18' },
     body: options.body,
-    requests: [{
-      // Every request names another session, so lookups hit the whole table, not one hot key.
-      setupRequest: (request) => {
-        request.headers = { ...request.headers, 'mcp-session-id': ids[i++ % ids.length]! }
-        return request
-      }
-    }]
+    // Every request names another session, so lookups hit the whole table, not one hot key.
+    // No ids: no session header at all (initialize).
+    requests: ids.length === 0
+      ? undefined
+      : [{
+          setupRequest: (request) => {
+            request.headers = { ...request.headers, 'mcp-session-id': ids[i++ % ids.length]! }
+            return request
+          }
+        }]
   })
 }
 

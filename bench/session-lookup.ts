@@ -21,6 +21,7 @@ const connections = 32
 const sessionCounts = [1_000, 10_000]
 
 const PING = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
+const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1.0.0' } } })
 const ECHO = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } })
 
 interface Scenario {
@@ -92,6 +93,16 @@ for (const count of sessionCounts) {
     scenarios.push({ name: `${variant}: ping, ${label} sessions`, server, body: PING, sessionIds: ids, results: [] })
     scenarios.push({ name: `${variant}: tools/call echo, ${label} sessions`, server, body: ECHO, sessionIds: ids, results: [] })
   }
+}
+// Session creation: every request an initialize (no session header), on its own server.
+const initServers: Array<[string, ServerHandle]> = [
+  ['memory', await startServer('./servers/mcp.js')],
+  ['Redis', await startServer('./servers/mcp-redis.js', { REDIS_URL: redis.url, REDIS_PREFIX: 'benchinit:' })],
+  ['official SDK', await startServer('./servers/sdk.js')]
+]
+for (const [variant, server] of initServers) {
+  servers.push(server)
+  scenarios.push({ name: `${variant}: initialize`, server, body: INITIALIZE, sessionIds: [], results: [] })
 }
 const sdk = await startServer('./servers/sdk.js')
 servers.push(sdk)
