@@ -13,6 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createSessions, load, machine, startServer, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/redis-server.js'
+import { writeDocs } from './docs.js'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 4 : 7
@@ -155,6 +156,10 @@ writeFileSync(file, JSON.stringify({
   raw: scenarios.map((s) => ({ scenario: s.name, rounds: s.results }))
 }, null, 2) + '\n')
 console.log(`results written to ${file.pathname}`)
+if (!quick) {
+  writeDocs(file)
+  console.log('docs/benchmarks.md and docs/benchmarks.svg regenerated from it')
+}
 const broken = rows.filter((r) => r['non-2xx'] > 0)
 if (broken.length > 0) {
   console.error(`non-2xx answers or errors in: ${broken.map((r) => r.scenario).join(', ')}`)
