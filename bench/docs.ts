@@ -4,7 +4,8 @@
 // The full session-lookup run calls this itself.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 
-interface LookupRun {
+/** A results file of bench/session-lookup.ts. */
+export interface LookupRun {
   date: string
   machine: Record<string, string | number>
   rounds: number
@@ -20,6 +21,8 @@ interface SseRun {
   fanout: Array<{ fanout: number, 'p50 ms': number, 'p99 ms': number, 'max ms': number }>
 }
 
+export const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare']
+
 const root = new URL('../', import.meta.url.replace('/dist/bench/', '/bench/'))
 const results = new URL('bench/results/', root)
 const docs = new URL('docs/', root)
@@ -33,7 +36,8 @@ export function writeDocs (lookupFile = new URL('session-lookup.json', results))
   writeFileSync(new URL('benchmarks.md', docs), markdown(run, sse))
 }
 
-function table (columns: string[], rows: Array<Record<string, unknown>>): string {
+/** A markdown table of `rows`, first column left-aligned. */
+export function table (columns: string[], rows: Array<Record<string, unknown>>): string {
   const lines = [`| ${columns.join(' | ')} |`, `|${columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`]
   for (const row of rows) lines.push(`| ${columns.map((c) => String(row[c] ?? '')).join(' | ')} |`)
   return lines.join('\n')
@@ -54,7 +58,7 @@ function markdown (run: LookupRun, sse: SseRun | undefined): string {
     '',
     '## Session lookup (`npm run bench`)',
     '',
-    table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare'], run.rows)
+    table(LOOKUP_COLUMNS, run.rows)
   ]
   if (run.idleHeap !== undefined) {
     parts.push('', '## Memory per idle session', '', 'Heap growth after GC while the sessions were created, divided by their number.', '',

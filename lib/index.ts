@@ -132,10 +132,18 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     notifySessions: (message, filter, uri) => standalone.notify(message, filter, uri)
   }
 
-  const unsubscribeExpired = store.onExpired((sessionId) => {
+  // A session that ended: what this instance holds for it (streams, handlers, pending
+  // requests) is closed here; `endSession` also tells the other instances.
+  const closeSession = (sessionId: string): void => {
     if (cluster !== undefined) cluster.closeLocal(sessionId)
     else live.terminate(sessionId, SESSION_NOT_FOUND)
-  })
+  }
+  const endSession = (sessionId: string): void => {
+    closeSession(sessionId)
+    cluster?.terminate(sessionId)
+  }
+  // The store announces expiries on every instance itself.
+  const unsubscribeExpired = store.onExpired(closeSession)
   // A client holding the GET stream open is using its session even if it sends no POST:
   // refresh those sessions on the same throttle as requests, and at least three times per
   // TTL so one late tick on a busy event loop does not expire them.
@@ -145,10 +153,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     for (const sessionId of standalone.connectedSessions()) {
       store.touch(sessionId, now).then((alive) => {
         // Gone without a word (its record lapsed, or Redis lost its data): stop holding it open.
-        if (alive === false) {
-          live.terminate(sessionId, SESSION_NOT_FOUND)
-          cluster?.terminate(sessionId)
-        }
+        if (alive === false) endSession(sessionId)
       }, (err: unknown) => app.log.warn({ err }, 'mcp: session touch failed'))
     }
     streamTouchTimer.refresh()
@@ -189,7 +194,9 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     exchange,
     lifecycle,
     standalone,
-    cluster
+    cluster,
+    closeSession,
+    endSession
   })
 
   if (options.health !== false) {
@@ -219,17 +226,24 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     if (redis !== undefined) await redis.close()
   })
 
+  // Idle means no handler running and every POST stream's end recorded (the last messages
+  // may still be on their way to an event store across the network when a handler returns).
   async function drainHandlers (): Promise<void> {
-    if (live.inflightCount === 0) return
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, options.drainTimeoutMs, true) })
-    const gaveUp = await Promise.race([live.whenIdle().then(() => false), timedOut])
-    clearTimeout(timer)
-    if (gaveUp) {
-      app.log.warn({ requests: live.inflightCount, drainTimeoutMs: options.drainTimeoutMs }, 'mcp: aborting handlers still running at shutdown')
-      live.abortAll('Server shutting down', 503, SHUTTING_DOWN, (id) => errorResponse(id, ErrorCode.ConnectionClosed, 'Server shutting down: the request was aborted'))
-    }
+    if (await settledWithin(live.whenIdle(), options.drainTimeoutMs)) return
+    app.log.warn({ requests: live.inflightCount, drainTimeoutMs: options.drainTimeoutMs }, 'mcp: aborting handlers still running at shutdown')
+    live.abortAll('Server shutting down', 503, SHUTTING_DOWN, (id) => errorResponse(id, ErrorCode.ConnectionClosed, 'Server shutting down: the request was aborted'))
+    // The aborted streams store their error answers and ends; bounded, should a store hang.
+    await settledWithin(live.whenIdle(), options.redisTimeoutMs)
   }
+}
+
+/** Whether `promise` settled within `ms`. */
+async function settledWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false) })
+  const settled = await Promise.race([promise.then(() => true, () => true), late])
+  clearTimeout(timer)
+  return settled
 }
 
 /** The plugin: `app.register(mcp, options)`. */

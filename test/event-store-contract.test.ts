@@ -6,7 +6,8 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { MemoryEventStore } from '../lib/events/memory-store.js'
 import { assertEventStore, compareSeq, parseEventId } from '../lib/events/store.js'
-import { RedisEventStore, type PublishedEvent } from '../lib/redis/event-store.js'
+import { RedisEventStore } from '../lib/redis/event-store.js'
+import type { FeedEvent } from '../lib/http/feed-stream.js'
 import { eventStoreSuite, sessionId } from './event-store-suite.js'
 import { RedisServer, skipWithoutRedis } from './redis-server.js'
 
@@ -136,7 +137,7 @@ if (skip !== false) {
       const s = sessionId('pub')
       const channel = store.streamChannel(s, 'post')
       t.equal(channel, `evpub:ch:{${s}}:post`)
-      const heard: PublishedEvent[] = []
+      const heard: FeedEvent[] = []
       subscriber.on('message', (ch: string, payload: string) => { if (ch === channel) heard.push(JSON.parse(payload)) })
       await subscriber.subscribe(channel)
       const ids = [await store.append(s, 'post', ''), await store.append(s, 'post', '{"a":1}'), await store.append(s, 'post', 'x')]

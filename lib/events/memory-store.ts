@@ -113,7 +113,7 @@ export class MemoryEventStore implements EventStore {
     return this.appendNow(sessionId, streamId, data)
   }
 
-  /** `append`, synchronously (the plugin's own streams use it to skip a promise per event). */
+  /** `append`, synchronously (for tools and tests that hold the store directly). */
   appendNow (sessionId: string, streamId: string, data: string): string {
     let session = this.#sessions.get(sessionId)
     if (session === undefined) {

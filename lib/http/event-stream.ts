@@ -108,14 +108,12 @@ export class EventStream {
   }
 
   /**
-   * Carry the stream on `connection`, writing every event after `lastEventId` to it first.
-   * Resolves how many events were replayed, or `undefined` when the store does not know
-   * the id.
+   * Carry the stream on `connection`, writing every event after `lastEventId` to it first
+   * (none when the store does not know the id).
    */
-  resume (connection: SseStream, lastEventId: string): Promise<number | undefined> {
+  resume (connection: SseStream, lastEventId: string): Promise<void> {
     const events = this.#events
-    if (events === undefined) return Promise.resolve(undefined)
-    let replayed: number | undefined
+    if (events === undefined) return RESOLVED
     this.#supersede(connection)
     return this.#enqueue(async () => {
       // Attached here, in the queue, not before: a message queued ahead of this step must
@@ -127,9 +125,9 @@ export class EventStream {
       if (result.truncated) {
         this.#env.logger.warn({ mcpSession: shortSessionId(this.sessionId), stream: this.id }, 'mcp: resumed stream lost events to the history bound')
       }
-      replayed = await writeEvents(connection, result.events, () => this.#connection === connection)
+      await writeEvents(connection, result.events, () => this.#connection === connection)
       if (this.#ended && this.#connection === connection) connection.end()
-    }).then(() => replayed)
+    })
   }
 
   /**
@@ -216,14 +214,11 @@ export class EventStream {
  * overflow `maxQueuedBytes`. Priming events (empty data) are not repeated. Stops when
  * `stillOwner` says the connection was replaced or it closed.
  */
-export async function writeEvents (connection: SseStream, events: ReadonlyArray<{ id: string, data: string }>, stillOwner: () => boolean = () => true): Promise<number> {
-  let written = 0
+export async function writeEvents (connection: SseStream, events: ReadonlyArray<{ id: string, data: string }>, stillOwner: () => boolean = () => true): Promise<void> {
   for (const event of events) {
     if (connection.closed || !stillOwner()) break
     if (event.data === '') continue
     connection.sendData(event.data, event.id)
-    written++
     if (connection.waiting) await connection.ready()
   }
-  return written
 }

@@ -15,7 +15,7 @@ import { PostExchange, type ExchangeDeps } from './exchange.js'
 import { createGuards, type OriginPolicy } from './guard.js'
 import { SseStream } from './sse.js'
 import { writeEvents } from './event-stream.js'
-import { parseEventId, type EventStore, type ReplayResult } from '../events/store.js'
+import { parseEventId, type EventStore } from '../events/store.js'
 import { standaloneStreamId } from '../session/live.js'
 import type { StandaloneStreams } from '../session/standalone.js'
 import type { RedisCluster } from '../redis/cluster.js'
@@ -33,6 +33,10 @@ export interface RouteDeps {
   readonly standalone: StandaloneStreams
   /** The other instances, when sessions are shared through Redis. */
   readonly cluster: RedisCluster | undefined
+  /** Close what this instance holds for a session that ended. */
+  readonly closeSession: (sessionId: string) => void
+  /** The session ended here: close it on this instance and on every other one. */
+  readonly endSession: (sessionId: string) => void
 }
 
 /** The headers a browser client needs to speak MCP through CORS. */
@@ -325,7 +329,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     if (polling) limitDuration(connection)
     await standalone.open(session, connection, polling).catch((err: unknown) => failedStream(request, connection, err))
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
-    if (await store.get(session.id) === undefined) live.terminate(session.id, SESSION_NOT_FOUND)
+    if (await store.get(session.id) === undefined) deps.closeSession(session.id)
     return reply
   }
 
@@ -356,13 +360,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
       const followed = await cluster.follow(session, parsed.streamId, lastEventId, () => openConnection(reply, session))
       return followed === undefined ? unknownEventId(reply) : reply
     }
-    let history: ReplayResult | undefined
-    try {
-      history = await events.replayAfter(session.id, lastEventId)
-    } catch (err) {
-      request.log.error({ err }, 'mcp: event replay failed')
-      return sendHttpError(reply, 500, ErrorCode.InternalError, 'Error replaying events')
-    }
+    const history = await events.replayAfter(session.id, lastEventId)
     if (history === undefined) return unknownEventId(reply)
     // A POST stream that is no longer live here: its history is all there is.
     const connection = openConnection(reply, session)
@@ -399,8 +397,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     const session = await resolveSession(request, reply)
     if (session === undefined) return reply
     await store.delete(session.id)
-    live.terminate(session.id, SESSION_NOT_FOUND)
-    cluster?.terminate(session.id)
+    deps.endSession(session.id)
     request.log.info({ mcpSession: shortSessionId(session.id) }, 'mcp: session deleted')
     return reply.code(204).send()
   }

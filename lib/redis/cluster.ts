@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
 import type { ReplayResult } from '../events/store.js'
-import { FeedStream, type FeedEvent } from '../http/feed-stream.js'
+import { FeedStream, type FeedEvent, type FeedSubscribe } from '../http/feed-stream.js'
 import type { SseStream } from '../http/sse.js'
 import { SESSION_NOT_FOUND } from '../http/wire.js'
 import { OutboundRequests } from '../protocol/outbound.js'
@@ -42,6 +42,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
   readonly #outbound: OutboundRequests
   readonly #logger: FastifyBaseLogger
   readonly #retryMs: number
+  readonly #keys: RedisKeys
   readonly #broadcast: string
   readonly #feeds = new Map<string, FeedStream>()
   readonly #followers = new Set<FeedStream>()
@@ -55,7 +56,8 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     this.instanceId = outbound.instanceId
     this.#retryMs = retryMs
     this.#logger = logger
-    this.#broadcast = new RedisKeys(redis.prefix).channel('all')
+    this.#keys = new RedisKeys(redis.prefix)
+    this.#broadcast = this.#keys.channel('all')
   }
 
   async start (): Promise<void> {
@@ -149,9 +151,9 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
    * connection ends with the stream's end marker.
    */
   async follow (session: SessionRecord, streamId: string, lastEventId: string, connect: () => SseStream): Promise<ReplayResult | undefined> {
-    const { bus, events } = this.#redis
+    const { events } = this.#redis
     const feed = new FeedStream(session.id, streamId, this.#retryMs, this.#logger)
-    await feed.subscribe((handler) => bus.subscribe(events.streamChannel(session.id, streamId), (event) => handler(event as FeedEvent)))
+    await feed.subscribe(this.#feedOf(session.id, streamId))
     let replay: ReplayResult | undefined
     try {
       replay = await events.replayAfter(session.id, lastEventId)
@@ -189,9 +191,13 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     previous?.end()
     this.takeover(session.id, streamId)
     await this.#redis.sessions.markStandalone(session.id)
-    const { bus, events } = this.#redis
-    await feed.subscribe((handler) => bus.subscribe(events.streamChannel(session.id, streamId), (event) => handler(event as FeedEvent)))
+    await feed.subscribe(this.#feedOf(session.id, streamId))
     return connection.closed ? undefined : feed
+  }
+
+  /** Subscribing to what is appended to a stream (published by the append script). */
+  #feedOf (sessionId: string, streamId: string): FeedSubscribe {
+    return (handler) => this.#redis.bus.subscribe(this.#redis.events.streamChannel(sessionId, streamId), (event) => handler(event as FeedEvent))
   }
 
   /** Pub/sub was down for a while: every fed connection reads what it missed from the history. */
@@ -203,7 +209,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
   }
 
   #instanceChannel (instanceId: string): string {
-    return new RedisKeys(this.#redis.prefix).channel(`i:${instanceId}`)
+    return this.#keys.channel(`i:${instanceId}`)
   }
 
   #publish (channel: string, notice: Notice): void {

@@ -13,16 +13,6 @@ export interface RedisEventStoreOptions {
   ttlMs?: number
 }
 
-/** A live event as published on its stream's channel when appended. */
-export interface PublishedEvent {
-  /** Event id (`formatEventId`). */
-  i: string
-  /** Data; absent on the end marker. */
-  d?: string
-  /** Present (1) on the end marker. */
-  e?: 1
-}
-
 type Scripted = Redis & {
   mcpEventAppend (events: string, streams: string, maxLen: number, data: string, ttl: number, streamId: string, channel: string): Promise<string>
   mcpEventEnd (events: string, streams: string, ttl: number, streamId: string, channel: string): Promise<string | null>
@@ -90,7 +80,7 @@ export class RedisEventStore implements EventStore {
     this.#client = client as Scripted
   }
 
-  /** The channel on which a stream's appends are published (as `PublishedEvent` JSON). */
+  /** The channel on which a stream's appends are published (as `FeedEvent` JSON, see lib/http/feed-stream.ts). */
   streamChannel (sessionId: string, streamId: string): string {
     return this.#keys.channel(`{${sessionId}}:${streamId}`)
   }

@@ -172,7 +172,7 @@ export class LiveSessions implements PostStreamRegistry {
    * priming it if asked. An older connection is ended: a client reconnecting over a
    * half-dead socket must win, not get 409.
    */
-  openStandalone (sessionId: string, connection: SseStream, prime: boolean): EventStream {
+  openStandalone (sessionId: string, connection: SseStream, prime: boolean): void {
     const stream = this.standaloneFor(sessionId)
     void stream.open(connection, prime)
     if (!stream.resumable) {
@@ -181,12 +181,6 @@ export class LiveSessions implements PostStreamRegistry {
         if (this.#standalone.get(sessionId) === stream && !stream.connected) this.#standalone.delete(sessionId)
       })
     }
-    return stream
-  }
-
-  /** The session's standalone stream on this instance, connected or waiting for a resume. */
-  standalone (sessionId: string): EventStream | undefined {
-    return this.#standalone.get(sessionId)
   }
 
   /**
@@ -201,10 +195,8 @@ export class LiveSessions implements PostStreamRegistry {
     return true
   }
 
-  /** The live stream (standalone, or a POST still being answered) a `Last-Event-ID` names. */
+  /** The POST stream a `Last-Event-ID` names, while its request is still being answered here. */
   findStream (sessionId: string, streamId: string): EventStream | undefined {
-    const standalone = this.#standalone.get(sessionId)
-    if (standalone !== undefined && standalone.id === streamId) return standalone
     return this.#posts.get(sessionId + ' ' + streamId)
   }
 
