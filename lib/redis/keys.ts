@@ -12,8 +12,6 @@ export class RedisKeys {
 
   /** Hash: the session record, one JSON-encoded field per record field. */
   session (sessionId: string): string { return `${this.prefix}{${sessionId}}:s` }
-  /** Set: the URIs the session subscribed to. */
-  subscriptions (sessionId: string): string { return `${this.prefix}{${sessionId}}:u` }
   /** Stream: one SSE stream's event history. */
   events (sessionId: string, streamId: string): string { return `${this.prefix}{${sessionId}}:e:${streamId}` }
   /** Set: the stream ids of the session that have a history (to delete them with it). */

@@ -26,67 +26,68 @@ export interface RedisSessionStoreOptions {
 }
 
 type Scripted = Redis & {
-  mcpSessionGet (hash: string, subs: string): Promise<[string[], string[]] | null>
-  mcpSessionPut (hash: string, subs: string, ...args: Array<string | number>): Promise<number>
-  mcpSessionUpdate (hash: string, subs: string, ...args: Array<string | number>): Promise<number>
-  mcpSessionTouch (hash: string, subs: string, ttl: number, now: number): Promise<number>
-  mcpSessionSubscribe (hash: string, subs: string, uri: string, max: number): Promise<number>
+  mcpSessionPut (hash: string, ttl: number, ...fields: string[]): Promise<number>
+  mcpSessionUpdate (hash: string, ...args: Array<string | number>): Promise<number>
+  mcpSessionTouch (hash: string, ttl: number, now: number): Promise<number>
+  mcpSessionSubscribe (hash: string, uri: string, max: number): Promise<number>
+  mcpSessionUnsubscribe (hash: string, uri: string): Promise<number>
   mcpIndexAdd (index: string, now: number, max: number, id: string, expiry: number): Promise<number>
 }
 
 interface ScriptedPipeline {
   mcpIndexAdd (index: string, now: number, max: number, id: string, expiry: number): ScriptedPipeline
-  mcpSessionPut (hash: string, subs: string, ...args: Array<string | number>): ScriptedPipeline
+  mcpSessionPut (hash: string, ttl: number, ...fields: string[]): ScriptedPipeline
+  mcpSessionTouch (hash: string, ttl: number, now: number): ScriptedPipeline
+  mcpSessionUnsubscribe (hash: string, uri: string): ScriptedPipeline
   zadd (...args: Array<string | number>): ScriptedPipeline
+  srem (key: string, member: string): ScriptedPipeline
   exec (): Promise<Array<[Error | null, unknown]> | null>
 }
 
+// A whole record is one hash, so the hot path (`get`) is a plain HGETALL: no script, one key.
+// Its subscriptions are one field, a JSON array (absent when empty) that the scripts below
+// edit in place, so concurrent (un)subscribes from several instances never lose each other.
 // Each script touches the keys of one session only (one Cluster slot).
 const SCRIPTS = {
-  mcpSessionGet: `
-    local h = redis.call('HGETALL', KEYS[1])
-    if #h == 0 then return false end
-    return {h, redis.call('SMEMBERS', KEYS[2])}`,
   mcpSessionPut: `
-    redis.call('DEL', KEYS[1], KEYS[2])
-    local n = tonumber(ARGV[2])
-    redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + n * 2))
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], unpack(ARGV, 2))
     redis.call('PEXPIRE', KEYS[1], ARGV[1])
-    if #ARGV > 2 + n * 2 then
-      redis.call('SADD', KEYS[2], unpack(ARGV, 3 + n * 2))
-      redis.call('PEXPIRE', KEYS[2], ARGV[1])
-    end
     return 1`,
   mcpSessionUpdate: `
     if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-    local i = 1
-    local nset = tonumber(ARGV[i]); i = i + 1
-    if nset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i, i + nset * 2 - 1)) end
-    i = i + nset * 2
-    local ndel = tonumber(ARGV[i]); i = i + 1
-    if ndel > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i, i + ndel - 1)) end
-    i = i + ndel
-    if ARGV[i] == '=' then
-      redis.call('DEL', KEYS[2])
-      if #ARGV > i then
-        redis.call('SADD', KEYS[2], unpack(ARGV, i + 1))
-        redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
-      end
-    end
+    local nset = tonumber(ARGV[1])
+    if nset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 2, 1 + nset * 2)) end
+    if #ARGV > 1 + nset * 2 then redis.call('HDEL', KEYS[1], unpack(ARGV, 2 + nset * 2)) end
     return 1`,
   mcpSessionTouch: `
     if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
-    redis.call('PEXPIRE', KEYS[2], ARGV[1])
     redis.call('HSET', KEYS[1], 'lastActiveAt', ARGV[2])
     return 1`,
   // 1 added, 0 already there, -1 no session, -2 full.
   mcpSessionSubscribe: `
     if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-    if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
-    if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return -2 end
-    redis.call('SADD', KEYS[2], ARGV[1])
-    redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+    local stored = redis.call('HGET', KEYS[1], 'subscriptions')
+    local uris = stored and cjson.decode(stored) or {}
+    for _, uri in ipairs(uris) do if uri == ARGV[1] then return 0 end end
+    if #uris >= tonumber(ARGV[2]) then return -2 end
+    uris[#uris + 1] = ARGV[1]
+    redis.call('HSET', KEYS[1], 'subscriptions', cjson.encode(uris))
     return 1`,
+  // 1 removed, 0 not there.
+  mcpSessionUnsubscribe: `
+    local stored = redis.call('HGET', KEYS[1], 'subscriptions')
+    if not stored then return 0 end
+    local uris = cjson.decode(stored)
+    for i, uri in ipairs(uris) do
+      if uri == ARGV[1] then
+        table.remove(uris, i)
+        if #uris == 0 then redis.call('HDEL', KEYS[1], 'subscriptions')
+        else redis.call('HSET', KEYS[1], 'subscriptions', cjson.encode(uris)) end
+        return 1
+      end
+    end
+    return 0`,
   // The cap: count sessions whose expiry is still ahead, add this one if there is room.
   mcpIndexAdd: `
     if redis.call('ZCOUNT', KEYS[1], ARGV[1], '+inf') >= tonumber(ARGV[2]) then return 0 end
@@ -95,23 +96,21 @@ const SCRIPTS = {
 } as const
 
 /** Give a client the store's scripts (ioredis reloads them itself after a Redis restart). */
-export function defineScripts (client: Redis, scripts: Record<string, string>, keys: Record<string, number>): void {
+export function defineScripts (client: Redis, scripts: Record<string, string>, keys: Record<string, number> = {}): void {
   const existing = client as unknown as Record<string, unknown>
   for (const [name, lua] of Object.entries(scripts)) {
     if (typeof existing[name] !== 'function') client.defineCommand(name, { numberOfKeys: keys[name] ?? 1, lua })
   }
 }
 
-const SCRIPT_KEYS = { mcpSessionGet: 2, mcpSessionPut: 2, mcpSessionUpdate: 2, mcpSessionTouch: 2, mcpSessionSubscribe: 2, mcpIndexAdd: 1 }
-
 interface Cached { record: SessionRecord, at: number }
 interface StoreNotice { t: 'upd' | 'del' | 'exp', id: string }
 
 /**
- * Sessions in Redis, shared by every instance. A record is a hash of JSON-encoded fields with
- * the idle TTL as its expiry (refreshed by `touch`, which the plugin throttles), subscriptions
- * a set beside it; creation, updates and subscription changes are single scripts, so they are
- * atomic. An index (sorted by expiry time) bounds the number of live sessions and lets
+ * Sessions in Redis, shared by every instance. A record is one hash of JSON-encoded fields
+ * (subscriptions included) with the idle TTL as its expiry (refreshed by `touch`, which the
+ * plugin throttles); creation, updates and subscription changes are single scripts, so they
+ * are atomic. An index (sorted by expiry time) bounds the number of live sessions and lets
  * instances notice expiries, which are announced over the bus.
  */
 export class RedisSessionStore implements SessionStore {
@@ -139,7 +138,7 @@ export class RedisSessionStore implements SessionStore {
     this.#bus = options.bus
     this.#logger = options.logger
     this.#channel = this.#keys.channel('sessions')
-    defineScripts(client, SCRIPTS, SCRIPT_KEYS)
+    defineScripts(client, SCRIPTS)
     this.#client = client as Scripted
     const near = options.nearCache === false || options.nearCache === undefined ? undefined : options.nearCache
     this.#cache = near === undefined ? undefined : new Map()
@@ -166,16 +165,14 @@ export class RedisSessionStore implements SessionStore {
     const now = Date.now()
     const { id } = session
     const hash = this.#keys.session(id)
-    const subs = this.#keys.subscriptions(id)
-    const fields = encodeFields(session)
     const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
       .mcpIndexAdd(this.#keys.sessionIndex(), now, this.maxSessions, id, now + this.ttlMs)
-      .mcpSessionPut(hash, subs, this.ttlMs, fields.length / 2, ...fields, ...(session.subscriptions ?? []))
+      .mcpSessionPut(hash, this.ttlMs, ...encodeFields(session))
       .exec()
     for (const [err] of results ?? []) if (err !== null) throw err
     if (results?.[0]?.[1] === 1) return true
     // Over the cap: undo the write that went out in the same round trip.
-    await this.#client.del(hash, subs)
+    await this.#client.del(hash)
     return false
   }
 
@@ -192,9 +189,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #fetch (id: string): Promise<SessionRecord | undefined> {
-    const reply = await this.#client.mcpSessionGet(this.#keys.session(id), this.#keys.subscriptions(id))
-    if (reply === null) return undefined
-    const record = decodeRecord(reply[0], reply[1])
+    const stored = await this.#client.hgetall(this.#keys.session(id))
+    // HGETALL answers an empty hash for a missing key; a record always has fields.
+    if (stored.id === undefined) return undefined
+    const record = decodeRecord(stored)
     const cache = this.#cache
     if (cache !== undefined) {
       if (cache.size >= this.#cacheMax) cache.delete(cache.keys().next().value as string)
@@ -211,15 +209,11 @@ export class RedisSessionStore implements SessionStore {
     const set: string[] = []
     const del: string[] = []
     for (const [field, value] of Object.entries(patch)) {
-      if (field === 'subscriptions' || field === 'id') continue
-      if (value === undefined) del.push(field)
+      if (field === 'id') continue
+      if (value === undefined || (field === 'subscriptions' && (value as string[]).length === 0)) del.push(field)
       else set.push(field, JSON.stringify(value))
     }
-    const subscriptions = patch.subscriptions
-    const args: Array<string | number> = [set.length / 2, ...set, del.length, ...del]
-    if (subscriptions !== undefined) args.push('=', ...subscriptions)
-    else args.push('-')
-    const updated = await this.#client.mcpSessionUpdate(this.#keys.session(id), this.#keys.subscriptions(id), ...args) === 1
+    const updated = await this.#client.mcpSessionUpdate(this.#keys.session(id), set.length / 2, ...set, ...del) === 1
     this.#cache?.delete(id)
     if (updated) this.#announce({ t: 'upd', id })
     return updated
@@ -230,10 +224,19 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #touch (id: string, now: number): Promise<boolean> {
-    // The index entry is refreshed only for a record that still exists: one whose record
-    // lapsed must keep its old expiry time, so that a sweep announces it.
-    if (await this.#client.mcpSessionTouch(this.#keys.session(id), this.#keys.subscriptions(id), this.ttlMs, now) === 0) return false
-    await this.#client.zadd(this.#keys.sessionIndex(), 'XX', now + this.ttlMs, id)
+    // The record and its index entry are refreshed in one round trip (they live in different
+    // Cluster slots, so not in one script). If the record had lapsed, its entry is made due
+    // now instead, so that the next sweep announces the expiry.
+    const index = this.#keys.sessionIndex()
+    const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
+      .mcpSessionTouch(this.#keys.session(id), this.ttlMs, now)
+      .zadd(index, 'XX', now + this.ttlMs, id)
+      .exec()
+    for (const [err] of results ?? []) if (err !== null) throw err
+    if (results?.[0]?.[1] === 0) {
+      await this.#client.zadd(index, 'XX', now, id)
+      return false
+    }
     const cached = this.#cache?.get(id)
     if (cached !== undefined) cached.record.lastActiveAt = now
     return true
@@ -244,9 +247,9 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #delete (id: string): Promise<boolean> {
-    const uris = await this.#client.smembers(this.#keys.subscriptions(id))
+    const uris = parseSubscriptions(await this.#client.hget(this.#keys.session(id), 'subscriptions'))
     const pipeline = this.#client.pipeline()
-      .del(this.#keys.session(id), this.#keys.subscriptions(id))
+      .del(this.#keys.session(id))
       .zrem(this.#keys.sessionIndex(), id)
       .srem(this.#keys.standaloneIndex(), id)
     for (const uri of uris) pipeline.srem(this.#keys.subscribers(uri), id)
@@ -272,7 +275,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
-    const result = await this.#client.mcpSessionSubscribe(this.#keys.session(id), this.#keys.subscriptions(id), uri, max)
+    const result = await this.#client.mcpSessionSubscribe(this.#keys.session(id), uri, max)
     // The reverse index lives in its own slot, so it cannot join the script: kept in step
     // right after it, and entries of sessions gone meanwhile are dropped when found.
     if (result === 1) await this.#client.sadd(this.#keys.subscribers(uri), id)
@@ -286,8 +289,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
-    const [[err, removed]] = (await this.#client.pipeline()
-      .srem(this.#keys.subscriptions(id), uri)
+    const [[err, removed]] = (await (this.#client.pipeline() as unknown as ScriptedPipeline)
+      .mcpSessionUnsubscribe(this.#keys.session(id), uri)
       .srem(this.#keys.subscribers(uri), id)
       .exec()) as Array<[Error | null, number]> as [[Error | null, number]]
     if (err !== null) throw err
@@ -385,24 +388,26 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-const NUMBER_FIELDS = new Set(['createdAt', 'lastActiveAt'])
-
 function encodeFields (session: SessionRecord): string[] {
   const fields: string[] = []
   for (const [field, value] of Object.entries(session)) {
-    if (field === 'subscriptions' || value === undefined) continue
+    if (value === undefined || (field === 'subscriptions' && (value as string[]).length === 0)) continue
     fields.push(field, JSON.stringify(value))
   }
   return fields
 }
 
-function decodeRecord (flat: string[], subscriptions: string[]): SessionRecord {
+function decodeRecord (stored: Record<string, string>): SessionRecord {
   const record: Record<string, unknown> = {}
-  for (let i = 0; i < flat.length; i += 2) {
-    const field = flat[i]!
-    // touch writes lastActiveAt as a bare number, which is valid JSON too.
-    record[field] = NUMBER_FIELDS.has(field) ? Number(flat[i + 1]) : JSON.parse(flat[i + 1]!)
+  for (const field in stored) {
+    const value = stored[field]!
+    // touch writes lastActiveAt as a bare number (valid JSON too): skip the parser for the
+    // fields every request reads.
+    record[field] = field === 'lastActiveAt' || field === 'createdAt' ? Number(value) : value === 'true' ? true : JSON.parse(value)
   }
-  if (subscriptions.length > 0) record.subscriptions = subscriptions
   return record as unknown as SessionRecord
+}
+
+function parseSubscriptions (stored: string | null): string[] {
+  return stored === null ? [] : JSON.parse(stored) as string[]
 }
