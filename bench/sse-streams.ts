@@ -2,7 +2,8 @@
 // memory (RSS, heap) with them open, and the latency of a notification fanned out to all of
 // them (tools/list_changed, from the moment the server is asked until each client has it).
 //
-//   npm run build && node dist/bench/sse-streams.js [--streams=10000] [--fanouts=5]
+//   node dist/bench/sse-streams.js [--quick] [--streams=10000] [--fanouts=10]
+// (`npm run bench` runs it after the session lookup benchmark; --quick: 3 fan-outs)
 import http from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
@@ -12,8 +13,9 @@ function option (name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
   return arg === undefined ? fallback : Number(arg.slice(name.length + 3))
 }
+const quick = process.argv.includes('--quick')
 const STREAMS = option('streams', 10_000)
-const FANOUTS = option('fanouts', 5)
+const FANOUTS = option('fanouts', quick ? 3 : 10)
 
 interface Stream { request: http.ClientRequest, received: (text: string) => void }
 
@@ -35,6 +37,7 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 
 console.log(`SSE streams benchmark: ${STREAMS.toLocaleString('en')} GET streams, ${FANOUTS} fan-outs`)
 console.log(machine())
+const setupStarted = performance.now()
 const server = await startServer('./servers/mcp.js')
 const ids = await createSessions(server.url, STREAMS)
 const withSessions = await server.heap()
@@ -49,6 +52,7 @@ for (let i = 0; i < ids.length; i += 500) {
   }))))
 }
 const withStreams = await server.heap()
+console.log(`${STREAMS.toLocaleString('en')} sessions created and their GET streams opened in ${((performance.now() - setupStarted) / 1000).toFixed(0)} s`)
 const counts = await (await fetch(server.url.replace('/mcp', '/health'))).json() as { streams: number }
 if (counts.streams !== STREAMS) throw new Error(`the server holds ${counts.streams} streams, not ${STREAMS}`)
 
@@ -81,6 +85,6 @@ for (const stream of streams) stream.request.destroy()
 await server.stop()
 const out = new URL('./results/', import.meta.url.replace('/dist/bench/', '/bench/'))
 mkdirSync(out, { recursive: true })
-const file = new URL('sse-streams.json', out)
+const file = new URL(`sse-streams${quick ? '-quick' : ''}.json`, out)
 writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: machine(), memory, fanout: rows }, null, 2) + '\n')
 console.log(`results written to ${file.pathname}`)

@@ -31,6 +31,12 @@ if (skip !== false) {
     return store
   }
 
+  /** How many times Redis ran `command` so far (INFO commandstats). */
+  function commandCalls (command: string): number {
+    const line = server.cli('info', 'commandstats').split('\n').find((l) => l.startsWith(`cmdstat_${command}:`))
+    return Number(line?.match(/calls=(\d+)/)?.[1] ?? 0)
+  }
+
   sessionStoreSuite(t, build, 'RedisSessionStore')
 
   t.test('RedisSessionStore specifics', async (t) => {
@@ -43,6 +49,31 @@ if (skip !== false) {
       t.same(keys, [`tagged:sessions`, `tagged:{${record.id}}:s`].sort(), 'the record (subscriptions included) and the index entry')
       const ttl = Number(server.cli('pttl', `tagged:{${record.id}}:s`))
       t.ok(ttl > 59_000 && ttl <= 60_000, `the record expires with the idle TTL (${ttl} ms)`)
+    })
+
+    t.test('touches asked for in one turn go out as one pipeline, each answered for its own session', async (t) => {
+      const prefix = `batch${++n}:`
+      const store = await build({ ttlMs: 60_000, maxSessions: 100, prefix })
+      t.teardown(() => store.close())
+      const records = Array.from({ length: 40 }, () => sampleRecord())
+      for (const record of records) t.equal(await store.create(record), true)
+      // One record lapses (a TTL lapse, an eviction) before the batch that touches it.
+      const lapsed = records[7]!
+      server.cli('del', `${prefix}{${lapsed.id}}:s`)
+      const expiryBefore = Number(server.cli('zscore', `${prefix}sessions`, lapsed.id))
+      const zaddsBefore = commandCalls('zadd')
+      const now = Date.now() + 5000
+      const results = await Promise.all([
+        ...records.map((r) => store.touch(r.id, now)),
+        store.touch(records[0]!.id, now), // the same session twice in one turn
+        store.touch('no-such-session', now)
+      ])
+      t.same(results, [...records.map((r) => r !== lapsed), true, false], 'alive for each live session, false for the lapsed and the unknown one')
+      t.equal(commandCalls('zadd') - zaddsBefore, 2, 'one ZADD for the whole batch, one to make the lapsed entry due')
+      t.equal((await store.get(records[3]!.id))?.lastActiveAt, now, 'the record was refreshed')
+      t.equal(Number(server.cli('zscore', `${prefix}sessions`, records[3]!.id)), now + 60_000, 'and its index entry')
+      const due = Number(server.cli('zscore', `${prefix}sessions`, lapsed.id))
+      t.ok(due === now && due < expiryBefore, 'the lapsed session\'s entry is due now, for the sweep')
     })
 
     t.test('subscriptions change atomically, bounded, across two instances', async (t) => {

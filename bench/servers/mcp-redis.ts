@@ -7,7 +7,7 @@ import { serve } from './serve.js'
 const app = await buildDemo({
   redis: process.env.REDIS_URL!,
   redisPrefix: process.env.REDIS_PREFIX ?? 'bench:',
-  nearCache: process.env.NEAR_CACHE === '1' ? { max: 200_000, maxAgeMs: 5000 } : false,
+  nearCache: process.env.NEAR_CACHE === '1' ? { max: 200_000, maxAgeMs: 60_000 } : false,
   maxSessions: 1_000_000,
   sessionTtlMs: 60 * 60_000
 }, { logger: false })

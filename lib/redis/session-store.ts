@@ -4,7 +4,7 @@ import type { MessageBus } from '../bus/bus.js'
 import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
 import type { RedisMessageBus } from './bus.js'
 import { RedisKeys } from './keys.js'
-import { rethrowUnavailable } from './connection.js'
+import { rethrowUnavailable, unavailable } from './connection.js'
 
 export interface RedisSessionStoreOptions {
   /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */
@@ -127,6 +127,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #cacheMaxAgeMs: number
   readonly #sweepIntervalMs: number
   #unsubscribe: Promise<() => Promise<void>> | undefined
+  readonly #touches = new Map<string, { now: number, waiters: Array<{ resolve: (alive: boolean) => void, reject: (err: Error) => void }> }>()
+  #touchFlush: NodeJS.Immediate | undefined
   readonly #offReconnect: (() => void) | undefined
   #timer: NodeJS.Timeout | undefined
   #closed = false
@@ -219,27 +221,61 @@ export class RedisSessionStore implements SessionStore {
     return updated
   }
 
+  /**
+   * Touches are batched: those asked for in one turn of the event loop go out as one pipeline
+   * (one write, one round trip), the index entries in a single ZADD. Under load that is many
+   * sessions per round trip; a touch is never urgent, so waiting for the turn to end costs nothing.
+   */
   touch (id: string, now: number): Promise<boolean> {
-    return this.#touch(id, now).catch(rethrowUnavailable)
+    return new Promise((resolve, reject) => {
+      const pending = this.#touches.get(id)
+      if (pending === undefined) this.#touches.set(id, { now, waiters: [{ resolve, reject }] })
+      else {
+        pending.now = Math.max(pending.now, now)
+        pending.waiters.push({ resolve, reject })
+      }
+      this.#touchFlush ??= setImmediate(() => { void this.#flushTouches() })
+    })
   }
 
-  async #touch (id: string, now: number): Promise<boolean> {
-    // The record and its index entry are refreshed in one round trip (they live in different
-    // Cluster slots, so not in one script). If the record had lapsed, its entry is made due
-    // now instead, so that the next sweep announces the expiry.
+  async #flushTouches (): Promise<void> {
+    this.#touchFlush = undefined
+    const batch = [...this.#touches]
+    this.#touches.clear()
     const index = this.#keys.sessionIndex()
-    const results = await (this.#client.pipeline() as unknown as ScriptedPipeline)
-      .mcpSessionTouch(this.#keys.session(id), this.ttlMs, now)
-      .zadd(index, 'XX', now + this.ttlMs, id)
-      .exec()
-    for (const [err] of results ?? []) if (err !== null) throw err
-    if (results?.[0]?.[1] === 0) {
-      await this.#client.zadd(index, 'XX', now, id)
-      return false
+    const pipeline = this.#client.pipeline() as unknown as ScriptedPipeline
+    const refreshed: Array<number | string> = []
+    for (const [id, { now }] of batch) {
+      pipeline.mcpSessionTouch(this.#keys.session(id), this.ttlMs, now)
+      refreshed.push(now + this.ttlMs, id)
     }
-    const cached = this.#cache?.get(id)
-    if (cached !== undefined) cached.record.lastActiveAt = now
-    return true
+    // The record and its index entry live in different Cluster slots, so not in one script.
+    // A failed ZADD is left to the sweep, which repairs entries of records still alive.
+    pipeline.zadd(index, 'XX', ...refreshed)
+    let results: Array<[Error | null, unknown]>
+    try {
+      results = await pipeline.exec() ?? []
+    } catch (err) {
+      for (const [, { waiters }] of batch) for (const { reject } of waiters) reject(unavailable(err))
+      return
+    }
+    // Records that had lapsed: their index entries (just refreshed with the rest) are made due
+    // now instead, so that the next sweep announces the expiries.
+    const lapsed: Array<number | string> = []
+    batch.forEach(([id, { now }], i) => {
+      if (results[i]?.[0] == null && results[i]?.[1] === 0) lapsed.push(now, id)
+    })
+    if (lapsed.length > 0) await this.#client.zadd(index, 'XX', ...lapsed).catch(() => {})
+    batch.forEach(([id, { now, waiters }], i) => {
+      const [err, alive] = results[i] ?? [new Error('no reply')]
+      if (err != null) {
+        for (const { reject } of waiters) reject(unavailable(err))
+        return
+      }
+      const cached = alive === 1 ? this.#cache?.get(id) : undefined
+      if (cached !== undefined) cached.record.lastActiveAt = now
+      for (const { resolve } of waiters) resolve(alive === 1)
+    })
   }
 
   delete (id: string): Promise<boolean> {
@@ -358,6 +394,10 @@ export class RedisSessionStore implements SessionStore {
 
   async close (): Promise<void> {
     this.#closed = true
+    if (this.#touchFlush !== undefined) {
+      clearImmediate(this.#touchFlush)
+      await this.#flushTouches()
+    }
     this.#offReconnect?.()
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
