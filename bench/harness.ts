@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import autocannon from 'autocannon'
 
@@ -108,6 +109,24 @@ export interface LoadResult {
   cpuMicrosPerRequest: number
   non2xx: number
   errors: number
+  /** Share of the machine's CPU time the hypervisor gave to other guests during the slice (%). */
+  stealPct: number
+  /** The attempt not kept, when the slice was run twice for steal. */
+  discarded?: LoadResult
+}
+
+/** Jiffies of CPU time the hypervisor gave to others (Linux `steal`), and the total. */
+export function cpuTimes (): { steal: number, total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+    return { steal: fields[7] ?? 0, total: fields.reduce((a, b) => a + b, 0) }
+  } catch {
+    return { steal: 0, total: 0 }
+  }
+}
+
+export function stealBetween (before: { steal: number, total: number }, after: { steal: number, total: number }): number {
+  return after.total > before.total ? Number(((100 * (after.steal - before.steal)) / (after.total - before.total)).toFixed(1)) : 0
 }
 
 export interface LoadOptions {
@@ -148,7 +167,9 @@ function cannon (url: string, options: LoadOptions, duration: number): Promise<a
 export async function load (options: LoadOptions): Promise<LoadResult> {
   if (options.warmupSec > 0) await cannon(options.server.url, options, options.warmupSec)
   const cpuBefore = await options.server.cpuMicros()
+  const machineBefore = cpuTimes()
   const result = await cannon(options.server.url, options, options.durationSec)
+  const machineAfter = cpuTimes()
   const cpuAfter = await options.server.cpuMicros()
   const requests = result.requests.total
   return {
@@ -159,7 +180,8 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     cpuMicrosPerRequest: requests === 0 ? 0 : (cpuAfter - cpuBefore) / requests,
     non2xx: result.non2xx,
-    errors: result.errors
+    errors: result.errors,
+    stealPct: stealBetween(machineBefore, machineAfter)
   }
 }
 

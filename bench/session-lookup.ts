@@ -6,14 +6,14 @@
 // runs in its own process; Redis is a redis-server started for the run.
 //
 // The machine is small and shared (CPU steal comes and goes in bursts), so scenarios are not
-// run one after the other: every round runs a short slice of each, in groups that start with
-// a slice of the bare route, and the scenarios compared with each other (a store with another,
-// the plugin with the SDK) run next to each other. Ratios are taken within a round against the
+// run one after the other: every round runs a short slice of each, in groups (one per method)
+// that start with a slice of the bare route, and the scenarios compared with each other (a
+// store with another, one session count with another, the plugin with the SDK) run close. Ratios are taken within a round against the
 // group's own bare slice or neighbour; the table reports medians over rounds.
 //
 //   node dist/bench/session-lookup.js [--quick]   (`npm run bench` runs it, then the rest)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createSessions, load, machine, startServer, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpuTimes, createSessions, load, machine, startServer, stealBetween, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/redis-server.js'
 import { median, METHODS, scenarioName, VARIANTS } from './targets.js'
 
@@ -40,16 +40,6 @@ async function expectAnswer (url: string, sessionId: string, body: string, expec
   const json = await res.json() as { result?: unknown }
   if (res.status !== 200 || JSON.stringify(json.result) !== JSON.stringify(expected)) {
     throw new Error(`unexpected answer ${res.status} ${JSON.stringify(json)}`)
-  }
-}
-
-/** Jiffies of CPU time the hypervisor gave to others (Linux `steal`), and the total. */
-function cpuTimes (): { steal: number, total: number } {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
-    return { steal: fields[7] ?? 0, total: fields.reduce((a, b) => a + b, 0) }
-  } catch {
-    return { steal: 0, total: 0 }
   }
 }
 
@@ -86,6 +76,7 @@ const sdk = await start('./servers/sdk.js')
 const sdkIds = await measuredSessions('official SDK (McpServer + transport per session)', sdk, 1000)
 await expectAnswer(sdk.url, sdkIds[0]!, ECHO, ECHOED)
 const SDK_ECHO = 'official SDK: tools/call echo, 1,000 sessions'
+const variantsByCount = new Map<number, Record<typeof VARIANTS[number], readonly [ServerHandle, string[]]>>()
 for (const count of sessionCounts) {
   const setup = Date.now()
   const memory = await start('./servers/mcp.js')
@@ -96,18 +87,25 @@ for (const count of sessionCounts) {
   const memoryIds = await measuredSessions('plugin, memory store', memory, count)
   const redisIds = await createSessions(onRedis.url, count)
   const variants = { memory: [memory, memoryIds], Redis: [onRedis, redisIds], 'Redis + near-cache': [nearCache, redisIds] } as const
+  for (const [server, ids] of Object.values(variants)) {
+    await expectAnswer(server.url, ids[0]!, PING, {})
+    await expectAnswer(server.url, ids[ids.length - 1]!, ECHO, ECHOED)
+  }
+  variantsByCount.set(count, variants)
+  console.log(`${count.toLocaleString('en')} sessions on each store set up in ${((Date.now() - setup) / 1000).toFixed(0)} s`)
+}
+// One group per method: what is compared (a store with another at one count, one count with
+// another, the plugin with the SDK) runs within seconds.
+for (const [, method] of METHODS) {
   const group = newGroup()
-  for (const [, method] of METHODS) {
+  for (const count of sessionCounts) {
     for (const variant of VARIANTS) {
-      const [server, ids] = variants[variant]
-      await expectAnswer(server.url, ids[0]!, PING, {})
-      await expectAnswer(server.url, ids[ids.length - 1]!, ECHO, ECHOED)
+      const [server, ids] = variantsByCount.get(count)![variant]
       group.push({ name: scenarioName(variant, method, count), server, body: method === 'ping' ? PING : ECHO, sessionIds: ids, results: [] })
       // The SDK next to the plugin it is compared with.
       if (count === 1000 && variant === 'memory' && method !== 'ping') group.push({ name: SDK_ECHO, server: sdk, body: ECHO, sessionIds: sdkIds, results: [] })
     }
   }
-  console.log(`${count.toLocaleString('en')} sessions on each store set up in ${((Date.now() - setup) / 1000).toFixed(0)} s`)
 }
 // Session creation: every request an initialize (no session header), on its own server.
 const initGroup = newGroup()
@@ -125,8 +123,23 @@ const baselineOf = new Map(groups.flatMap((group) => group.map((s) => [s, group[
 for (const s of scenarios) await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
 const sdkBefore = await sdk.heap()
 const before = cpuTimes()
+/**
+ * One measured slice. A slice during which the hypervisor took more than `STEAL_RETRY_PCT` of
+ * the machine's CPU measures the neighbours more than the server: it is run once more, and the
+ * attempt with less steal is kept (both are in the results file). Full runs only.
+ */
+const STEAL_RETRY_PCT = 10
+let retried = 0
+async function slice (s: Scenario): Promise<LoadResult> {
+  const first = await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
+  // The quick run keeps its time bound instead.
+  if (quick || first.stealPct <= STEAL_RETRY_PCT) return first
+  retried++
+  const second = await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
+  return second.stealPct < first.stealPct ? { ...second, discarded: first } : { ...first, discarded: second }
+}
 for (let round = 0; round < rounds; round++) {
-  for (const s of scenarios) s.results.push(await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 }))
+  for (const s of scenarios) s.results.push(await slice(s))
 }
 const after = cpuTimes()
 // The SDK 1.x in JSON response mode keeps an entry per request until its session closes
@@ -136,7 +149,7 @@ const sdkServed = scenarios.find((s) => s.name === SDK_ECHO)!.results.reduce((su
 const sdkRetained = { requests: sdkServed, heapGrowthMiB: Number(((sdkAfter.heapUsed - sdkBefore.heapUsed) / 2 ** 20).toFixed(1)), bytesPerRequest: Math.round((sdkAfter.heapUsed - sdkBefore.heapUsed) / sdkServed) }
 for (const server of servers) await server.stop()
 await redis.close()
-const stealPct = after.total > before.total ? (100 * (after.steal - before.steal)) / (after.total - before.total) : 0
+const stealPct = stealBetween(before, after)
 
 // The bare route's slices of every group make its one row.
 const bareRoute: Scenario = { ...groups[0]![0]!, results: groups.flatMap((group) => group[0]!.results) }
@@ -152,13 +165,14 @@ const rows = [bareRoute, ...scenarios.filter((s) => s.server !== bare)].map((s) 
     'CPU µs/req': Number(median(s.results.map((r) => r.cpuMicrosPerRequest)).toFixed(1)),
     'req/s ÷ bare': Number(median(rpsRatios).toFixed(3)),
     'CPU ÷ bare': Number(median(cpuRatios).toFixed(3)),
+    'steal %': median(s.results.map((r) => r.stealPct)),
     'non-2xx': s.results.reduce((sum, r) => sum + r.non2xx + r.errors, 0)
   }
 })
 console.table(rows)
 console.table(idleHeap)
 console.log(`official SDK: heap grew ${sdkRetained.heapGrowthMiB} MiB over the ${sdkServed.toLocaleString('en')} measured requests (${sdkRetained.bytesPerRequest} B per request kept)`)
-console.log(`CPU steal during the measured rounds: ${stealPct.toFixed(1)}% (time the hypervisor gave to other guests; high values mean noisy numbers)`)
+console.log(`CPU steal during the measured rounds: ${stealPct.toFixed(1)}% (time the hypervisor gave to other guests; high values mean noisy numbers); ${retried} of ${scenarios.length * rounds} slices run twice for steal above ${STEAL_RETRY_PCT}%`)
 
 const out = new URL('./results/', import.meta.url.replace('/dist/bench/', '/bench/'))
 mkdirSync(out, { recursive: true })
@@ -169,7 +183,8 @@ writeFileSync(file, JSON.stringify({
   rounds,
   sliceSec,
   connections,
-  stealPct: Number(stealPct.toFixed(1)),
+  stealPct,
+  retriedSlices: retried,
   sessionCounts,
   rows,
   idleHeap,
