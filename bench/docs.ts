@@ -2,9 +2,9 @@
 // (bench/results/session-lookup.json and sse-streams.json). `npm run bench` calls this after a
 // full run; to regenerate from the files alone: npm run bench:docs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { METHODS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
+import { METHODS, SDK_ECHO, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
 
-export const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
+const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
 
 const root = new URL('../', import.meta.url.replace('/dist/bench/', '/bench/'))
 const results = new URL('bench/results/', root)
@@ -84,7 +84,7 @@ const COLOURS: Record<string, string> = { memory: '#337ab7', Redis: '#f0ad4e', '
 function chart (run: LookupRun): string {
   const rps = (scenario: string): number => Number(run.rows.find((r) => r.scenario === scenario)?.['req/s'] ?? 0)
   const bare = rps('bare route')
-  const sdk = rps('official SDK: tools/call echo, 1,000 sessions')
+  const sdk = rps(SDK_ECHO)
   const series = VARIANTS.flatMap((variant) => METHODS.map(([short, method]) => ({ variant, short, method })))
   const max = Math.max(bare, ...run.sessionCounts.flatMap((n) => series.map((s) => rps(scenarioName(s.variant, s.method, n))))) * 1.1
   const width = 900

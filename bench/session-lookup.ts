@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpuTimes, createSessions, load, machine, startServer, stealBetween, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/redis-server.js'
-import { median, METHODS, scenarioName, VARIANTS } from './targets.js'
+import { median, METHODS, scenarioName, SDK_ECHO, VARIANTS } from './targets.js'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 3 : 7
@@ -75,7 +75,6 @@ const ECHOED = { content: [{ type: 'text', text: 'hello' }] }
 const sdk = await start('./servers/sdk.js')
 const sdkIds = await measuredSessions('official SDK (McpServer + transport per session)', sdk, 1000)
 await expectAnswer(sdk.url, sdkIds[0]!, ECHO, ECHOED)
-const SDK_ECHO = 'official SDK: tools/call echo, 1,000 sessions'
 const variantsByCount = new Map<number, Record<typeof VARIANTS[number], readonly [ServerHandle, string[]]>>()
 for (const count of sessionCounts) {
   const setup = Date.now()

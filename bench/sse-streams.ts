@@ -17,7 +17,7 @@ const quick = process.argv.includes('--quick')
 const STREAMS = option('streams', 10_000)
 const FANOUTS = option('fanouts', quick ? 3 : 10)
 
-interface Stream { request: http.ClientRequest, received: (text: string) => void }
+interface Stream { request: http.ClientRequest }
 
 /** Open one GET stream; resolves once its headers arrived (200). */
 function openStream (url: string, sessionId: string, onData: (text: string) => void): Promise<Stream> {
@@ -26,7 +26,7 @@ function openStream (url: string, sessionId: string, onData: (text: string) => v
       if (response.statusCode !== 200) return reject(new Error(`GET answered ${response.statusCode}`))
       response.setEncoding('utf8')
       response.on('data', onData)
-      resolve({ request, received: onData })
+      resolve({ request })
     })
     request.on('error', reject)
     request.end()

@@ -4,7 +4,7 @@
 // while the listener is still open.)
 import net from 'node:net'
 import type { IncomingHttpHeaders } from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { MemoryEventStore, parseEventId } from '../lib/index.js'
@@ -147,25 +147,32 @@ function lastDataId (reader: StreamReader): string {
   return id
 }
 
+/**
+ * A session with two handlers held: one on a kept-alive connection (busy when close starts,
+ * so server.close() does not reap it as idle), one on its own (it keeps the drain going after
+ * the first answers); then close, awaited until the listener is closed.
+ */
+async function drainWithTwoHeld (t: Test, app: FastifyInstance) {
+  const { gates, started } = addGates(app)
+  const url = await listen(app)
+  const session = await openSessionHttp(url)
+  const connection = await KeepAliveConnection.open(url)
+  t.teardown(() => connection.destroy())
+  const held = connection.send(url.pathname, 'POST', session.headers, gate(1, 0))
+  await started[0]!.promise
+  const other = request(url, 'POST', session.headers, gate(2, 1))
+  await started[1]!.promise
+  const stopped = listenerClosed(app)
+  const closing = app.close()
+  await within(stopped, 'the listener to close')
+  return { url, gates, connection, held, other, closing }
+}
+
 t.test('a new initialize during the drain', async (t) => {
   t.test('new connections are refused; on a kept-alive connection the plugin answers 503, Retry-After, JSON-RPC', async (t) => {
     // return503OnClosing: false, or Fastify answers every request during close itself.
     const app = await buildApp(t, {}, { return503OnClosing: false })
-    const { gates, started } = addGates(app)
-    const url = await listen(app)
-    const session = await openSessionHttp(url)
-    const connection = await KeepAliveConnection.open(url)
-    t.teardown(() => connection.destroy())
-    // Busy when close starts, so server.close() does not reap it as idle.
-    const held = connection.send(url.pathname, 'POST', session.headers, gate(1, 0))
-    await started[0]!.promise
-    // A second handler keeps the drain going after the first answers.
-    const other = request(url, 'POST', session.headers, gate(2, 1))
-    await started[1]!.promise
-    const stopped = listenerClosed(app)
-
-    const closing = app.close()
-    await within(stopped, 'the listener to close')
+    const { url, gates, connection, held, other, closing } = await drainWithTwoHeld(t, app)
     t.equal(app.server.listening, false, 'the listening socket is closed while handlers drain')
     await t.rejects(request(url, 'POST', postHeaders(), INITIALIZE), { code: 'ECONNREFUSED' }, 'a new connection is refused')
 
@@ -194,18 +201,7 @@ t.test('a new initialize during the drain', async (t) => {
 
   t.test('with Fastify\'s default return503OnClosing, Fastify answers 503 itself and no session is created', async (t) => {
     const app = await buildApp(t)
-    const { gates, started } = addGates(app)
-    const url = await listen(app)
-    const session = await openSessionHttp(url)
-    const connection = await KeepAliveConnection.open(url)
-    t.teardown(() => connection.destroy())
-    const held = connection.send(url.pathname, 'POST', session.headers, gate(1, 0))
-    await started[0]!.promise
-    const other = request(url, 'POST', session.headers, gate(2, 1))
-    await started[1]!.promise
-    const stopped = listenerClosed(app)
-    const closing = app.close()
-    await within(stopped, 'the listener to close')
+    const { url, gates, connection, held, other, closing } = await drainWithTwoHeld(t, app)
     gates[0]!.resolve()
     t.equal((await held).status, 200)
 

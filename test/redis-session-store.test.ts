@@ -76,6 +76,21 @@ if (skip !== false) {
       t.ok(due === now && due < expiryBefore, 'the lapsed session\'s entry is due now, for the sweep')
     })
 
+    t.test('subscriptions edited by the scripts (Lua cjson) read back exactly, emptied lists included', async (t) => {
+      const store = await build({ ttlMs: 60_000, maxSessions: 10 })
+      t.teardown(() => store.close())
+      // cjson escapes '/' and passes UTF-8 through: what JSON.parse reads must be the same URIs.
+      const uris = ['file:///a/b?q="x"&y=1', 'note://café/ünï/日本', 'tab\there\\back']
+      const record = sampleRecord({ subscriptions: [uris[0]!] })
+      await store.create(record)
+      for (const uri of uris.slice(1)) t.equal(await store.addSubscription(record.id, uri, 10), 'added')
+      t.same((await store.get(record.id))?.subscriptions, uris)
+      for (const uri of uris) t.equal(await store.removeSubscription(record.id, uri), 'removed')
+      t.equal((await store.get(record.id))?.subscriptions, undefined, 'an emptied list reads as none')
+      t.equal(await store.addSubscription(record.id, uris[1]!, 10), 'added', 'and can grow again')
+      t.same((await store.get(record.id))?.subscriptions, [uris[1]])
+    })
+
     t.test('subscriptions change atomically, bounded, across two instances', async (t) => {
       const prefix = `subs${++n}:`
       const a = await build({ ttlMs: 60_000, maxSessions: 10, prefix })

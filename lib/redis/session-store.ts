@@ -212,7 +212,7 @@ export class RedisSessionStore implements SessionStore {
     const del: string[] = []
     for (const [field, value] of Object.entries(patch)) {
       if (field === 'id') continue
-      if (value === undefined || (field === 'subscriptions' && (value as string[]).length === 0)) del.push(field)
+      if (isAbsent(field, value)) del.push(field)
       else set.push(field, JSON.stringify(value))
     }
     const updated = await this.#client.mcpSessionUpdate(this.#keys.session(id), set.length / 2, ...set, ...del) === 1
@@ -428,10 +428,15 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
+/** A field the hash does not hold: unset, or no subscriptions (the scripts drop an emptied list too). */
+function isAbsent (field: string, value: unknown): boolean {
+  return value === undefined || (field === 'subscriptions' && (value as string[]).length === 0)
+}
+
 function encodeFields (session: SessionRecord): string[] {
   const fields: string[] = []
   for (const [field, value] of Object.entries(session)) {
-    if (value === undefined || (field === 'subscriptions' && (value as string[]).length === 0)) continue
+    if (isAbsent(field, value)) continue
     fields.push(field, JSON.stringify(value))
   }
   return fields
