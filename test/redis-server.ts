@@ -50,6 +50,9 @@ export class RedisServer {
 
   get url (): string { return `redis://127.0.0.1:${this.port}` }
 
+  /** The redis-server process, while it runs (benchmarks read its CPU time). */
+  get pid (): number | undefined { return this.#process?.pid }
+
   async start (): Promise<void> {
     const child = spawn(redisServerPath() ?? 'redis-server', [
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',

@@ -76,6 +76,19 @@ if (skip !== false) {
       t.ok(due === now && due < expiryBefore, 'the lapsed session\'s entry is due now, for the sweep')
     })
 
+    t.test('lookups asked for in one turn reach Redis in one write', async (t) => {
+      const store = await build({ ttlMs: 60_000, maxSessions: 100 })
+      t.teardown(() => store.close())
+      const records = Array.from({ length: 30 }, () => sampleRecord())
+      for (const record of records) await store.create(record)
+      const reads = (): number => Number(server.cli('info', 'stats').match(/total_reads_processed:(\d+)/)?.[1])
+      const before = reads()
+      const found = await Promise.all(records.map((r) => store.get(r.id)))
+      t.same(found.map((r) => r?.id), records.map((r) => r.id), 'each lookup answers its own record')
+      // Each redis-cli call is two reads of its own (its command, then its connection closing).
+      t.equal(reads() - before - 2, 1, 'Redis read the 30 lookups at once')
+    })
+
     t.test('subscriptions edited by the scripts (Lua cjson) read back exactly, emptied lists included', async (t) => {
       const store = await build({ ttlMs: 60_000, maxSessions: 10 })
       t.teardown(() => store.close())

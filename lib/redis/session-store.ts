@@ -4,7 +4,7 @@ import type { MessageBus } from '../bus/bus.js'
 import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
 import type { RedisMessageBus } from './bus.js'
 import { RedisKeys } from './keys.js'
-import { rethrowUnavailable, unavailable } from './connection.js'
+import { corkForTurn, rethrowUnavailable, unavailable } from './connection.js'
 
 export interface RedisSessionStoreOptions {
   /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */
@@ -191,6 +191,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #fetch (id: string): Promise<SessionRecord | undefined> {
+    corkForTurn(this.#client)
     const stored = await this.#client.hgetall(this.#keys.session(id))
     // HGETALL answers an empty hash for a missing key; a record always has fields.
     if (stored.id === undefined) return undefined
