@@ -2,7 +2,7 @@
 // (bench/results/session-lookup.json and sse-streams.json). `npm run bench` calls this after a
 // full run; to regenerate from the files alone: npm run bench:docs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { METHODS, SDK_ECHO, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
+import { BARE, METHODS, NEAR_CACHE, SDK_ECHO, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
 
 const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
 
@@ -38,7 +38,8 @@ function markdown (run: LookupRun, sse: SseRun): string {
       `and ${run.retriedSlices} of ${run.raw.length * run.rounds} slices were run a second time because steal went above 10% (the attempt with less steal is kept).`,
     '',
     'Each server runs in its own process; the load generator (autocannon) and Redis share the machine\'s cores with them, so req/s is a lower bound and the server process\'s own CPU time per request is the fairer comparison. ' +
-      'Scenarios are interleaved: every round runs a slice of each, in groups that open with a slice of the bare route, with the scenarios compared with each other next to each other; each ratio is taken within a round (against the group\'s own bare slice), and the tables give the median over rounds. ' +
+      'Scenarios are interleaved: every round runs a slice of each, in groups (one per method) of blocks (one per session count) that each sit between two slices of the bare route. ' +
+      'A ratio to the bare route is taken against the mean of the two bare slices around the scenario, in the same round (the machine\'s speed drifts from second to second, steal or not); scenarios of one block are compared directly, round by round, and scenarios of different blocks each relative to their own bare slices. The tables give the median over rounds. ' +
       '`steal %` is the median share of the machine\'s CPU time the hypervisor gave to other guests during the scenario\'s slices: where it is high, the figures are noise as much as measurement.',
     '',
     '## Targets',
@@ -49,9 +50,8 @@ function markdown (run: LookupRun, sse: SseRun): string {
     '',
     'Every request names another live session (`Mcp-Session-Id` rotated over all of them). The bare route is a Fastify POST route that parses the body and returns a fixed JSON-RPC result: the ceiling. ' +
       'The official SDK runs its documented stateful pattern (one `McpServer` + `StreamableHTTPServerTransport` per session, JSON response mode) with the same `echo` tool, over 1,000 sessions only: at ~36 KB per idle session and a slower `initialize`, 100,000 of them would take gigabytes and minutes to set up. ' +
-      'The near-cache variant runs with `nearCache: { max: 200000, maxAgeMs: 60000 }` on a second process sharing the Redis variant\'s sessions. ' +
-      'Sessions are visited in turn, each once per pass over all of them, and a scenario runs for one slice per round (a round lasts over a minute): with 100,000 sessions an entry is usually older than `maxAgeMs` when its session comes back, so most lookups go to Redis. ' +
-      'That is the near-cache\'s worst case; it pays when sessions come back within `maxAgeMs`, as with 1,000 sessions here.',
+      `The near-cache variant runs with \`nearCache: { max: ${NEAR_CACHE.max}, maxAgeMs: ${NEAR_CACHE.maxAgeMs} }\` on a second process sharing the Redis variant's sessions, each of them looked up once before the first round: a cache with room for the working set, in its steady state. ` +
+      'Sessions are visited in turn, each slice carrying on where the last one over the same sessions stopped, so with 100,000 sessions a session comes back only every few rounds (minutes): with the store\'s default `maxAgeMs` (5 s) or any age limit shorter than that, every lookup there would go to Redis, and the variant would measure as the Redis one does.',
     '',
     '![req/s by session count per variant, with the baselines](benchmarks.svg)',
     '',
@@ -83,7 +83,7 @@ const COLOURS: Record<string, string> = { memory: '#337ab7', Redis: '#f0ad4e', '
  */
 function chart (run: LookupRun): string {
   const rps = (scenario: string): number => Number(run.rows.find((r) => r.scenario === scenario)?.['req/s'] ?? 0)
-  const bare = rps('bare route')
+  const bare = rps(BARE)
   const sdk = rps(SDK_ECHO)
   const series = VARIANTS.flatMap((variant) => METHODS.map(([short, method]) => ({ variant, short, method })))
   const max = Math.max(bare, ...run.sessionCounts.flatMap((n) => series.map((s) => rps(scenarioName(s.variant, s.method, n))))) * 1.1

@@ -140,17 +140,21 @@ export interface LoadOptions {
   warmupSec: number
 }
 
+/** Where the rotation over each list of session ids stands: a slice carries on from the last one. */
+const cursors = new WeakMap<string[], number>()
+
 function cannon (url: string, options: LoadOptions, duration: number): Promise<autocannon.Result> {
-  let i = 0
   const ids = options.sessionIds
-  return autocannon({
+  let i = cursors.get(ids) ?? 0
+  const run = autocannon({
     url,
     method: 'POST',
     connections: options.connections,
     duration,
     headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2025-06-18' },
     body: options.body,
-    // Every request names another session, so lookups hit the whole table, not one hot key.
+    // Every request names another session, so lookups hit the whole table, not one hot key
+    // (and the next slice over the same sessions carries on where this one stopped).
     // No ids: no session header at all (initialize).
     requests: ids.length === 0
       ? undefined
@@ -161,6 +165,30 @@ function cannon (url: string, options: LoadOptions, duration: number): Promise<a
           }
         }]
   })
+  return run.then((result) => {
+    cursors.set(ids, i % Math.max(ids.length, 1))
+    return result
+  })
+}
+
+/** Send `body` once for each session, in turn (to fill a cache, say). */
+export async function visitAll (server: ServerHandle, body: string, sessionIds: string[]): Promise<void> {
+  let i = 0
+  const result = await autocannon({
+    url: server.url,
+    method: 'POST',
+    connections: 32,
+    amount: sessionIds.length,
+    headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2025-06-18' },
+    body,
+    requests: [{
+      setupRequest: (request) => {
+        request.headers = { ...request.headers, 'mcp-session-id': sessionIds[i++ % sessionIds.length]! }
+        return request
+      }
+    }]
+  })
+  if (result.non2xx + result.errors > 0) throw new Error(`${result.non2xx + result.errors} failed requests visiting every session`)
 }
 
 /** Warm up, then measure req/s, latency and the server's CPU time per request. */

@@ -5,21 +5,25 @@
 // stateful server (1,000 sessions, echo); and initialize throughput per store. Each server
 // runs in its own process; Redis is a redis-server started for the run.
 //
-// The machine is small and shared (CPU steal comes and goes in bursts), so scenarios are not
-// run one after the other: every round runs a short slice of each, in groups (one per method)
-// that start with a slice of the bare route, and the scenarios compared with each other (a
-// store with another, one session count with another, the plugin with the SDK) run close. Ratios are taken within a round against the
-// group's own bare slice or neighbour; the table reports medians over rounds.
+// The machine is small and shared (its speed drifts from one second to the next, with or
+// without CPU steal), so scenarios are not run one after the other: every round runs a short
+// slice of each, in groups (one per method), and within a group in blocks of a few scenarios
+// between two slices of the bare route. A scenario's ratio to the bare route is taken against
+// the two bare slices around it (drift cancels); scenarios compared with each other run in
+// the same block (a store with another, the plugin with the SDK) or are each taken relative
+// to their own bare slices (one session count with another). The table reports medians over rounds.
 //
 //   node dist/bench/session-lookup.js [--quick]   (`npm run bench` runs it, then the rest)
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpuTimes, createSessions, load, machine, startServer, stealBetween, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
+import { cpuTimes, createSessions, load, machine, startServer, stealBetween, visitAll, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/redis-server.js'
-import { median, METHODS, scenarioName, SDK_ECHO, VARIANTS } from './targets.js'
+import { BARE, bareAround, median, METHODS, scenarioName, SDK_ECHO, VARIANTS, type RawScenario } from './targets.js'
 
 const quick = process.argv.includes('--quick')
-const rounds = quick ? 3 : 7
-const sliceSec = quick ? 1.5 : 3
+// Many short slices rather than a few long ones: the machine's speed drifts over seconds, so
+// short slices next to each other compare better, and more rounds tighten the medians.
+const rounds = quick ? 3 : 12
+const sliceSec = 1.5
 const connections = 32
 const sessionCounts = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]
 
@@ -54,12 +58,11 @@ async function start (script: string, env: Record<string, string> = {}): Promise
   return server
 }
 const bare = await start('./servers/bare.js')
-/** Groups of scenarios run back to back; each group opens with its own bare-route slice. */
+/** Groups of scenarios run back to back, in blocks each between two bare-route slices. */
 const groups: Scenario[][] = []
-const newGroup = (): Scenario[] => {
-  const group: Scenario[] = [{ name: 'bare route', server: bare, body: PING, sessionIds: fakeIds, results: [] }]
-  groups.push(group)
-  return group
+function addGroup (blocks: Scenario[][]): void {
+  const bareSlice = (): Scenario => ({ name: BARE, server: bare, body: PING, sessionIds: fakeIds, results: [] })
+  groups.push([bareSlice(), ...blocks.flatMap((block) => [...block, bareSlice()])])
 }
 const redis = await RedisServer.start()
 /** Heap growth per session (after GC) while `create` opens them: what an idle session costs. */
@@ -85,6 +88,8 @@ for (const count of sessionCounts) {
   const nearCache = await start('./servers/mcp-redis.js', { ...env, NEAR_CACHE: '1' })
   const memoryIds = await measuredSessions('plugin, memory store', memory, count)
   const redisIds = await createSessions(onRedis.url, count)
+  // The near-cache in its steady state: every session looked up once already.
+  await visitAll(nearCache, PING, redisIds)
   const variants = { memory: [memory, memoryIds], Redis: [onRedis, redisIds], 'Redis + near-cache': [nearCache, redisIds] } as const
   for (const [server, ids] of Object.values(variants)) {
     await expectAnswer(server.url, ids[0]!, PING, {})
@@ -93,33 +98,35 @@ for (const count of sessionCounts) {
   variantsByCount.set(count, variants)
   console.log(`${count.toLocaleString('en')} sessions on each store set up in ${((Date.now() - setup) / 1000).toFixed(0)} s`)
 }
-// One group per method: what is compared (a store with another at one count, one count with
-// another, the plugin with the SDK) runs within seconds.
+// One group per method, one block per session count: what is compared (a store with another,
+// the plugin with the SDK) runs within seconds, one count with another within a minute.
 for (const [, method] of METHODS) {
-  const group = newGroup()
-  for (const count of sessionCounts) {
+  addGroup(sessionCounts.map((count) => {
+    const block: Scenario[] = []
     for (const variant of VARIANTS) {
       const [server, ids] = variantsByCount.get(count)![variant]
-      group.push({ name: scenarioName(variant, method, count), server, body: method === 'ping' ? PING : ECHO, sessionIds: ids, results: [] })
+      block.push({ name: scenarioName(variant, method, count), server, body: method === 'ping' ? PING : ECHO, sessionIds: ids, results: [] })
       // The SDK next to the plugin it is compared with.
-      if (count === 1000 && variant === 'memory' && method !== 'ping') group.push({ name: SDK_ECHO, server: sdk, body: ECHO, sessionIds: sdkIds, results: [] })
+      if (count === 1000 && variant === 'memory' && method !== 'ping') block.push({ name: SDK_ECHO, server: sdk, body: ECHO, sessionIds: sdkIds, results: [] })
     }
-  }
+    return block
+  }))
 }
 // Session creation: every request an initialize (no session header), on its own server.
-const initGroup = newGroup()
+const initBlock: Scenario[] = []
 for (const [variant, server] of [
   ['memory', await start('./servers/mcp.js')],
   ['Redis', await start('./servers/mcp-redis.js', { REDIS_URL: redis.url, REDIS_PREFIX: 'benchinit:' })],
   ['official SDK', await start('./servers/sdk.js')]
 ] as const) {
-  initGroup.push({ name: `${variant}: initialize`, server, body: INITIALIZE, sessionIds: [], results: [] })
+  initBlock.push({ name: `${variant}: initialize`, server, body: INITIALIZE, sessionIds: [], results: [] })
 }
+addGroup([initBlock])
 const scenarios = groups.flat()
-const baselineOf = new Map(groups.flatMap((group) => group.map((s) => [s, group[0]!] as const)))
 
-// One unrecorded slice each, so every server is warm (JIT) before the first measured round.
-for (const s of scenarios) await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
+// One unrecorded slice each (the bare route once), so every server is warm (JIT) before the
+// first measured round.
+for (const s of new Set(scenarios.filter((s) => s.name !== BARE)).add(groups[0]![0]!)) await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
 const sdkBefore = await sdk.heap()
 const before = cpuTimes()
 /**
@@ -150,22 +157,23 @@ for (const server of servers) await server.stop()
 await redis.close()
 const stealPct = stealBetween(before, after)
 
-// The bare route's slices of every group make its one row.
-const bareRoute: Scenario = { ...groups[0]![0]!, results: groups.flatMap((group) => group[0]!.results) }
-const rows = [bareRoute, ...scenarios.filter((s) => s.server !== bare)].map((s) => {
-  const baseline = baselineOf.get(s) ?? s
-  const rpsRatios = s.results.map((r, i) => r.rps / baseline.results[i]!.rps)
-  const cpuRatios = s.results.map((r, i) => r.cpuMicrosPerRequest / baseline.results[i]!.cpuMicrosPerRequest)
+const raw: RawScenario[] = groups.flatMap((group, g) => group.map((s, position) => ({ scenario: s.name, group: g, position, rounds: s.results })))
+// Every bare-route slice makes its one row.
+const bareRow: RawScenario = { scenario: BARE, group: 0, position: 0, rounds: raw.filter((r) => r.scenario === BARE).flatMap((r) => r.rounds) }
+const rows = [bareRow, ...raw.filter((r) => r.scenario !== BARE)].map((r) => {
+  const baseline = r === bareRow ? r.rounds : bareAround(raw, r)
+  const rpsRatios = r.rounds.map((x, i) => x.rps / baseline[i]!.rps)
+  const cpuRatios = r.rounds.map((x, i) => x.cpuMicrosPerRequest / baseline[i]!.cpuMicrosPerRequest)
   return {
-    scenario: s.name,
-    'req/s': Math.round(median(s.results.map((r) => r.rps))),
-    'p50 ms': median(s.results.map((r) => r.p50)),
-    'p99 ms': median(s.results.map((r) => r.p99)),
-    'CPU µs/req': Number(median(s.results.map((r) => r.cpuMicrosPerRequest)).toFixed(1)),
+    scenario: r.scenario,
+    'req/s': Math.round(median(r.rounds.map((x) => x.rps))),
+    'p50 ms': median(r.rounds.map((x) => x.p50)),
+    'p99 ms': median(r.rounds.map((x) => x.p99)),
+    'CPU µs/req': Number(median(r.rounds.map((x) => x.cpuMicrosPerRequest)).toFixed(1)),
     'req/s ÷ bare': Number(median(rpsRatios).toFixed(3)),
     'CPU ÷ bare': Number(median(cpuRatios).toFixed(3)),
-    'steal %': median(s.results.map((r) => r.stealPct)),
-    'non-2xx': s.results.reduce((sum, r) => sum + r.non2xx + r.errors, 0)
+    'steal %': median(r.rounds.map((x) => x.stealPct)),
+    'non-2xx': r.rounds.reduce((sum, x) => sum + x.non2xx + x.errors, 0)
   }
 })
 console.table(rows)
@@ -188,7 +196,7 @@ writeFileSync(file, JSON.stringify({
   rows,
   idleHeap,
   sdkRetained,
-  raw: groups.flatMap((group, g) => group.map((s) => ({ scenario: s.name, group: g, rounds: s.results })))
+  raw
 }, null, 2) + '\n')
 console.log(`results written to ${file.pathname}`)
 const broken = rows.filter((r) => r['non-2xx'] > 0)

@@ -17,8 +17,39 @@ export interface LookupRun {
   idleHeap: Array<{ server: string, sessions: number, bytesPerSession: number }>
   /** Heap the official SDK's server kept over the measured rounds (its issue #2559). */
   sdkRetained: { requests: number, heapGrowthMiB: number, bytesPerRequest: number }
-  /** Every slice, by scenario; `group`: scenarios run back to back after that group's bare-route slice. */
-  raw: Array<{ scenario: string, group: number, rounds: LoadResult[] }>
+  /** Every slice, by scenario, in the order they ran within each round. */
+  raw: RawScenario[]
+}
+
+/**
+ * One scenario's slices, one per round. `group` and `position` say where it ran in a round:
+ * groups run one after another, and within a group bare-route slices separate blocks.
+ */
+export interface RawScenario { scenario: string, group: number, position: number, rounds: LoadResult[] }
+
+export const BARE = 'bare route'
+
+/**
+ * The near-cache variant's setting: room for every session of the largest count, and an age
+ * limit longer than a pass over them takes (other instances' changes are pushed over pub/sub;
+ * the age limit only bounds how long a lost notice could go unnoticed).
+ */
+export const NEAR_CACHE = { max: 200_000, maxAgeMs: 10 * 60_000 }
+
+/**
+ * Per round, the mean of the bare-route slices just before and just after `entry` in its
+ * group: the machine's speed drifts, and the average of the two sides cancels a steady drift.
+ */
+export function bareAround (raw: RawScenario[], entry: RawScenario): Array<Pick<LoadResult, 'rps' | 'cpuMicrosPerRequest'>> {
+  const bares = raw.filter((r) => r.scenario === BARE && r.group === entry.group)
+  const before = bares.filter((r) => r.position < entry.position).at(-1)
+  const after = bares.find((r) => r.position > entry.position)
+  const sides = [before, after].filter((r) => r !== undefined)
+  if (sides.length === 0) throw new Error(`no bare-route slice in the group of "${entry.scenario}"`)
+  return entry.rounds.map((_, i) => ({
+    rps: sides.reduce((sum, r) => sum + r.rounds[i]!.rps, 0) / sides.length,
+    cpuMicrosPerRequest: sides.reduce((sum, r) => sum + r.rounds[i]!.cpuMicrosPerRequest, 0) / sides.length
+  }))
 }
 
 /** A results file of bench/sse-streams.ts. */
@@ -55,22 +86,28 @@ export const median = (values: number[]): number => {
 const fixed = (n: number, digits = 2): string => n.toFixed(digits)
 
 export function targets (run: LookupRun, sse: SseRun | undefined): TargetRow[] {
-  const find = (scenario: string, group?: number): { group: number, rounds: LoadResult[] } => {
-    const found = run.raw.find((r) => r.scenario === scenario && (group === undefined || r.group === group))
+  const find = (scenario: string): RawScenario => {
+    const found = run.raw.find((r) => r.scenario === scenario)
     if (found === undefined) throw new Error(`no scenario "${scenario}" in the results`)
     return found
   }
+  const sameBlock = (x: RawScenario, y: RawScenario): boolean => x.group === y.group &&
+    !run.raw.some((r) => r.scenario === BARE && r.group === x.group && r.position > Math.min(x.position, y.position) && r.position < Math.max(x.position, y.position))
   /**
-   * Median over rounds of a ÷ b; b = the bare route: the one of a's group. Scenarios of two
-   * groups (minutes apart) are each taken relative to their group's bare slice first.
+   * Median over rounds of a ÷ b. Against the bare route: the bare slices around a. Two
+   * scenarios of one block (seconds apart): directly. Otherwise each relative to its own bare slices first.
    */
   const ratio = (a: string, b: string, field: 'rps' | 'cpuMicrosPerRequest' = 'rps'): number => {
     const x = find(a)
-    const y = find(b, b === 'bare route' ? x.group : undefined)
-    if (x.group === y.group) return median(x.rounds.map((r, i) => r[field] / y.rounds[i]![field]))
-    const bareX = find('bare route', x.group).rounds
-    const bareY = find('bare route', y.group).rounds
-    return median(x.rounds.map((r, i) => (r[field] / bareX[i]![field]) / (y.rounds[i]![field] / bareY[i]![field])))
+    const relative = (entry: RawScenario): number[] => {
+      const bare = bareAround(run.raw, entry)
+      return entry.rounds.map((r, i) => r[field] / bare[i]![field])
+    }
+    if (b === BARE) return median(relative(x))
+    const y = find(b)
+    if (sameBlock(x, y)) return median(x.rounds.map((r, i) => r[field] / y.rounds[i]![field]))
+    const ry = relative(y)
+    return median(relative(x).map((v, i) => v / ry[i]!))
   }
   const counts = run.sessionCounts
   const smallest = counts[0]!
@@ -85,9 +122,9 @@ export function targets (run: LookupRun, sse: SseRun | undefined): TargetRow[] {
     pairs.reduce((w, p) => (highest ? p[0] > w[0] : p[0] < w[0]) ? p : w)
 
   const memoryRows = counts.flatMap((n) => METHODS.map(([short, method]) => [scenarioName('memory', method, n), `${short}, ${label(n)} sessions`] as const))
-  const [rps, rpsAt] = worst(memoryRows.map(([s, what]) => [ratio(s, 'bare route'), what]))
+  const [rps, rpsAt] = worst(memoryRows.map(([s, what]) => [ratio(s, BARE), what]))
   add('memory store req/s ÷ bare Fastify route', '≥ 0.85×', `${fixed(rps)}× (lowest: ${rpsAt})`, rps >= 0.85)
-  const [cpu, cpuAt] = worst(memoryRows.map(([s, what]) => [ratio(s, 'bare route', 'cpuMicrosPerRequest'), what]), true)
+  const [cpu, cpuAt] = worst(memoryRows.map(([s, what]) => [ratio(s, BARE, 'cpuMicrosPerRequest'), what]), true)
   add('server CPU per call ÷ bare route\'s (memory store)', '≤ 1.3×', `${fixed(cpu)}× (highest: ${cpuAt})`, cpu <= 1.3)
 
   for (const variant of VARIANTS) {

@@ -7,6 +7,7 @@ import { RedisMessageBus } from '../lib/redis/bus.js'
 import { RedisSessionStore } from '../lib/redis/session-store.js'
 import { RedisServer, skipWithoutRedis } from './redis-server.js'
 import { sampleRecord, sessionStoreSuite } from './store-suite.js'
+import type { SessionRecord } from '../lib/session/store.js'
 
 const skip = skipWithoutRedis()
 if (skip !== false) {
@@ -87,6 +88,24 @@ if (skip !== false) {
       t.same(found.map((r) => r?.id), records.map((r) => r.id), 'each lookup answers its own record')
       // Each redis-cli call is two reads of its own (its command, then its connection closing).
       t.equal(reads() - before - 2, 1, 'Redis read the 30 lookups at once')
+    })
+
+    t.test('what sessions have in common decodes to one frozen value; the rest stays their own', async (t) => {
+      const store = await build({ ttlMs: 60_000, maxSessions: 10 })
+      t.teardown(() => store.close())
+      const a = sampleRecord({ subscriptions: ['file:///a'] })
+      const b = sampleRecord({ subscriptions: ['file:///a'] })
+      const other = sampleRecord({ clientInfo: { name: 'other-client', version: '1.0.0' } })
+      for (const record of [a, b, other]) await store.create(record)
+      const [ra, rb, ro] = await Promise.all([a, b, other].map((r) => store.get(r.id))) as SessionRecord[]
+      t.same(ra, a, 'the record reads back whole')
+      t.equal(ra!.clientInfo, rb!.clientInfo, 'one clientInfo object for the same JSON')
+      t.equal(ra!.serverCapabilities, rb!.serverCapabilities, 'one serverCapabilities object')
+      t.same(ro!.clientInfo, other.clientInfo, 'a different client reads its own')
+      t.not(ra!.subscriptions, rb!.subscriptions, 'subscriptions are per session')
+      t.ok(Object.isFrozen(ra!.clientCapabilities.roots), 'shared values are frozen through')
+      t.throws(() => { (ra!.clientInfo as { name: string }).name = 'changed' }, TypeError, 'so writing to one fails instead of changing every session')
+      t.equal((await store.get(b.id))!.clientInfo.name, 'suite-client')
     })
 
     t.test('subscriptions edited by the scripts (Lua cjson) read back exactly, emptied lists included', async (t) => {

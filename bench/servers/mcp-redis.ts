@@ -3,11 +3,12 @@
 // bench/harness.ts in its own process.
 import { buildDemo } from '../../examples/demo/app.js'
 import { serve } from './serve.js'
+import { NEAR_CACHE } from '../targets.js'
 
 const app = await buildDemo({
   redis: process.env.REDIS_URL!,
   redisPrefix: process.env.REDIS_PREFIX ?? 'bench:',
-  nearCache: process.env.NEAR_CACHE === '1' ? { max: 200_000, maxAgeMs: 60_000 } : false,
+  nearCache: process.env.NEAR_CACHE === '1' ? NEAR_CACHE : false,
   maxSessions: 1_000_000,
   sessionTtlMs: 60 * 60_000
 }, { logger: false })

@@ -443,13 +443,43 @@ function encodeFields (session: SessionRecord): string[] {
   return fields
 }
 
+/** Fields most sessions hold the same JSON in: a few kinds of client, one server. */
+const SHARED_FIELDS = new Set(['protocolVersion', 'clientInfo', 'clientCapabilities', 'serverCapabilities', 'logLevel'])
+const SHARED_MAX = 1000
+const shared = new Map<string, unknown>()
+
+/**
+ * The same JSON text decodes to one shared value, parsed once, instead of a new object graph
+ * per lookup (records are read-only for their users; frozen, so a write fails loudly).
+ * Bounded: oldest first out.
+ */
+function decodeShared (text: string): unknown {
+  let value = shared.get(text)
+  if (value === undefined) {
+    value = deepFreeze(JSON.parse(text))
+    if (shared.size >= SHARED_MAX) shared.delete(shared.keys().next().value as string)
+    shared.set(text, value)
+  }
+  return value
+}
+
+function deepFreeze (value: unknown): unknown {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
 function decodeRecord (stored: Record<string, string>): SessionRecord {
   const record: Record<string, unknown> = {}
   for (const field in stored) {
     const value = stored[field]!
     // touch writes lastActiveAt as a bare number (valid JSON too): skip the parser for the
     // fields every request reads.
-    record[field] = field === 'lastActiveAt' || field === 'createdAt' ? Number(value) : value === 'true' ? true : JSON.parse(value)
+    record[field] = field === 'lastActiveAt' || field === 'createdAt'
+      ? Number(value)
+      : value === 'true' ? true : SHARED_FIELDS.has(field) ? decodeShared(value) : JSON.parse(value)
   }
   return record as unknown as SessionRecord
 }
