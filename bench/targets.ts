@@ -29,6 +29,18 @@ export interface RawScenario { scenario: string, group: number, position: number
 
 export const BARE = 'bare route'
 
+/** The plugin's servers under benchmark hold sessions for an hour of idleness. */
+export const SESSION_TTL_MS = 60 * 60_000
+
+/**
+ * How often they refresh a session's TTL: a tenth of it (the default is that, capped at a
+ * minute). Slicing stretches the time between two visits of one session to minutes of wall
+ * time, where continuous load at these rates would bring it back within seconds; with the
+ * one-minute cap nearly every request at 100,000 sessions would also refresh a TTL, a cost of
+ * the slicing, not of the load. bench/ttl-refresh.ts measures what a refresh costs.
+ */
+export const TOUCH_INTERVAL_MS = SESSION_TTL_MS / 10
+
 /**
  * The near-cache variant's setting: room for every session of the largest count, and an age
  * limit longer than a pass over them takes (other instances' changes are pushed over pub/sub;

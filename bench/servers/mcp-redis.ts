@@ -3,13 +3,14 @@
 // bench/harness.ts in its own process.
 import { buildDemo } from '../../examples/demo/app.js'
 import { serve } from './serve.js'
-import { NEAR_CACHE } from '../targets.js'
+import { NEAR_CACHE, SESSION_TTL_MS, TOUCH_INTERVAL_MS } from '../targets.js'
 
 const app = await buildDemo({
   redis: process.env.REDIS_URL!,
   redisPrefix: process.env.REDIS_PREFIX ?? 'bench:',
   nearCache: process.env.NEAR_CACHE === '1' ? NEAR_CACHE : false,
   maxSessions: 1_000_000,
-  sessionTtlMs: 60 * 60_000
+  sessionTtlMs: SESSION_TTL_MS,
+  touchIntervalMs: Number(process.env.TOUCH_INTERVAL_MS ?? TOUCH_INTERVAL_MS)
 }, { logger: false })
 await serve(app)

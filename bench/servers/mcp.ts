@@ -1,7 +1,12 @@
 // The plugin under benchmark: the demo app (echo, add, countdown) on the memory store,
-// with room for every pre-created session. Started by bench/harness.ts in its own process.
+// with room for every pre-created session (TOUCH_INTERVAL_MS overrides the bench's refresh interval). Started by bench/harness.ts in its own process.
 import { buildDemo } from '../../examples/demo/app.js'
 import { serve } from './serve.js'
+import { SESSION_TTL_MS, TOUCH_INTERVAL_MS } from '../targets.js'
 
-const app = await buildDemo({ maxSessions: 1_000_000, sessionTtlMs: 60 * 60_000 }, { logger: false })
+const app = await buildDemo({
+  maxSessions: 1_000_000,
+  sessionTtlMs: SESSION_TTL_MS,
+  touchIntervalMs: Number(process.env.TOUCH_INTERVAL_MS ?? TOUCH_INTERVAL_MS)
+}, { logger: false })
 await serve(app)
