@@ -2,7 +2,7 @@
 // (bench/results/session-lookup.json and sse-streams.json). `npm run bench` calls this after a
 // full run; to regenerate from the files alone: npm run bench:docs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { BARE, METHODS, NEAR_CACHE, SDK_ECHO, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
+import { BARE, METHODS, NEAR_CACHE, SDK_ECHO, SESSION_TTL_MS, TOUCH_INTERVAL_MS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
 
 const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
 
@@ -51,7 +51,9 @@ function markdown (run: LookupRun, sse: SseRun): string {
     'Every request names another live session (`Mcp-Session-Id` rotated over all of them). The bare route is a Fastify POST route that parses the body and returns a fixed JSON-RPC result: the ceiling. ' +
       'The official SDK runs its documented stateful pattern (one `McpServer` + `StreamableHTTPServerTransport` per session, JSON response mode) with the same `echo` tool, over 1,000 sessions only: at ~36 KB per idle session and a slower `initialize`, 100,000 of them would take gigabytes and minutes to set up. ' +
       `The near-cache variant runs with \`nearCache: { max: ${NEAR_CACHE.max}, maxAgeMs: ${NEAR_CACHE.maxAgeMs} }\` on a second process sharing the Redis variant's sessions, each of them looked up once before the first round: a cache with room for the working set, in its steady state. ` +
-      'Sessions are visited in turn, each slice carrying on where the last one over the same sessions stopped, so with 100,000 sessions a session comes back only every few rounds (minutes): with the store\'s default `maxAgeMs` (5 s) or any age limit shorter than that, every lookup there would go to Redis, and the variant would measure as the Redis one does.',
+      'Sessions are visited in turn, each slice carrying on where the last one over the same sessions stopped, so with 100,000 sessions a session comes back only every few rounds (minutes): with the store\'s default `maxAgeMs` (5 s) or any age limit shorter than that, every lookup there would go to Redis, and the variant would measure as the Redis one does. ' +
+      `The plugin's servers refresh a session's idle TTL at most every ${TOUCH_INTERVAL_MS / 60_000} minutes (\`touchIntervalMs\`, half their ${SESSION_TTL_MS / 60_000}-minute TTL; the default is a tenth, capped at one minute), longer than the run: the sessions are all created within seconds, so their refreshes would fall due together, and sliced load stretches a pass over 100,000 sessions to minutes, every request of which would refresh, a burst no steady deployment sees. ` +
+      'What a refresh costs when it is due on every request is measured apart: `node dist/bench/ttl-refresh.js`.',
     '',
     '![req/s by session count per variant, with the baselines](benchmarks.svg)',
     '',
