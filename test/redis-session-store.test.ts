@@ -106,6 +106,12 @@ if (skip !== false) {
       t.ok(Object.isFrozen(ra!.clientCapabilities.roots), 'shared values are frozen through')
       t.throws(() => { (ra!.clientInfo as { name: string }).name = 'changed' }, TypeError, 'so writing to one fails instead of changing every session')
       t.equal((await store.get(b.id))!.clientInfo.name, 'suite-client')
+      // Large values are not kept: a client's capabilities must not pin megabytes in the process.
+      const big = sampleRecord({ clientCapabilities: { experimental: { blob: 'x'.repeat(5000) } } })
+      await store.create(big)
+      const [first, second] = await Promise.all([store.get(big.id), store.get(big.id)])
+      t.same(first!.clientCapabilities, big.clientCapabilities, 'a large value reads back whole')
+      t.not(first!.clientCapabilities, second!.clientCapabilities, 'and is decoded per lookup, not kept')
     })
 
     t.test('subscriptions edited by the scripts (Lua cjson) read back exactly, emptied lists included', async (t) => {

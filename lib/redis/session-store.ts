@@ -446,14 +446,17 @@ function encodeFields (session: SessionRecord): string[] {
 /** Fields most sessions hold the same JSON in: a few kinds of client, one server. */
 const SHARED_FIELDS = new Set(['protocolVersion', 'clientInfo', 'clientCapabilities', 'serverCapabilities', 'logLevel'])
 const SHARED_MAX = 1000
+/** Longer texts are parsed per lookup: a client's capabilities must not pin megabytes here. */
+const SHARED_MAX_CHARS = 4096
 const shared = new Map<string, unknown>()
 
 /**
  * The same JSON text decodes to one shared value, parsed once, instead of a new object graph
  * per lookup (records are read-only for their users; frozen, so a write fails loudly).
- * Bounded: oldest first out.
+ * Bounded: at most 1,000 texts of up to 4,096 characters, oldest first out.
  */
 function decodeShared (text: string): unknown {
+  if (text.length > SHARED_MAX_CHARS) return JSON.parse(text)
   let value = shared.get(text)
   if (value === undefined) {
     value = deepFreeze(JSON.parse(text))
