@@ -143,14 +143,15 @@ export interface LoadOptions {
 /** Where the rotation over each list of session ids stands: a slice carries on from the last one. */
 const cursors = new WeakMap<string[], number>()
 
-function cannon (url: string, options: LoadOptions, duration: number): Promise<autocannon.Result> {
+/** Load for `duration` seconds, or until `amount` requests were sent. */
+function cannon (url: string, options: Pick<LoadOptions, 'body' | 'sessionIds' | 'connections'>, until: { duration: number } | { amount: number }): Promise<autocannon.Result> {
   const ids = options.sessionIds
   let i = cursors.get(ids) ?? 0
   const run = autocannon({
     url,
     method: 'POST',
     connections: options.connections,
-    duration,
+    ...until,
     headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2025-06-18' },
     body: options.body,
     // Every request names another session, so lookups hit the whole table, not one hot key
@@ -173,30 +174,16 @@ function cannon (url: string, options: LoadOptions, duration: number): Promise<a
 
 /** Send `body` once for each session, in turn (to fill a cache, say). */
 export async function visitAll (server: ServerHandle, body: string, sessionIds: string[]): Promise<void> {
-  let i = 0
-  const result = await autocannon({
-    url: server.url,
-    method: 'POST',
-    connections: 32,
-    amount: sessionIds.length,
-    headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2025-06-18' },
-    body,
-    requests: [{
-      setupRequest: (request) => {
-        request.headers = { ...request.headers, 'mcp-session-id': sessionIds[i++ % sessionIds.length]! }
-        return request
-      }
-    }]
-  })
+  const result = await cannon(server.url, { body, sessionIds, connections: 32 }, { amount: sessionIds.length })
   if (result.non2xx + result.errors > 0) throw new Error(`${result.non2xx + result.errors} failed requests visiting every session`)
 }
 
 /** Warm up, then measure req/s, latency and the server's CPU time per request. */
 export async function load (options: LoadOptions): Promise<LoadResult> {
-  if (options.warmupSec > 0) await cannon(options.server.url, options, options.warmupSec)
+  if (options.warmupSec > 0) await cannon(options.server.url, options, { duration: options.warmupSec })
   const cpuBefore = await options.server.cpuMicros()
   const machineBefore = cpuTimes()
-  const result = await cannon(options.server.url, options, options.durationSec)
+  const result = await cannon(options.server.url, options, { duration: options.durationSec })
   const machineAfter = cpuTimes()
   const cpuAfter = await options.server.cpuMicros()
   const requests = result.requests.total

@@ -15,26 +15,26 @@ const PING = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
 
 const redis = await RedisServer.start()
 const servers: ServerHandle[] = []
-async function variant (name: typeof VARIANTS[number], refreshEveryRequest: boolean): Promise<{ server: ServerHandle, ids: string[] }> {
+async function start (name: typeof VARIANTS[number], refreshEveryRequest: boolean): Promise<ServerHandle> {
   const env: Record<string, string> = refreshEveryRequest ? { TOUCH_INTERVAL_MS: '0' } : {}
-  const prefix = { REDIS_URL: redis.url, REDIS_PREFIX: refreshEveryRequest ? 'every:' : 'throttled:' }
   const server = name === 'memory'
     ? await startServer('./servers/mcp.js', env)
-    : await startServer('./servers/mcp-redis.js', { ...env, ...prefix, NEAR_CACHE: name === 'Redis + near-cache' ? '1' : '0' })
+    : await startServer('./servers/mcp-redis.js', { ...env, REDIS_URL: redis.url, REDIS_PREFIX: refreshEveryRequest ? 'every:' : 'throttled:', NEAR_CACHE: name === 'Redis + near-cache' ? '1' : '0' })
   servers.push(server)
-  // The near-cache variant shares the Redis variant's sessions (created through a server without the cache).
-  const ids = name === 'Redis + near-cache' ? [] : await createSessions(server.url, SESSIONS)
-  return { server, ids }
+  return server
 }
-const rows = []
+// Per store, a server that refreshes throttled and one that refreshes on every request.
+const rows: Array<{ name: typeof VARIANTS[number], pair: Array<{ server: ServerHandle, ids: string[] }> }> = []
 for (const name of VARIANTS) {
-  const pair = [await variant(name, false), await variant(name, true)]
+  const pair = []
+  for (const [i, refreshEveryRequest] of [false, true].entries()) {
+    const server = await start(name, refreshEveryRequest)
+    // The near-cache variant reads the Redis variant's sessions (same key prefix).
+    const ids = name === 'Redis + near-cache' ? rows.find((r) => r.name === 'Redis')!.pair[i]!.ids : await createSessions(server.url, SESSIONS)
+    pair.push({ server, ids })
+  }
   rows.push({ name, pair })
 }
-// Near-cache servers use the Redis variant's sessions.
-const redisRow = rows.find((r) => r.name === 'Redis')!
-const nearRow = rows.find((r) => r.name === 'Redis + near-cache')!
-nearRow.pair.forEach((p, i) => { p.ids = redisRow.pair[i]!.ids })
 
 const cpu = rows.map(() => [[] as number[], [] as number[]])
 for (let round = 0; round <= ROUNDS; round++) {
