@@ -19,15 +19,48 @@ export const SSE_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
 
 const KEEPALIVE = ': keepalive\n\n'
 
-/** Every open stream of one plugin instance, for health counts and shutdown. */
+/** A stream's place in its StreamSet. */
+interface StreamLink {
+  readonly stream: SseStream
+  previous: StreamLink | undefined
+  next: StreamLink | undefined
+}
+
+/**
+ * Every open stream of one plugin instance, for health counts and shutdown: a linked list,
+ * each link cleared on close, not a Set. In `sse` response mode every POST opens and closes
+ * a stream, and a Set churned that way keeps finished ones reachable (see KeyedTable).
+ */
 export class StreamSet {
-  readonly #streams = new Set<SseStream>()
-  get size (): number { return this.#streams.size }
-  add (stream: SseStream): void { this.#streams.add(stream) }
-  delete (stream: SseStream): void { this.#streams.delete(stream) }
+  #first: StreamLink | undefined
+  #size = 0
+
+  get size (): number { return this.#size }
+
+  add (stream: SseStream): StreamLink {
+    const link: StreamLink = { stream, previous: undefined, next: this.#first }
+    if (this.#first !== undefined) this.#first.previous = link
+    this.#first = link
+    this.#size++
+    return link
+  }
+
+  delete (link: StreamLink): void {
+    const { previous, next } = link
+    if (previous === undefined && this.#first !== link) return
+    if (previous === undefined) this.#first = next
+    else previous.next = next
+    if (next !== undefined) next.previous = previous
+    link.previous = undefined
+    link.next = undefined
+    this.#size--
+  }
+
   /** End every connection (shutdown), telling clients when to reconnect. */
   endAll (retryMs?: number): void {
-    for (const stream of [...this.#streams]) stream.end(retryMs)
+    const open: SseStream[] = []
+    for (let link = this.#first; link !== undefined; link = link.next) open.push(link.stream)
+    for (const stream of open) stream.end(retryMs)
   }
 }
 
@@ -41,6 +74,7 @@ export class SseStream {
   readonly #raw: ServerResponse
   readonly #options: SseStreamOptions
   readonly #set: StreamSet
+  readonly #link: StreamLink
   readonly #closeListeners: Array<() => void> = []
   #queue: string[] = []
   #queuedBytes = 0
@@ -63,7 +97,7 @@ export class SseStream {
     if (options.keepAliveMs > 0) {
       this.#timer = setTimeout(() => this.#keepAlive(), options.keepAliveMs).unref()
     }
-    set.add(this)
+    this.#link = set.add(this)
   }
 
   get closed (): boolean { return this.#closed || this.#ending }
@@ -192,7 +226,7 @@ export class SseStream {
     if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer)
     this.#queue = []
     this.#queuedBytes = 0
-    this.#set.delete(this)
+    this.#set.delete(this.#link)
     this.#releaseWaiters()
     for (const listener of this.#closeListeners.splice(0)) listener()
   }

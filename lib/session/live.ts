@@ -3,6 +3,7 @@ import type { JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import { EventStream, type StreamEnv } from '../http/event-stream.js'
 import type { PostExchange, PostStreamRegistry } from '../http/exchange.js'
 import type { SseStream } from '../http/sse.js'
+import { KeyedTable } from './keyed-table.js'
 
 /** A request being handled on this instance, findable by `notifications/cancelled`. */
 export interface InFlight {
@@ -51,8 +52,9 @@ export function standaloneStreamId (sessionId: string): string {
 export class LiveSessions implements PostStreamRegistry {
   readonly #env: StreamEnv
   readonly #standalone = new Map<string, EventStream>()
-  readonly #posts = new Map<string, EventStream>()
-  readonly #inflight = new Map<string, InFlightSlot>()
+  // Not Maps: see KeyedTable.
+  readonly #posts = new KeyedTable<EventStream>()
+  readonly #inflight = new KeyedTable<InFlightSlot>()
   readonly #onTerminate: (sessionId: string) => void
   #inflightCount = 0
   #idleWaiters: Array<() => void> = []
@@ -130,8 +132,7 @@ export class LiveSessions implements PostStreamRegistry {
    * still undecided is answered with `status` and `body`.
    */
   abortAll (reason: string, status: number, body: unknown, errorFor: (id: RequestId) => JsonRpcResponse): void {
-    const slots = [...this.#inflight.values()]
-    this.#inflight.clear()
+    const slots = this.#inflight.drain()
     let count = 0
     for (const slot of slots) {
       for (const entry of entriesOf(slot)) {
