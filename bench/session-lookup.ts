@@ -12,12 +12,14 @@
 // the two bare slices around it (drift cancels); scenarios compared with each other run in
 // the same block (a store with another, the plugin with the SDK) or are each taken relative
 // to their own bare slices (one session count with another). The table reports medians over rounds.
+// After them, paired slices load two servers at the same moment (one session count with
+// another, the memory store with the bare route) and compare their CPU per request.
 //
 //   node dist/bench/session-lookup.js [--quick]   (`npm run bench` runs it, then the rest)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpuTimes, createSessions, load, machine, startServer, stealBetween, visitAll, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/redis-server.js'
-import { BARE, bareAround, median, METHODS, scenarioName, SDK_ECHO, VARIANTS, type RawScenario } from './targets.js'
+import { BARE, bareAround, median, METHODS, pairedRatio, scenarioName, SDK_ECHO, VARIANTS, type PairedScenarios, type RawScenario } from './targets.js'
 
 const quick = process.argv.includes('--quick')
 // Many short slices rather than a few long ones: the machine's speed drifts over seconds, so
@@ -148,6 +150,28 @@ for (let round = 0; round < rounds; round++) {
   for (const s of scenarios) s.results.push(await slice(s))
 }
 const after = cpuTimes()
+// Paired slices: two servers under load at the same moment, half the connections each, so
+// that the machine's drift (which moves one slice's CPU per request by a third from one
+// round to the next) hits both alike. Interleaved slices of two session counts run tens of
+// seconds apart; paired, their CPU per request differs by a few percent from round to round.
+// Used for what compares across blocks: one session count with another, and the plugin's
+// CPU per call with the bare route's.
+const largestCount = sessionCounts[sessionCounts.length - 1]!
+const byName = new Map(scenarios.map((s) => [s.name, s]))
+const paired: PairedScenarios[] = []
+for (const [, method] of METHODS) {
+  for (const variant of VARIANTS) paired.push({ a: scenarioName(variant, method, sessionCounts[0]!), b: scenarioName(variant, method, largestCount), rounds: [] })
+  for (const count of sessionCounts) paired.push({ a: BARE, b: scenarioName('memory', method, count), rounds: [] })
+}
+const pairedConnections = connections / 2
+// The quick run keeps its time bound (under 5 minutes with the build).
+const pairedSliceSec = quick ? 1 : sliceSec
+for (let round = 0; round < rounds; round++) {
+  for (const pair of paired) {
+    const [a, b] = await Promise.all([pair.a, pair.b].map((name) => load({ ...byName.get(name)!, durationSec: pairedSliceSec, connections: pairedConnections, warmupSec: 0 })))
+    pair.rounds.push({ a: a!, b: b! })
+  }
+}
 // The SDK 1.x in JSON response mode keeps an entry per request until its session closes
 // (its issue #2559): measured as shipped, reported as heap kept per request served.
 const sdkAfter = await sdk.heap()
@@ -177,6 +201,7 @@ const rows = [bareRow, ...raw.filter((r) => r.scenario !== BARE)].map((r) => {
   }
 })
 console.table(rows)
+console.table(paired.map((p) => ({ 'b ÷ a (same moment)': `${p.b} ÷ ${p.a}`, 'CPU µs/req': Number(pairedRatio(p, 'cpuMicrosPerRequest').toFixed(3)), 'req/s': Number(pairedRatio(p, 'rps').toFixed(3)) })))
 console.table(idleHeap)
 console.log(`official SDK: heap grew ${sdkRetained.heapGrowthMiB} MiB over the ${sdkServed.toLocaleString('en')} measured requests (${sdkRetained.bytesPerRequest} B per request kept)`)
 console.log(`CPU steal during the measured rounds: ${stealPct.toFixed(1)}% (time the hypervisor gave to other guests; high values mean noisy numbers); ${retried} of ${scenarios.length * rounds} slices run twice for steal above ${STEAL_RETRY_PCT}%`)
@@ -194,13 +219,19 @@ writeFileSync(file, JSON.stringify({
   retriedSlices: retried,
   sessionCounts,
   rows,
+  pairedConnections,
+  pairedSliceSec,
+  paired,
   idleHeap,
   sdkRetained,
   raw
 }, null, 2) + '\n')
 console.log(`results written to ${file.pathname}`)
-const broken = rows.filter((r) => r['non-2xx'] > 0)
+const broken = [
+  ...rows.filter((r) => r['non-2xx'] > 0).map((r) => r.scenario),
+  ...paired.filter((p) => p.rounds.some(({ a, b }) => a.non2xx + a.errors + b.non2xx + b.errors > 0)).map((p) => `${p.b} ÷ ${p.a} (paired)`)
+]
 if (broken.length > 0) {
-  console.error(`non-2xx answers or errors in: ${broken.map((r) => r.scenario).join(', ')}`)
+  console.error(`non-2xx answers or errors in: ${broken.join(', ')}`)
   process.exitCode = 1
 }
