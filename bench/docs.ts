@@ -2,7 +2,7 @@
 // (bench/results/session-lookup.json and sse-streams.json). `npm run bench` calls this after a
 // full run; to regenerate from the files alone: npm run bench:docs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { BARE, METHODS, NEAR_CACHE, pairedRatio, SDK_ECHO, SESSION_TTL_MS, TOUCH_INTERVAL_MS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
+import { BARE, METHODS, NEAR_CACHE, pairedRatio, pairedRatios, SDK_ECHO, SESSION_TTL_MS, TOUCH_INTERVAL_MS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
 
 const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
 
@@ -67,7 +67,7 @@ function markdown (run: LookupRun, sse: SseRun): string {
       'Both servers share one load generator, so their req/s are bounded by it as much as by the servers: CPU per request is the measure here, req/s is shown for completeness.',
     '',
     table(['b ÷ a', 'CPU µs/req, b ÷ a', 'range over rounds', 'req/s, b ÷ a'], run.paired.map((p) => {
-      const cpu = p.rounds.map((r) => r.b.cpuMicrosPerRequest / r.a.cpuMicrosPerRequest)
+      const cpu = pairedRatios(p, 'cpuMicrosPerRequest')
       return {
         'b ÷ a': `${p.b} ÷ ${p.a}`,
         'CPU µs/req, b ÷ a': pairedRatio(p, 'cpuMicrosPerRequest').toFixed(3),

@@ -30,9 +30,14 @@ export interface LookupRun {
 /** Scenario `b` measured against `a` (the reference), both under load at the same moment. */
 export interface PairedScenarios { a: string, b: string, rounds: Array<{ a: LoadResult, b: LoadResult }> }
 
+/** b ÷ a, round by round. */
+export function pairedRatios (pair: PairedScenarios, field: 'rps' | 'cpuMicrosPerRequest'): number[] {
+  return pair.rounds.map((r) => r.b[field] / r.a[field])
+}
+
 /** Median over rounds of b ÷ a. */
 export function pairedRatio (pair: PairedScenarios, field: 'rps' | 'cpuMicrosPerRequest'): number {
-  return median(pair.rounds.map((r) => r.b[field] / r.a[field]))
+  return median(pairedRatios(pair, field))
 }
 
 /**
