@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { JsonObjectSchema } from './json-object.js'
 
 /** A JSON-RPC id as MCP allows it: a string or an integer, never null. */
 export const RequestIdSchema = Type.Union([Type.String(), Type.Integer()])
 export type RequestId = Static<typeof RequestIdSchema>
 
 const ParamsSchema = Type.Union([
-  Type.Record(Type.String(), Type.Unknown()),
+  JsonObjectSchema,
   Type.Array(Type.Unknown())
 ])
 
@@ -36,7 +37,7 @@ export type JsonRpcNotification = Static<typeof JsonRpcNotificationSchema>
 export const JsonRpcResultResponseSchema = Type.Object({
   jsonrpc: Type.Literal('2.0'),
   id: RequestIdSchema,
-  result: Type.Record(Type.String(), Type.Unknown()),
+  result: JsonObjectSchema,
   method: Absent(),
   error: Absent()
 })

@@ -1,8 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { JsonObjectSchema } from './json-object.js'
 import { RequestIdSchema } from './jsonrpc.js'
 
+// What a handler returns is checked strictly (no Date where an object belongs); what a
+// client sends arrives parsed from JSON, and a per-key walk would only cost time.
 const Meta = Type.Optional(Type.Record(Type.String(), Type.Unknown()))
 const Obj = Type.Record(Type.String(), Type.Unknown())
+const ParamsMeta = Type.Optional(JsonObjectSchema)
 
 export const IconSchema = Type.Object({
   src: Type.String(),
@@ -26,22 +30,22 @@ export type Implementation = Static<typeof ImplementationSchema>
 
 export const InitializeParamsSchema = Type.Object({
   protocolVersion: Type.String(),
-  capabilities: Obj,
+  capabilities: JsonObjectSchema,
   clientInfo: Type.Object({ name: Type.String(), version: Type.String() }),
-  _meta: Meta
+  _meta: ParamsMeta
 })
 export type InitializeParams = Static<typeof InitializeParamsSchema>
 
 export const PaginatedParamsSchema = Type.Object({
   cursor: Type.Optional(Type.String()),
-  _meta: Meta
+  _meta: ParamsMeta
 })
 export type PaginatedParams = Static<typeof PaginatedParamsSchema>
 
 export const CallToolParamsSchema = Type.Object({
   name: Type.String(),
   arguments: Type.Optional(Type.Unknown()),
-  _meta: Meta
+  _meta: ParamsMeta
 })
 export type CallToolParams = Static<typeof CallToolParamsSchema>
 
@@ -57,7 +61,7 @@ export const LoggingLevelSchema = Type.Union([
 ])
 export type LoggingLevel = Static<typeof LoggingLevelSchema>
 
-export const SetLevelParamsSchema = Type.Object({ level: LoggingLevelSchema, _meta: Meta })
+export const SetLevelParamsSchema = Type.Object({ level: LoggingLevelSchema, _meta: ParamsMeta })
 export type SetLevelParams = Static<typeof SetLevelParamsSchema>
 
 export const CancelledParamsSchema = Type.Object({
@@ -201,7 +205,7 @@ export type Prompt = Static<typeof PromptSchema>
 export const GetPromptParamsSchema = Type.Object({
   name: Type.String(),
   arguments: Type.Optional(Type.Record(Type.String(), Type.String())),
-  _meta: Meta
+  _meta: ParamsMeta
 })
 export type GetPromptParams = Static<typeof GetPromptParamsSchema>
 
@@ -245,10 +249,10 @@ export const ResourceTemplateSchema = Type.Object({
 })
 export type ResourceTemplate = Static<typeof ResourceTemplateSchema>
 
-export const ReadResourceParamsSchema = Type.Object({ uri: Type.String(), _meta: Meta })
+export const ReadResourceParamsSchema = Type.Object({ uri: Type.String(), _meta: ParamsMeta })
 export type ReadResourceParams = Static<typeof ReadResourceParamsSchema>
 /** `resources/subscribe` and `resources/unsubscribe`. */
-export const SubscribeParamsSchema = Type.Object({ uri: Type.String(), _meta: Meta })
+export const SubscribeParamsSchema = Type.Object({ uri: Type.String(), _meta: ParamsMeta })
 export type SubscribeParams = Static<typeof SubscribeParamsSchema>
 
 export const ResourceContentsSchema = Type.Union([TextResourceContentsSchema, BlobResourceContentsSchema])

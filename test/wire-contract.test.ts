@@ -293,6 +293,10 @@ const ROWS: Row[] = [
     ['a request with an empty method', JSON.stringify({ jsonrpc: '2.0', id: 1, method: '' })],
     ['a request with a numeric method', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 5 })],
     ['params that are a string', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: 'x' })],
+    ['params that are null', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: null })],
+    ['params that are a number', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: 3 })],
+    ['a response whose result is an array', JSON.stringify({ jsonrpc: '2.0', id: 1, result: [] })],
+    ['a response whose result is null', JSON.stringify({ jsonrpc: '2.0', id: 1, result: null })],
     ['a request carrying result', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', result: {} })],
     ['a response with both result and error', JSON.stringify({ jsonrpc: '2.0', id: 1, result: {}, error: { code: 1, message: 'x' } })],
     ['an empty array []', '[]']
@@ -843,6 +847,21 @@ const ROWS: Row[] = [
     request: (ctx) => onSession(ctx, rpc(5, 'tools/list', { cursor: 42 })),
     status: 200,
     error: { code: -32602, id: 5 }
+  },
+  {
+    name: 'tools/call with _meta that is not an object → 200 -32602',
+    request: (ctx) => onSession(ctx, rpc(4, 'tools/call', { name: 'echo', arguments: { text: 'x' }, _meta: ['progressToken'] })),
+    status: 200,
+    error: { code: -32602, id: 4 }
+  },
+  {
+    name: 'tools/call with params and _meta of many keys → 200 result',
+    request: (ctx) => onSession(ctx, rpc(4, 'tools/call', { name: 'echo', arguments: { text: 'x' }, _meta: { progressToken: 't', 'a/b': 1, '': null }, extra: { any: [1] } })),
+    status: 200,
+    check (t, body) {
+      t.equal(body.id, 4)
+      t.same(body.result, { content: [{ type: 'text', text: 'x' }] })
+    }
   },
   {
     name: 'params as an array → 200 -32602',

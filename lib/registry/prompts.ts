@@ -8,6 +8,7 @@ import {
   type PromptArgument,
   type PromptMessage
 } from '../../schemas/mcp.js'
+import { JsonObjectSchema } from '../../schemas/json-object.js'
 import { errors } from '../errors.js'
 import type { FeatureCore } from '../features.js'
 import type { ToolContext } from '../protocol/context.js'
@@ -94,8 +95,8 @@ const NO_ARGUMENTS = Type.Object({})
 // Loose on `arguments` so a bad value can be reported by argument name, not by JSON pointer.
 const checkGetPrompt = TypeCompiler.Compile(Type.Object({
   name: Type.String(),
-  arguments: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  _meta: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+  arguments: Type.Optional(JsonObjectSchema),
+  _meta: Type.Optional(JsonObjectSchema)
 }))
 const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
 const checkResult = TypeCompiler.Compile(GetPromptResultSchema)
