@@ -938,7 +938,14 @@ const ROWS: Row[] = [
     status: 200,
     error: { code: -32602, id: 3 },
     headers: { 'mcp-session-id': null }
-  }
+  },
+  ...([['an array', []], ['null', null]] as const).map(([what, capabilities]): Row => ({
+    name: `initialize with capabilities that are ${what} → 200 -32602, no session`,
+    request: () => postTo(rpc(3, 'initialize', { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'c', version: '1' } }), postHeaders()),
+    status: 200,
+    error: { code: -32602, id: 3 },
+    headers: { 'mcp-session-id': null }
+  }))
 ]
 
 // ---- runner ----------------------------------------------------------------------------
