@@ -36,7 +36,7 @@ const ROUNDS = option('rounds', 3)
 const SESSIONS = 10
 const STREAMS_PER_SESSION = 10
 const STREAMS = SESSIONS * STREAMS_PER_SESSION
-const OVERHEAD = 96 // the store's per-event estimate (lib/events/memory-store.ts)
+const OVERHEAD = 96 // the store's per-event estimate (lib/stores/memory-event-store.ts)
 
 interface Kind {
   name: string

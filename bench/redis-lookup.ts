@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Redis as Redis5 } from 'ioredis'
 import { Redis as Redis6 } from 'ioredis6'
-import { corkForTurn } from '../lib/redis/connection.js'
+import { corkForTurn } from '../lib/stores/redis-connection.js'
 import { RedisServer } from '../test/redis-server.js'
 import { median } from './targets.js'
 

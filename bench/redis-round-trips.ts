@@ -93,7 +93,7 @@ const perSession = (await Promise.all(sessionHashes.map(usage))).reduce((a, b) =
 const index = await usage('mcp:sessions') / sessionHashes.length
 const standaloneIndex = await usage('mcp:standalone') / N
 const progress = (n: number): string => JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-1', progress: n, total: 1000, message: `step ${n}` } })
-const { RedisEventStore } = await import('../lib/redis/event-store.js')
+const { RedisEventStore } = await import('../lib/stores/redis-event-store.js')
 const events = new RedisEventStore(client, { prefix: 'mem:' })
 for (let i = 1; i <= 1000; i++) await events.append('memory-probe', 'p0', progress(i))
 const stream = await usage('mem:{memory-probe}:e:p0')

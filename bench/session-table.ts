@@ -7,8 +7,8 @@
 //
 //   npm run build && node --expose-gc dist/bench/session-table.js
 import { randomBytes } from 'node:crypto'
-import { MemorySessionStore } from '../lib/session/memory-store.js'
-import type { SessionRecord } from '../lib/session/store.js'
+import { MemorySessionStore } from '../lib/stores/memory-session-store.js'
+import type { SessionRecord } from '../lib/stores/session-store.js'
 import { median } from './targets.js'
 
 const COUNTS = [1_000, 10_000, 100_000]

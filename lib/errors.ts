@@ -2,7 +2,7 @@ import createError from '@fastify/error'
 
 /**
  * Configuration and programming errors thrown by the plugin (never sent on the wire:
- * wire errors are JSON-RPC error objects, see `lib/protocol/jsonrpc.ts`).
+ * wire errors are JSON-RPC error objects, see `lib/core/jsonrpc.ts`).
  */
 export const errors = {
   FST_MCP_INVALID_OPTION: createError<[string, string]>('FST_MCP_INVALID_OPTION', 'fastify-mcp-streamable: invalid option "%s": %s', 500, TypeError),

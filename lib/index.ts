@@ -3,30 +3,30 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { TObject } from '@sinclair/typebox'
 import { errors } from './errors.js'
-import type { ExchangeDeps } from './http/exchange.js'
+import type { ExchangeDeps } from './legacy/exchange.js'
 import { OriginPolicy } from './http/guard.js'
-import { mcpRoutes } from './http/routes.js'
-import { StreamSet } from './http/sse.js'
+import { mcpRoutes } from './endpoint.js'
+import { ConnectionSet } from './http/sse-connection.js'
 import { SESSION_NOT_FOUND } from './http/wire.js'
-import type { StreamEnv } from './http/event-stream.js'
-import { MemoryEventStore } from './events/memory-store.js'
-import { openRedis } from './redis/deployment.js'
-import type { EventStore } from './events/store.js'
-import { ErrorCode, errorResponse } from './protocol/jsonrpc.js'
+import type { StreamEnv } from './legacy/event-stream.js'
+import { MemoryEventStore } from './stores/memory-event-store.js'
+import { openRedis } from './stores/redis.js'
+import type { EventStore } from './stores/event-store.js'
+import { ErrorCode, errorResponse } from './core/jsonrpc.js'
 import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
-import { McpProtocol } from './protocol/server.js'
-import { ToolRegistry, type ToolDefinition, type ToolHandler, type ToolSchema } from './registry/tools.js'
-import { CompletionRegistry } from './registry/completion.js'
-import { installPrompts, type PromptApi } from './registry/prompts.js'
-import { installResources, type ResourceApi } from './registry/resources.js'
-import type { FeatureCore } from './features.js'
-import { RedisCluster } from './redis/cluster.js'
-import { LocalStandaloneStreams, type StandaloneStreams } from './session/standalone.js'
-import { LiveSessions } from './session/live.js'
-import { MemorySessionStore } from './session/memory-store.js'
-import type { SessionRecord, SessionStore } from './session/store.js'
-import { ClientRequester, OutboundRequests, newInstanceId } from './protocol/outbound.js'
+import { McpProtocol } from './core/dispatcher.js'
+import { ToolRegistry, type ToolDefinition, type ToolHandler, type ToolSchema } from './core/features/tools.js'
+import { CompletionRegistry } from './core/features/completion.js'
+import { installPrompts, type PromptApi } from './core/features/prompts.js'
+import { installResources, type ResourceApi } from './core/features/resources.js'
+import type { FeatureCore } from './core/features/feature.js'
+import { RedisCluster } from './legacy/cluster.js'
+import { LocalStandaloneStreams, type StandaloneStreams } from './legacy/standalone.js'
+import { LocalStreams } from './legacy/local-streams.js'
+import { MemorySessionStore } from './stores/memory-session-store.js'
+import type { SessionRecord, SessionStore } from './stores/session-store.js'
+import { ClientRequester, OutboundRequests, newInstanceId } from './core/outbound.js'
 
 /** Counts for health checks and metrics. */
 export interface McpStats {
@@ -87,7 +87,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
     : options.eventStore ?? redis?.events ?? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream, maxBytesPerStream: options.maxEventBytesPerStream, maxBytes: options.maxEventBytes })
   const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: app.log }
   const outbound = new OutboundRequests(options, newInstanceId())
-  const live = new LiveSessions(env, (sessionId) => {
+  const live = new LocalStreams(env, (sessionId) => {
     outbound.dropSession(sessionId)
     events?.deleteSession(sessionId).catch((err: unknown) => app.log.warn({ err }, 'mcp: event history not deleted'))
   })
@@ -96,7 +96,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   if (cluster !== undefined) await cluster.start()
   const standalone: StandaloneStreams = cluster ?? new LocalStandaloneStreams(live, store, app.log)
   const tools = new ToolRegistry()
-  const streams = new StreamSet()
+  const streams = new ConnectionSet()
   const protocol = new McpProtocol({ options, store, live, tools, outbound, standalone, remote: cluster })
   const rootsListeners = new Set<RootsListChangedListener>()
   protocol.onNotification('notifications/roots/list_changed', (_params, { session }) => {
@@ -252,20 +252,20 @@ export default mcp
 export { mcp as fastifyMcp }
 
 export { errors } from './errors.js'
-export { ErrorCode, McpError } from './protocol/jsonrpc.js'
-export { MemorySessionStore, type MemorySessionStoreOptions } from './session/memory-store.js'
-export { MemoryEventStore, type MemoryEventStoreOptions } from './events/memory-store.js'
-export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './events/store.js'
-export type { SessionRecord, SessionStore, SessionExpiredListener } from './session/store.js'
+export { ErrorCode, McpError } from './core/jsonrpc.js'
+export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/memory-session-store.js'
+export { MemoryEventStore, type MemoryEventStoreOptions } from './stores/memory-event-store.js'
+export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './stores/event-store.js'
+export type { SessionRecord, SessionStore, SessionExpiredListener } from './stores/session-store.js'
 export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode } from './options.js'
-export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './registry/tools.js'
-export type { JsonSchemaObject } from './registry/json-schema.js'
-export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './registry/resources.js'
-export type { PromptApi, PromptDefinition, PromptHandler, PromptResult, PromptCompleter, PromptArgumentsSchema } from './registry/prompts.js'
-export type { CompletionResult } from './registry/completion.js'
-export type { ToolContext } from './protocol/context.js'
-export type { ClientRequester, RequestOptions } from './protocol/outbound.js'
+export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './core/features/tools.js'
+export type { JsonSchemaObject } from './core/features/json-schema.js'
+export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './core/features/resources.js'
+export type { PromptApi, PromptDefinition, PromptHandler, PromptResult, PromptCompleter, PromptArgumentsSchema } from './core/features/prompts.js'
+export type { CompletionResult } from './core/features/completion.js'
+export type { ToolContext } from './core/context.js'
+export type { ClientRequester, RequestOptions } from './core/outbound.js'
 export * from '../schemas/client.js'
-export { SUPPORTED_VERSIONS, LATEST_VERSION } from './versions.js'
+export { SUPPORTED_VERSIONS, LATEST_VERSION } from './core/versions.js'
 export * from '../schemas/jsonrpc.js'
 export * from '../schemas/mcp.js'

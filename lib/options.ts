@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Implementation } from '../schemas/mcp.js'
 import { errors } from './errors.js'
-import { assertEventStore, type EventStore } from './events/store.js'
-import { assertSessionStore, type SessionStore } from './session/store.js'
+import { assertEventStore, type EventStore } from './stores/event-store.js'
+import { assertSessionStore, type SessionStore } from './stores/session-store.js'
 
 /** Who made a request, as the `auth.authenticate` hook decided. */
 export interface McpAuthInfo {

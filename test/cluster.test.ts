@@ -14,8 +14,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { ElicitRequestSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { McpPluginOptions } from '../lib/index.js'
-import type { RedisSessionStore } from '../lib/redis/session-store.js'
-import { standaloneStreamId } from '../lib/session/live.js'
+import type { RedisSessionStore } from '../lib/stores/redis-session-store.js'
+import { standaloneStreamId } from '../lib/legacy/local-streams.js'
 import { RedisServer, skipWithoutRedis } from './redis-server.js'
 import { LATEST, StreamReader, buildApp, deferred, initializeParams, listen, notification, postHeaders, request, rpc, streamHeaders, within, type Deferred, type Session, type SseEvent } from './helpers.js'
 

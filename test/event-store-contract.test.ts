@@ -4,10 +4,10 @@
 // session TTL, the per-stream channel, and failures reported as "store unavailable".
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { MemoryEventStore } from '../lib/events/memory-store.js'
-import { assertEventStore, compareSeq, parseEventId } from '../lib/events/store.js'
-import { RedisEventStore } from '../lib/redis/event-store.js'
-import type { FeedEvent } from '../lib/http/feed-stream.js'
+import { MemoryEventStore } from '../lib/stores/memory-event-store.js'
+import { assertEventStore, compareSeq, parseEventId } from '../lib/stores/event-store.js'
+import { RedisEventStore } from '../lib/stores/redis-event-store.js'
+import type { FeedEvent } from '../lib/legacy/feed-stream.js'
 import { eventStoreSuite, sessionId } from './event-store-suite.js'
 import { RedisServer, skipWithoutRedis } from './redis-server.js'
 

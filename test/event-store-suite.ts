@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { compareSeq, parseEventId, type EventStore, type ReplayResult } from '../lib/events/store.js'
+import { compareSeq, parseEventId, type EventStore, type ReplayResult } from '../lib/stores/event-store.js'
 
 /**
  * The behaviour every `EventStore` must show, whatever holds the histories. Run it against

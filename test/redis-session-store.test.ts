@@ -3,11 +3,11 @@
 // the near-cache and its invalidation.
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { RedisMessageBus } from '../lib/redis/bus.js'
-import { RedisSessionStore } from '../lib/redis/session-store.js'
+import { RedisMessageBus } from '../lib/stores/redis-message-bus.js'
+import { RedisSessionStore } from '../lib/stores/redis-session-store.js'
 import { RedisServer, skipWithoutRedis } from './redis-server.js'
 import { sampleRecord, sessionStoreSuite } from './store-suite.js'
-import type { SessionRecord } from '../lib/session/store.js'
+import type { SessionRecord } from '../lib/stores/session-store.js'
 
 const skip = skipWithoutRedis()
 if (skip !== false) {

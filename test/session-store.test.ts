@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { MemorySessionStore } from '../lib/session/memory-store.js'
-import { assertSessionStore } from '../lib/session/store.js'
+import { MemorySessionStore } from '../lib/stores/memory-session-store.js'
+import { assertSessionStore } from '../lib/stores/session-store.js'
 import { sampleRecord, sessionStoreSuite } from './store-suite.js'
 
 sessionStoreSuite(t, async ({ ttlMs, maxSessions }) => new MemorySessionStore({ ttlMs, maxSessions }), 'MemorySessionStore')
@@ -44,7 +44,7 @@ t.test('MemorySessionStore specifics', async (t) => {
   t.test('the sweep timer does not keep the process alive', async (t) => {
     // A sweep every 60 s: if the timer were ref'd the child would live for a minute.
     const code = [
-      "const { MemorySessionStore } = await import('./lib/session/memory-store.ts')",
+      "const { MemorySessionStore } = await import('./lib/stores/memory-session-store.ts')",
       'const store = new MemorySessionStore({ ttlMs: 60000, sweepIntervalMs: 60000 })',
       "await store.create({ id: 'x', protocolVersion: '2025-11-25', clientInfo: { name: 'c', version: '1' }, clientCapabilities: {}, serverCapabilities: {}, initialized: true, createdAt: Date.now(), lastActiveAt: Date.now() })",
       "console.log('store-created', await store.size())"

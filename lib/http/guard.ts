@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
 import { hostnameOf, normaliseOrigin, type McpAuthInfo, type NormalizedOptions } from '../options.js'
-import { ErrorCode } from '../protocol/jsonrpc.js'
+import { ErrorCode } from '../core/jsonrpc.js'
 import { quote, sendHttpError } from './wire.js'
 
 const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]'])

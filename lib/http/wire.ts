@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { ErrorCode, errorResponse } from '../protocol/jsonrpc.js'
+import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
 
 /**
  * Answer with an HTTP error whose body is a JSON-RPC error object (`id: null`): no error

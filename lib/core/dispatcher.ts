@@ -11,14 +11,14 @@ import {
   type ServerCapabilities
 } from '../../schemas/mcp.js'
 import type { NormalizedOptions } from '../options.js'
-import type { ToolRegistry } from '../registry/tools.js'
+import type { ToolRegistry } from './features/tools.js'
 import type { OutboundRequests } from './outbound.js'
 import { validParams } from './params.js'
-import type { InFlight, LiveSessions } from '../session/live.js'
-import type { StandaloneStreams } from '../session/standalone.js'
-import type { RemoteSessions } from '../redis/cluster.js'
-import type { SessionRecord, SessionStore } from '../session/store.js'
-import { negotiateVersion } from '../versions.js'
+import type { InFlight, LocalStreams } from '../legacy/local-streams.js'
+import type { StandaloneStreams } from '../legacy/standalone.js'
+import type { RemoteSessions } from '../legacy/cluster.js'
+import type { SessionRecord, SessionStore } from '../stores/session-store.js'
+import { negotiateVersion } from './versions.js'
 import { RequestContext, type ContextScope, type NotificationScope } from './context.js'
 import { ErrorCode, McpError, errorResponse, resultResponse } from './jsonrpc.js'
 
@@ -42,7 +42,7 @@ interface MethodSpec {
 export interface ProtocolDeps {
   readonly options: NormalizedOptions
   readonly store: SessionStore
-  readonly live: LiveSessions
+  readonly live: LocalStreams
   readonly tools: ToolRegistry
   readonly outbound: OutboundRequests
   /** Where messages for the sessions' GET streams go (here, or shared through Redis). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
-import { EventStream, type StreamEnv } from '../http/event-stream.js'
-import type { PostExchange, PostStreamRegistry } from '../http/exchange.js'
-import type { SseStream } from '../http/sse.js'
+import { EventStream, type StreamEnv } from './event-stream.js'
+import type { PostExchange, PostStreamRegistry } from './exchange.js'
+import type { SseConnection } from '../http/sse-connection.js'
 import { KeyedTable } from './keyed-table.js'
 
 /** A request being handled on this instance, findable by `notifications/cancelled`. */
@@ -49,7 +49,7 @@ export function standaloneStreamId (sessionId: string): string {
  * exist only while they hold something, so idle sessions cost nothing here, and the common
  * case (one request at a time on a session) costs one Map entry and no further allocation.
  */
-export class LiveSessions implements PostStreamRegistry {
+export class LocalStreams implements PostStreamRegistry {
   readonly #env: StreamEnv
   readonly #standalone = new Map<string, EventStream>()
   // Not Maps: see KeyedTable.
@@ -173,7 +173,7 @@ export class LiveSessions implements PostStreamRegistry {
    * priming it if asked. An older connection is ended: a client reconnecting over a
    * half-dead socket must win, not get 409.
    */
-  openStandalone (sessionId: string, connection: SseStream, prime: boolean): void {
+  openStandalone (sessionId: string, connection: SseConnection, prime: boolean): void {
     const stream = this.standaloneFor(sessionId)
     void stream.open(connection, prime)
     if (!stream.resumable) {

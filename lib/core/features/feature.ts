@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { NormalizedOptions } from './options.js'
-import type { McpProtocol } from './protocol/server.js'
-import type { CompletionRegistry } from './registry/completion.js'
-import type { LiveSessions } from './session/live.js'
-import type { SessionRecord, SessionStore } from './session/store.js'
+import type { NormalizedOptions } from '../../options.js'
+import type { McpProtocol } from '../dispatcher.js'
+import type { CompletionRegistry } from './completion.js'
+import type { LocalStreams } from '../../legacy/local-streams.js'
+import type { SessionRecord, SessionStore } from '../../stores/session-store.js'
 
 /**
  * What a feature module (resources, prompts, …) is given to plug into the server: it
@@ -13,7 +13,7 @@ import type { SessionRecord, SessionStore } from './session/store.js'
 export interface FeatureCore {
   readonly options: NormalizedOptions
   readonly store: SessionStore
-  readonly live: LiveSessions
+  readonly live: LocalStreams
   readonly protocol: McpProtocol
   readonly completion: CompletionRegistry
   readonly logger: FastifyBaseLogger

@@ -1,21 +1,21 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { SseStream } from '../http/sse.js'
-import type { LiveSessions } from './live.js'
-import type { SessionRecord, SessionStore } from './store.js'
+import type { SseConnection } from '../http/sse-connection.js'
+import type { LocalStreams } from './local-streams.js'
+import type { SessionRecord, SessionStore } from '../stores/session-store.js'
 
 /** Which sessions a notification is for (their records must pass it). */
 export type SessionFilter = (session: SessionRecord) => boolean
 
 /**
  * The sessions' standalone (GET) streams, wherever they are held. In one process they live
- * in `LiveSessions`; with Redis, a message for one is appended to the shared history by
+ * in `LocalStreams`; with Redis, a message for one is appended to the shared history by
  * whichever instance produces it and written by the instance holding its GET.
  */
 export interface StandaloneStreams {
   /** Carry the session's standalone stream on a new GET connection (no `Last-Event-ID`). */
-  open (session: SessionRecord, connection: SseStream, prime: boolean): Promise<void>
+  open (session: SessionRecord, connection: SseConnection, prime: boolean): Promise<void>
   /** The same, after replaying the events that follow `lastEventId`. */
-  resume (session: SessionRecord, connection: SseStream, lastEventId: string): Promise<void>
+  resume (session: SessionRecord, connection: SseConnection, lastEventId: string): Promise<void>
   /** Queue a message for the session's client; false when nothing can carry it. */
   send (sessionId: string, message: unknown): Promise<boolean>
   /**
@@ -30,21 +30,21 @@ export interface StandaloneStreams {
 
 /** Standalone streams of one process. */
 export class LocalStandaloneStreams implements StandaloneStreams {
-  readonly #live: LiveSessions
+  readonly #live: LocalStreams
   readonly #store: SessionStore
   readonly #logger: FastifyBaseLogger
 
-  constructor (live: LiveSessions, store: SessionStore, logger: FastifyBaseLogger) {
+  constructor (live: LocalStreams, store: SessionStore, logger: FastifyBaseLogger) {
     this.#live = live
     this.#store = store
     this.#logger = logger
   }
 
-  async open (session: SessionRecord, connection: SseStream, prime: boolean): Promise<void> {
+  async open (session: SessionRecord, connection: SseConnection, prime: boolean): Promise<void> {
     this.#live.openStandalone(session.id, connection, prime)
   }
 
-  async resume (session: SessionRecord, connection: SseStream, lastEventId: string): Promise<void> {
+  async resume (session: SessionRecord, connection: SseConnection, lastEventId: string): Promise<void> {
     await this.#live.standaloneFor(session.id).resume(connection, lastEventId)
   }
 

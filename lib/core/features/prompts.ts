@@ -7,14 +7,14 @@ import {
   type Icon,
   type PromptArgument,
   type PromptMessage
-} from '../../schemas/mcp.js'
-import { JsonObjectSchema } from '../../schemas/json-object.js'
-import { errors } from '../errors.js'
-import type { FeatureCore } from '../features.js'
-import type { ToolContext } from '../protocol/context.js'
-import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
-import { describeErrors, validParams } from '../protocol/params.js'
-import type { Params } from '../protocol/server.js'
+} from '../../../schemas/mcp.js'
+import { JsonObjectSchema } from '../../../schemas/json-object.js'
+import { errors } from '../../errors.js'
+import type { FeatureCore } from './feature.js'
+import type { ToolContext } from '../context.js'
+import { ErrorCode, McpError } from '../jsonrpc.js'
+import { describeErrors, validParams } from '../params.js'
+import type { Params } from '../dispatcher.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
 import { ListedPages } from './pagination.js'
 

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { shortSessionId } from '../protocol/context.js'
-import type { EventStore } from '../events/store.js'
-import type { SseStream } from './sse.js'
+import { shortSessionId } from '../core/context.js'
+import type { EventStore } from '../stores/event-store.js'
+import type { SseConnection } from '../http/sse-connection.js'
 
 /** What every stream of one plugin instance shares. */
 export interface StreamEnv {
@@ -29,9 +29,9 @@ export class EventStream {
   readonly id: string
   readonly #env: StreamEnv
   readonly #events: EventStore | undefined
-  #connection: SseStream | undefined
+  #connection: SseConnection | undefined
   /** A connection waiting in the queue to be attached (open or resume). */
-  #incoming: SseStream | undefined
+  #incoming: SseConnection | undefined
   #tail: Promise<void> = RESOLVED
   /** No more messages: the request was answered (the end is queued behind them). */
   #ended = false
@@ -56,7 +56,7 @@ export class EventStream {
   get resumable (): boolean { return this.#events !== undefined }
 
   /** Carry the stream on `connection` from now on. A connection it replaces is ended (the new one wins). */
-  attach (connection: SseStream): void {
+  attach (connection: SseConnection): void {
     const previous = this.#connection
     this.#connection = connection
     connection.onClose(() => {
@@ -93,7 +93,7 @@ export class EventStream {
    * starting with a priming event if asked. Queued: what was sent before goes where it was
    * headed, and the priming event is the first thing on the new connection.
    */
-  open (connection: SseStream, prime: boolean): Promise<void> {
+  open (connection: SseConnection, prime: boolean): Promise<void> {
     const events = this.#events
     if (events === undefined) {
       this.attach(connection)
@@ -111,7 +111,7 @@ export class EventStream {
    * Carry the stream on `connection`, writing every event after `lastEventId` to it first
    * (none when the store does not know the id).
    */
-  resume (connection: SseStream, lastEventId: string): Promise<void> {
+  resume (connection: SseConnection, lastEventId: string): Promise<void> {
     const events = this.#events
     if (events === undefined) return RESOLVED
     this.#supersede(connection)
@@ -174,13 +174,13 @@ export class EventStream {
   // The new connection wins at once: the one it replaces may be stuck in a replay to a
   // reader that stopped reading, holding the queue until slowReaderTimeoutMs. Ended now, its
   // replay stops, and whatever it missed is in the store for the new one.
-  #supersede (connection: SseStream): void {
+  #supersede (connection: SseConnection): void {
     const previous = [this.#connection, this.#incoming]
     this.#incoming = connection
     for (const old of previous) if (old !== undefined && old !== connection) old.end()
   }
 
-  #arrived (connection: SseStream): void {
+  #arrived (connection: SseConnection): void {
     if (this.#incoming === connection) this.#incoming = undefined
     this.attach(connection)
   }
@@ -214,7 +214,7 @@ export class EventStream {
  * overflow `maxQueuedBytes`. Priming events (empty data) are not repeated. Stops when
  * `stillOwner` says the connection was replaced or it closed.
  */
-export async function writeEvents (connection: SseStream, events: ReadonlyArray<{ id: string, data: string }>, stillOwner: () => boolean = () => true): Promise<void> {
+export async function writeEvents (connection: SseConnection, events: ReadonlyArray<{ id: string, data: string }>, stillOwner: () => boolean = () => true): Promise<void> {
   for (const event of events) {
     if (connection.closed || !stillOwner()) break
     if (event.data === '') continue

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
-import { compareSeq, formatEventId, parseEventId, type EventStore, type ReplayResult, type StoredEvent } from '../events/store.js'
-import { RedisKeys } from './keys.js'
-import { rethrowUnavailable } from './connection.js'
-import { defineScripts } from './session-store.js'
+import { compareSeq, formatEventId, parseEventId, type EventStore, type ReplayResult, type StoredEvent } from './event-store.js'
+import { RedisKeys } from './redis-keys.js'
+import { rethrowUnavailable } from './redis-connection.js'
+import { defineScripts } from './redis-session-store.js'
 
 export interface RedisEventStoreOptions {
   /** Key prefix (default `mcp:`). */
@@ -80,7 +80,7 @@ export class RedisEventStore implements EventStore {
     this.#client = client as Scripted
   }
 
-  /** The channel on which a stream's appends are published (as `FeedEvent` JSON, see lib/http/feed-stream.ts). */
+  /** The channel on which a stream's appends are published (as `FeedEvent` JSON, see lib/legacy/feed-stream.ts). */
   streamChannel (sessionId: string, streamId: string): string {
     return this.#keys.channel(`{${sessionId}}:${streamId}`)
   }

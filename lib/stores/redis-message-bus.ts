@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { MessageBus } from '../bus/bus.js'
-import { closeBounded } from './connection.js'
+import type { MessageBus } from './message-bus.js'
+import { closeBounded } from './redis-connection.js'
 
 /**
  * Redis pub/sub. Publishing goes through the command client; subscriptions live on a

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { MessageBus } from '../bus/bus.js'
-import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from '../session/store.js'
-import type { RedisMessageBus } from './bus.js'
-import { RedisKeys } from './keys.js'
-import { corkForTurn, rethrowUnavailable, unavailable } from './connection.js'
+import type { MessageBus } from './message-bus.js'
+import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from './session-store.js'
+import type { RedisMessageBus } from './redis-message-bus.js'
+import { RedisKeys } from './redis-keys.js'
+import { corkForTurn, rethrowUnavailable, unavailable } from './redis-connection.js'
 
 export interface RedisSessionStoreOptions {
   /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */

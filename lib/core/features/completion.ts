@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { ToolContext } from '../protocol/context.js'
-import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
-import { validParams } from '../protocol/params.js'
-import type { McpProtocol } from '../protocol/server.js'
+import type { ToolContext } from '../context.js'
+import { ErrorCode, McpError } from '../jsonrpc.js'
+import { validParams } from '../params.js'
+import type { McpProtocol } from '../dispatcher.js'
 
 /** Spec: at most 100 values per completion answer. */
 export const MAX_COMPLETION_VALUES = 100

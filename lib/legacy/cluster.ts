@@ -1,15 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
-import type { ReplayResult } from '../events/store.js'
-import { FeedStream, type FeedEvent, type FeedSubscribe } from '../http/feed-stream.js'
-import type { SseStream } from '../http/sse.js'
+import type { ReplayResult } from '../stores/event-store.js'
+import { FeedStream, type FeedEvent, type FeedSubscribe } from './feed-stream.js'
+import type { SseConnection } from '../http/sse-connection.js'
 import { SESSION_NOT_FOUND } from '../http/wire.js'
-import { OutboundRequests } from '../protocol/outbound.js'
-import { standaloneStreamId, type LiveSessions } from '../session/live.js'
-import type { SessionFilter, StandaloneStreams } from '../session/standalone.js'
-import type { SessionRecord } from '../session/store.js'
-import type { RedisDeployment } from './deployment.js'
-import { RedisKeys } from './keys.js'
+import { OutboundRequests } from '../core/outbound.js'
+import { standaloneStreamId, type LocalStreams } from './local-streams.js'
+import type { SessionFilter, StandaloneStreams } from './standalone.js'
+import type { SessionRecord } from '../stores/session-store.js'
+import type { RedisDeployment } from '../stores/redis.js'
+import { RedisKeys } from '../stores/redis-keys.js'
 
 /** What one instance tells the others. */
 type Notice =
@@ -38,7 +38,7 @@ export interface RemoteSessions {
 export class RedisCluster implements RemoteSessions, StandaloneStreams {
   readonly instanceId: string
   readonly #redis: RedisDeployment
-  readonly #live: LiveSessions
+  readonly #live: LocalStreams
   readonly #outbound: OutboundRequests
   readonly #logger: FastifyBaseLogger
   readonly #retryMs: number
@@ -49,7 +49,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
   #unsubscribe: Array<() => Promise<void>> = []
   #offReconnect: (() => void) | undefined
 
-  constructor (redis: RedisDeployment, live: LiveSessions, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger) {
+  constructor (redis: RedisDeployment, live: LocalStreams, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger) {
     this.#redis = redis
     this.#live = live
     this.#outbound = outbound
@@ -97,7 +97,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
 
   // ---- StandaloneStreams -------------------------------------------------------------
 
-  async open (session: SessionRecord, connection: SseStream, prime: boolean): Promise<void> {
+  async open (session: SessionRecord, connection: SseConnection, prime: boolean): Promise<void> {
     const feed = await this.#attach(session, connection)
     if (feed === undefined) return
     await feed.start(undefined, undefined)
@@ -108,7 +108,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     feed.setOrigin(prime ? await events.append(session.id, feed.streamId, '') : await events.position(session.id, feed.streamId))
   }
 
-  async resume (session: SessionRecord, connection: SseStream, lastEventId: string): Promise<void> {
+  async resume (session: SessionRecord, connection: SseConnection, lastEventId: string): Promise<void> {
     const feed = await this.#attach(session, connection)
     if (feed === undefined) return
     await feed.start(await this.#redis.events.replayAfter(session.id, lastEventId), lastEventId)
@@ -150,7 +150,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
    * replay; `undefined` when the store does not know the id (nothing was opened). The
    * connection ends with the stream's end marker.
    */
-  async follow (session: SessionRecord, streamId: string, lastEventId: string, connect: () => SseStream): Promise<ReplayResult | undefined> {
+  async follow (session: SessionRecord, streamId: string, lastEventId: string, connect: () => SseConnection): Promise<ReplayResult | undefined> {
     const { events } = this.#redis
     const feed = new FeedStream(session.id, streamId, this.#retryMs, this.#logger)
     await feed.subscribe(this.#feedOf(session.id, streamId))
@@ -178,7 +178,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
 
   // ---- internals -----------------------------------------------------------------------
 
-  async #attach (session: SessionRecord, connection: SseStream): Promise<FeedStream | undefined> {
+  async #attach (session: SessionRecord, connection: SseConnection): Promise<FeedStream | undefined> {
     const streamId = standaloneStreamId(session.id)
     const feed = new FeedStream(session.id, streamId, this.#retryMs, this.#logger)
     feed.attach(connection)

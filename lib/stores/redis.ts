@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { NormalizedOptions } from '../options.js'
-import { RedisMessageBus } from './bus.js'
-import { closeBounded, createClient } from './connection.js'
-import { RedisEventStore } from './event-store.js'
-import { RedisSessionStore } from './session-store.js'
+import { RedisMessageBus } from './redis-message-bus.js'
+import { closeBounded, createClient } from './redis-connection.js'
+import { RedisEventStore } from './redis-event-store.js'
+import { RedisSessionStore } from './redis-session-store.js'
 
 /** What the `redis` option gives the plugin: one client, a bus, and the two stores on them. */
 export interface RedisDeployment {

@@ -1,30 +1,30 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
-import { JsonRpcBodySchema, type JsonRpcBody, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../schemas/jsonrpc.js'
-import { errors } from '../errors.js'
-import type { NormalizedOptions } from '../options.js'
-import { shortSessionId, type ContextScope, type NotificationScope } from '../protocol/context.js'
-import { ErrorCode, McpError, errorResponse, resultResponse } from '../protocol/jsonrpc.js'
-import type { McpProtocol } from '../protocol/server.js'
-import type { LiveSessions } from '../session/live.js'
-import type { SessionRecord, SessionStore } from '../session/store.js'
-import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../versions.js'
-import { parseJsonBody, envelopeValidator, BodyError } from './body.js'
-import { PostExchange, type ExchangeDeps } from './exchange.js'
-import { createGuards, type OriginPolicy } from './guard.js'
-import { SseStream } from './sse.js'
-import { writeEvents } from './event-stream.js'
-import { parseEventId, type EventStore } from '../events/store.js'
-import { standaloneStreamId } from '../session/live.js'
-import type { StandaloneStreams } from '../session/standalone.js'
-import type { RedisCluster } from '../redis/cluster.js'
-import { SESSION_NOT_FOUND, accepts, quote, sendHttpError } from './wire.js'
+import { JsonRpcBodySchema, type JsonRpcBody, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../schemas/jsonrpc.js'
+import { errors } from './errors.js'
+import type { NormalizedOptions } from './options.js'
+import { shortSessionId, type ContextScope, type NotificationScope } from './core/context.js'
+import { ErrorCode, McpError, errorResponse, resultResponse } from './core/jsonrpc.js'
+import type { McpProtocol } from './core/dispatcher.js'
+import type { LocalStreams } from './legacy/local-streams.js'
+import type { SessionRecord, SessionStore } from './stores/session-store.js'
+import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from './core/versions.js'
+import { parseJsonBody, envelopeValidator, BodyError } from './http/body.js'
+import { PostExchange, type ExchangeDeps } from './legacy/exchange.js'
+import { createGuards, type OriginPolicy } from './http/guard.js'
+import { SseConnection } from './http/sse-connection.js'
+import { writeEvents } from './legacy/event-stream.js'
+import { parseEventId, type EventStore } from './stores/event-store.js'
+import { standaloneStreamId } from './legacy/local-streams.js'
+import type { StandaloneStreams } from './legacy/standalone.js'
+import type { RedisCluster } from './legacy/cluster.js'
+import { SESSION_NOT_FOUND, accepts, quote, sendHttpError } from './http/wire.js'
 
 export interface RouteDeps {
   readonly options: NormalizedOptions
   readonly store: SessionStore
-  readonly live: LiveSessions
+  readonly live: LocalStreams
   readonly protocol: McpProtocol
   readonly policy: OriginPolicy
   readonly exchange: ExchangeDeps
@@ -370,7 +370,7 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
   }
 
   /** After the hijack there is no status left to send: end the stream; the client retries. */
-  function failedStream (request: FastifyRequest, connection: SseStream, err: unknown): void {
+  function failedStream (request: FastifyRequest, connection: SseConnection, err: unknown): void {
     request.log.warn({ err }, 'mcp: could not set up the SSE stream')
     connection.end(options.sseRetryMs)
   }
@@ -379,14 +379,14 @@ export async function mcpRoutes (app: FastifyInstance, deps: RouteDeps): Promise
     return sendHttpError(reply, 400, ErrorCode.ConnectionClosed, 'Bad Request: unknown Last-Event-ID for this session')
   }
 
-  function openConnection (reply: FastifyReply, session: SessionRecord): SseStream {
+  function openConnection (reply: FastifyReply, session: SessionRecord): SseConnection {
     reply.header('mcp-session-id', session.id)
     reply.hijack()
-    return new SseStream(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
+    return new SseConnection(reply.raw, reply.getHeaders(), deps.exchange.streamOptions, deps.exchange.streams)
   }
 
   /** maxStreamDurationMs: rotate long GET connections (load balancers, proxies); the client resumes. */
-  function limitDuration (connection: SseStream): void {
+  function limitDuration (connection: SseConnection): void {
     if (options.maxStreamDurationMs === 0) return
     const timer = setTimeout(() => connection.end(options.sseRetryMs), options.maxStreamDurationMs).unref()
     connection.onClose(() => clearTimeout(timer))

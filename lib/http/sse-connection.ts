@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 
-export interface SseStreamOptions {
+export interface SseConnectionOptions {
   /** Interval of `: keepalive` comments while the stream is idle; 0 disables. */
   keepAliveMs: number
   /** Bytes that may wait behind a slow reader before the stream is cut. */
@@ -19,11 +19,11 @@ export const SSE_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
 
 const KEEPALIVE = ': keepalive\n\n'
 
-/** A stream's place in its StreamSet. */
-interface StreamLink {
-  readonly stream: SseStream
-  previous: StreamLink | undefined
-  next: StreamLink | undefined
+/** A stream's place in its ConnectionSet. */
+interface ConnectionLink {
+  readonly stream: SseConnection
+  previous: ConnectionLink | undefined
+  next: ConnectionLink | undefined
 }
 
 /**
@@ -31,21 +31,21 @@ interface StreamLink {
  * each link cleared on close, not a Set. In `sse` response mode every POST opens and closes
  * a stream, and a Set churned that way keeps finished ones reachable (see KeyedTable).
  */
-export class StreamSet {
-  #first: StreamLink | undefined
+export class ConnectionSet {
+  #first: ConnectionLink | undefined
   #size = 0
 
   get size (): number { return this.#size }
 
-  add (stream: SseStream): StreamLink {
-    const link: StreamLink = { stream, previous: undefined, next: this.#first }
+  add (stream: SseConnection): ConnectionLink {
+    const link: ConnectionLink = { stream, previous: undefined, next: this.#first }
     if (this.#first !== undefined) this.#first.previous = link
     this.#first = link
     this.#size++
     return link
   }
 
-  delete (link: StreamLink): void {
+  delete (link: ConnectionLink): void {
     const { previous, next } = link
     if (previous === undefined && this.#first !== link) return
     if (previous === undefined) this.#first = next
@@ -58,7 +58,7 @@ export class StreamSet {
 
   /** End every connection (shutdown), telling clients when to reconnect. */
   endAll (retryMs?: number): void {
-    const open: SseStream[] = []
+    const open: SseConnection[] = []
     for (let link = this.#first; link !== undefined; link = link.next) open.push(link.stream)
     for (const stream of open) stream.end(retryMs)
   }
@@ -70,11 +70,11 @@ export class StreamSet {
  * is written until `drain`; events wait in a queue, and a queue larger than
  * `maxQueuedBytes` closes the stream instead of growing without bound.
  */
-export class SseStream {
+export class SseConnection {
   readonly #raw: ServerResponse
-  readonly #options: SseStreamOptions
-  readonly #set: StreamSet
-  readonly #link: StreamLink
+  readonly #options: SseConnectionOptions
+  readonly #set: ConnectionSet
+  readonly #link: ConnectionLink
   readonly #closeListeners: Array<() => void> = []
   #queue: string[] = []
   #queuedBytes = 0
@@ -85,7 +85,7 @@ export class SseStream {
   #closed = false
   #ending = false
 
-  constructor (raw: ServerResponse, headers: Record<string, unknown>, options: SseStreamOptions, set: StreamSet) {
+  constructor (raw: ServerResponse, headers: Record<string, unknown>, options: SseConnectionOptions, set: ConnectionSet) {
     this.#raw = raw
     this.#options = options
     this.#set = set

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { compareSeq, parseEventId, type ReplayResult } from '../events/store.js'
+import { compareSeq, parseEventId, type ReplayResult } from '../stores/event-store.js'
 import { writeEvents } from './event-stream.js'
-import type { SseStream } from './sse.js'
+import type { SseConnection } from '../http/sse-connection.js'
 
 /** An event as published on its stream's channel when it was appended (see RedisEventStore). */
 export interface FeedEvent {
@@ -28,7 +28,7 @@ export type FeedSubscribe = (handler: (event: FeedEvent) => void) => Promise<() 
 export class FeedStream {
   readonly sessionId: string
   readonly streamId: string
-  #connection: SseStream | undefined
+  #connection: SseConnection | undefined
   readonly #retryMs: number
   readonly #logger: FastifyBaseLogger
   #held: FeedEvent[] | undefined = []
@@ -46,7 +46,7 @@ export class FeedStream {
     this.#logger = logger
   }
 
-  get connection (): SseStream | undefined { return this.#connection }
+  get connection (): SseConnection | undefined { return this.#connection }
 
   /** Start receiving (held until `start`); resolves once the subscription is active. */
   async subscribe (subscribe: FeedSubscribe): Promise<void> {
@@ -56,7 +56,7 @@ export class FeedStream {
   }
 
   /** The connection to write to; the feed stops when it closes. */
-  attach (connection: SseStream): void {
+  attach (connection: SseConnection): void {
     this.#connection = connection
     connection.onClose(() => { void this.stop() })
   }

@@ -1,10 +1,10 @@
 import type { FastifyReply } from 'fastify'
 import type { JsonRpcResponse } from '../../schemas/jsonrpc.js'
 import type { ResponseMode } from '../options.js'
-import type { SessionRecord } from '../session/store.js'
-import { revision } from '../versions.js'
+import type { SessionRecord } from '../stores/session-store.js'
+import { revision } from '../core/versions.js'
 import { EventStream, type StreamEnv } from './event-stream.js'
-import { SseStream, type SseStreamOptions, type StreamSet } from './sse.js'
+import { SseConnection, type SseConnectionOptions, type ConnectionSet } from '../http/sse-connection.js'
 
 /** Where live POST streams are registered, so a `Last-Event-ID` GET can find the one it resumes. */
 export interface PostStreamRegistry {
@@ -14,8 +14,8 @@ export interface PostStreamRegistry {
 
 export interface ExchangeDeps {
   mode: ResponseMode
-  streamOptions: SseStreamOptions
-  streams: StreamSet
+  streamOptions: SseConnectionOptions
+  streams: ConnectionSet
   env: StreamEnv
   registry: PostStreamRegistry
   /** A stream id unique within any session (it becomes part of every event id). */
@@ -140,7 +140,7 @@ export class PostExchange {
     reply.hijack()
     // Headers set through the reply (CORS, Mcp-Session-Id) are not written by Fastify
     // after a hijack, so they are carried over by hand.
-    const connection = new SseStream(reply.raw, reply.getHeaders(), this.#deps.streamOptions, this.#deps.streams)
+    const connection = new SseConnection(reply.raw, reply.getHeaders(), this.#deps.streamOptions, this.#deps.streams)
     const session = this.#session
     const { env } = this.#deps
     const stream = session === undefined

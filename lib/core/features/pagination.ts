@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
+import { ErrorCode, McpError } from '../jsonrpc.js'
 
 // Cursors name the last item of the previous page rather than an offset, so a page stays
 // stable when items are added or removed between two calls.

@@ -12,7 +12,7 @@ import {
 } from '../../schemas/client.js'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
 import { errors } from '../errors.js'
-import type { SessionRecord } from '../session/store.js'
+import type { SessionRecord } from '../stores/session-store.js'
 import { ErrorCode, McpError } from './jsonrpc.js'
 import { describeErrors } from './params.js'
 

@@ -1,4 +1,4 @@
-import { compareSeq, formatEventId, parseEventId, type EventStore, type ReplayResult, type StoredEvent } from './store.js'
+import { compareSeq, formatEventId, parseEventId, type EventStore, type ReplayResult, type StoredEvent } from './event-store.js'
 
 export interface MemoryEventStoreOptions {
   /** Most events kept per stream; the oldest go first. Default 10,000. */

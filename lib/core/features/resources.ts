@@ -10,14 +10,14 @@ import {
   type Icon,
   type ReadResourceResult,
   type ResourceContents
-} from '../../schemas/mcp.js'
-import { errors } from '../errors.js'
-import type { FeatureCore } from '../features.js'
-import type { ToolContext } from '../protocol/context.js'
-import { ErrorCode, McpError } from '../protocol/jsonrpc.js'
-import { describeErrors, validParams } from '../protocol/params.js'
-import type { Params } from '../protocol/server.js'
-import type { SessionRecord } from '../session/store.js'
+} from '../../../schemas/mcp.js'
+import { errors } from '../../errors.js'
+import type { FeatureCore } from './feature.js'
+import type { ToolContext } from '../context.js'
+import { ErrorCode, McpError } from '../jsonrpc.js'
+import { describeErrors, validParams } from '../params.js'
+import type { Params } from '../dispatcher.js'
+import type { SessionRecord } from '../../stores/session-store.js'
 import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
 import { ListedPages } from './pagination.js'
 import { UriTemplate, UriTemplateError } from './uri-template.js'

@@ -1,4 +1,4 @@
-import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from './store.js'
+import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from './session-store.js'
 
 export interface MemorySessionStoreOptions {
   /** Idle time after which a session expires. Default 30 minutes. */
