@@ -1,34 +1,16 @@
 import type { FastifyCorsOptions } from '@fastify/cors'
-import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Implementation } from '../schemas/mcp.js'
+import type { McpAuthInfo } from './core/caller.js'
 import { errors } from './errors.js'
+import { hostnameOf, normaliseOrigin } from './http/origin.js'
+import type { McpAuthOptions } from './http/guard.js'
+import type { ResponseMode } from './legacy/exchange.js'
 import { assertEventStore, type EventStore } from './stores/event-store.js'
 import { assertSessionStore, type SessionStore } from './stores/session-store.js'
 
-/** Who made a request, as the `auth.authenticate` hook decided. */
-export interface McpAuthInfo {
-  /** A stable id of the user or client. Sessions are bound to it: another principal gets 404. */
-  principal: string
-  scopes?: string[]
-  /** Anything else the application wants handlers to see (never logged by the plugin). */
-  extra?: Record<string, unknown>
-}
+export type { McpAuthInfo, McpAuthOptions, ResponseMode }
 
-export interface McpAuthOptions {
-  /**
-   * Called for every request to the MCP endpoint, before the body is read. Return the
-   * principal, or `null`/`undefined` to answer 401 with `WWW-Authenticate`.
-   * A thrown error is treated as an invalid token (401).
-   */
-  authenticate (request: FastifyRequest): McpAuthInfo | null | undefined | Promise<McpAuthInfo | null | undefined>
-  /** RFC 9728 Protected Resource Metadata URL, sent as `resource_metadata` on 401. */
-  resourceMetadataUrl?: string
-  /** Scopes to name in the `WWW-Authenticate` challenge. */
-  scope?: string
-}
-
-export type ResponseMode = 'auto' | 'json' | 'sse'
 
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
@@ -229,21 +211,6 @@ function stringList (name: string, value: unknown, normalise: (entry: string) =>
   return new Set(value.map(normalise))
 }
 
-/** `[::1]:3000` → `[::1]`, `Example.COM:80` → `example.com`. */
-export function hostnameOf (host: string): string {
-  const lower = host.trim().toLowerCase()
-  if (lower.startsWith('[')) {
-    const end = lower.indexOf(']')
-    return end === -1 ? lower : lower.slice(0, end + 1)
-  }
-  const colon = lower.indexOf(':')
-  return colon === -1 ? lower : lower.slice(0, colon)
-}
-
-function normaliseOrigin (origin: string): string {
-  return origin.trim().toLowerCase().replace(/\/+$/, '')
-}
-
 /** Options are read once here; the rest of the plugin reads only the normalised copy. */
 export function normalizeOptions (options: McpPluginOptions = {}, defaultServerInfo: Implementation): NormalizedOptions {
   if (options === null || typeof options !== 'object') {
@@ -361,7 +328,6 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
   }
 }
 
-export { normaliseOrigin }
 
 /** Every option name, in the order the README documents them (a test keeps the two equal). */
 export const OPTION_NAMES = [

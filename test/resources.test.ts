@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ResourceUpdatedNotificationSchema, type ResourceUpdatedNotification } from '@modelcontextprotocol/sdk/types.js'
 import mcp, { McpError, MemorySessionStore, type McpPluginOptions, type ToolContext } from '../lib/index.js'
-import { MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTION_URI_LENGTH } from '../lib/core/features/resources.js'
+import { MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTION_URI_LENGTH } from '../lib/legacy/session-methods.js'
 import { UriTemplate } from '../lib/core/features/uri-template.js'
 import {
   deferred, initializeParams, listen, openSession, openSessionHttp, post, postHeaders, request, rpc, sseMessages,

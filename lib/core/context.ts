@@ -1,15 +1,11 @@
-import type { FastifyBaseLogger } from 'fastify'
 import type { RequestId } from '../../schemas/jsonrpc.js'
 import type { LoggingLevel, ProgressToken } from '../../schemas/mcp.js'
-import { errors } from '../errors.js'
-import type { PostExchange } from '../legacy/exchange.js'
-import type { McpAuthInfo } from '../options.js'
 import type { CreateMessageParams, CreateMessageResult, ElicitResult, ListRootsResult } from '../../schemas/client.js'
-import type { InFlight } from '../legacy/local-streams.js'
-import type { StandaloneStreams } from '../legacy/standalone.js'
-import { ClientRequester, type Channel, type OutboundRequests, type RequestOptions } from './outbound.js'
-import type { SessionRecord } from '../stores/session-store.js'
+import { errors } from '../errors.js'
+import { shortSessionId, type Logger } from '../log.js'
+import type { ClientRequests, McpAuthInfo, RequestOptions, RequestScope } from './caller.js'
 import { isLogLevel, shouldSend } from './logging.js'
+import type { SessionRecord } from './session-record.js'
 
 /** What a tool handler gets besides its arguments. */
 export interface ToolContext {
@@ -28,7 +24,7 @@ export interface ToolContext {
   /** The request's `params._meta`, if any. */
   readonly meta: Readonly<Record<string, unknown>> | undefined
   /** A pino child logger bound to the request and (abbreviated) session id. */
-  readonly logger: FastifyBaseLogger
+  readonly logger: Logger
   /**
    * Send `notifications/progress` for this request. A no-op unless the request carried a
    * `progressToken`; `progress` must increase with each call. Resolves when the stream can
@@ -60,68 +56,34 @@ export interface ToolContext {
   closeStream (): boolean
 }
 
-/** What a handler context needs to reach the client beyond its own POST. */
-export interface ClientAccess {
-  readonly outbound: OutboundRequests
-  readonly standalone: StandaloneStreams
-}
-
-const NEVER_ABORTED = new AbortController().signal
-
-/** Session ids are secrets: logs carry only a prefix. */
-export function shortSessionId (id: string): string {
-  return id.length > 8 ? id.slice(0, 8) + '…' : id
-}
-
-/** Where a message came from: what notifications need to be acted on. */
-export interface NotificationScope {
-  readonly session: SessionRecord | undefined
-  readonly protocolVersion: string
-  readonly auth: McpAuthInfo | undefined
-  readonly requestLogger: FastifyBaseLogger
-}
-
-/** …and for a request, the POST its answer (and related messages) go out on. */
-export interface ContextScope extends NotificationScope {
-  readonly exchange: PostExchange
-}
-
+/** The handler context: a view of the request's scope, built for methods that run application code. */
 export class RequestContext implements ToolContext {
   readonly requestId: RequestId
   readonly meta: Readonly<Record<string, unknown>> | undefined
-  readonly #scope: ContextScope
-  readonly #inflight: InFlight | undefined
-  readonly #client: ClientAccess
-  #requester: ClientRequester | undefined
-  #logger: FastifyBaseLogger | undefined
+  readonly #scope: RequestScope
+  #client: ClientRequests | undefined
+  #logger: Logger | undefined
   #lastProgress = -Infinity
   #done = false
 
-  constructor (scope: ContextScope, requestId: RequestId, meta: Record<string, unknown> | undefined, inflight: InFlight | undefined, client: ClientAccess) {
+  constructor (scope: RequestScope, requestId: RequestId, meta: Record<string, unknown> | undefined) {
     this.#scope = scope
     this.requestId = requestId
     this.meta = meta
-    this.#inflight = inflight
-    this.#client = client
   }
 
-  get signal (): AbortSignal {
-    const inflight = this.#inflight
-    if (inflight === undefined) return NEVER_ABORTED
-    return (inflight.controller ??= new AbortController()).signal
-  }
-
+  get signal (): AbortSignal { return this.#scope.signal }
   get sessionId (): string | undefined { return this.#scope.session?.id }
   get session (): Readonly<SessionRecord> | undefined { return this.#scope.session }
   get protocolVersion (): string { return this.#scope.protocolVersion }
   get auth (): McpAuthInfo | undefined { return this.#scope.auth }
 
-  get logger (): FastifyBaseLogger {
+  get logger (): Logger {
     if (this.#logger === undefined) {
       const session = this.#scope.session
       this.#logger = session === undefined
-        ? this.#scope.requestLogger
-        : this.#scope.requestLogger.child({ mcpSession: shortSessionId(session.id) })
+        ? this.#scope.logger
+        : this.#scope.logger.child({ mcpSession: shortSessionId(session.id) })
     }
     return this.#logger
   }
@@ -129,9 +91,11 @@ export class RequestContext implements ToolContext {
   /** The request has been answered (or cancelled): later progress and logs are dropped. */
   finish (): void { this.#done = true }
 
+  get #over (): boolean { return this.#done || this.#scope.cancelled }
+
   progress (progress: number, total?: number, message?: string): Promise<void> {
     const token = this.meta?.progressToken as ProgressToken | undefined
-    if (token === undefined || this.#done || this.#inflight?.cancelled === true) return Promise.resolve()
+    if (token === undefined || this.#over) return Promise.resolve()
     if (typeof progress !== 'number' || !Number.isFinite(progress) || progress <= this.#lastProgress) {
       throw new errors.FST_MCP_PROGRESS_NOT_INCREASING(progress, this.#lastProgress)
     }
@@ -139,55 +103,39 @@ export class RequestContext implements ToolContext {
     const params: Record<string, unknown> = { progressToken: token, progress }
     if (total !== undefined) params.total = total
     if (message !== undefined) params.message = message
-    return this.#scope.exchange.sendRelated({ jsonrpc: '2.0', method: 'notifications/progress', params })
+    return this.#scope.sendRelated({ jsonrpc: '2.0', method: 'notifications/progress', params })
   }
 
   elicit (message: string, requestedSchema: Record<string, unknown>, options?: RequestOptions): Promise<ElicitResult> {
-    return this.#requesterOrFail('elicitation/create').then((r) => r.elicit(message, requestedSchema, options))
+    return this.#ask('elicitation/create').then((client) => client.elicit(message, requestedSchema, options))
   }
 
   elicitUrl (message: string, url: string, elicitationId: string, options?: RequestOptions): Promise<ElicitResult> {
-    return this.#requesterOrFail('elicitation/create').then((r) => r.elicitUrl(message, url, elicitationId, options))
+    return this.#ask('elicitation/create').then((client) => client.elicitUrl(message, url, elicitationId, options))
   }
 
   sample (params: CreateMessageParams, options?: RequestOptions): Promise<CreateMessageResult> {
-    return this.#requesterOrFail('sampling/createMessage').then((r) => r.sample(params, options))
+    return this.#ask('sampling/createMessage').then((client) => client.sample(params, options))
   }
 
   listRoots (options?: RequestOptions): Promise<ListRootsResult> {
-    return this.#requesterOrFail('roots/list').then((r) => r.listRoots(options))
+    return this.#ask('roots/list').then((client) => client.listRoots(options))
   }
 
-  async #requesterOrFail (method: string): Promise<ClientRequester> {
-    const session = this.#scope.session
-    if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST(method, 'stateless mode has no session for the client to answer on')
-    if (this.#requester === undefined) {
-      const { exchange } = this.#scope
-      const { standalone } = this.#client
-      // The request's own stream first (spec: messages relating to a request travel with it);
-      // in JSON response mode that stream does not exist, so the GET stream carries it.
-      const channel: Channel = async (message) => {
-        if (exchange.canCarry) {
-          await exchange.sendRelated(message)
-          return true
-        }
-        return standalone.send(session.id, message)
-      }
-      this.#requester = new ClientRequester(this.#client.outbound, session, channel, this.signal)
-    }
-    return this.#requester
+  async #ask (method: string): Promise<ClientRequests> {
+    this.#client ??= this.#scope.client(method)
+    return this.#client
   }
 
   closeStream (): boolean {
-    if (this.#done || this.#inflight?.cancelled === true) return false
-    return this.#scope.exchange.closeConnection()
+    if (this.#over) return false
+    return this.#scope.closeConnection()
   }
 
   log (level: LoggingLevel, data: unknown, logger?: string): Promise<void> {
     if (!isLogLevel(level)) throw new errors.FST_MCP_INVALID_LOG_LEVEL(String(level))
-    if (this.#done || this.#inflight?.cancelled === true) return Promise.resolve()
-    if (!shouldSend(level, this.#scope.session?.logLevel)) return Promise.resolve()
+    if (this.#over || !shouldSend(level, this.#scope.logLevel)) return Promise.resolve()
     const params: Record<string, unknown> = logger === undefined ? { level, data } : { level, logger, data }
-    return this.#scope.exchange.sendRelated({ jsonrpc: '2.0', method: 'notifications/message', params })
+    return this.#scope.sendRelated({ jsonrpc: '2.0', method: 'notifications/message', params })
   }
 }

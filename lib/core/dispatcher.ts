@@ -1,107 +1,61 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { JsonRpcErrorResponse, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse } from '../../schemas/jsonrpc.js'
-import {
-  CallToolParamsSchema,
-  CancelledParamsSchema,
-  InitializeParamsSchema,
-  PaginatedParamsSchema,
-  SetLevelParamsSchema,
-  type InitializeParams,
-  type InitializeResult,
-  type ServerCapabilities
-} from '../../schemas/mcp.js'
-import type { NormalizedOptions } from '../options.js'
-import type { ToolRegistry } from './features/tools.js'
-import type { OutboundRequests } from './outbound.js'
-import { validParams } from './params.js'
-import type { InFlight, LocalStreams } from '../legacy/local-streams.js'
-import type { StandaloneStreams } from '../legacy/standalone.js'
-import type { RemoteSessions } from '../legacy/cluster.js'
-import type { SessionRecord, SessionStore } from '../stores/session-store.js'
-import { negotiateVersion } from './versions.js'
-import { RequestContext, type ContextScope, type NotificationScope } from './context.js'
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
+import { InitializeParamsSchema, type Implementation, type InitializeParams, type InitializeResult, type ServerCapabilities } from '../../schemas/mcp.js'
+import type { Caller, RequestScope } from './caller.js'
+import { RequestContext } from './context.js'
 import { ErrorCode, McpError, errorResponse, resultResponse } from './jsonrpc.js'
+import { validParams } from './params.js'
+import { negotiateVersion } from './versions.js'
 
 export type Params = Record<string, unknown>
-/** `ctx` is set for cancellable methods only. */
-export type MethodHandler = (params: Params, ctx: RequestContext | undefined, scope: ContextScope) => Promise<Params> | Params
+/** `ctx` is set for methods that run application code only. */
+export type MethodHandler = (params: Params, ctx: RequestContext | undefined, caller: Caller) => Promise<Params> | Params
 /** Acts on a client notification; malformed params are the handler's to ignore. */
-export type NotificationHandler = (params: unknown, scope: NotificationScope) => void | Promise<void>
+export type NotificationHandler = (params: unknown, caller: Caller) => void | Promise<void>
+
+export interface MethodOptions {
+  /**
+   * The method runs application code (a tool, a prompt, a resource reader): it gets a handler
+   * context and is registered with its front door so it can be cancelled. The others (ping,
+   * lists) answer at once and skip both.
+   */
+  runsHandler?: boolean
+}
 
 interface MethodSpec {
   readonly handler: MethodHandler
-  /**
-   * Long-running methods that run application code: they get a handler context and are
-   * registered in flight so `notifications/cancelled` can find them. The others (ping,
-   * lists) answer at once and skip both.
-   */
-  readonly cancellable: boolean
+  readonly runsHandler: boolean
 }
 
-
-export interface ProtocolDeps {
-  readonly options: NormalizedOptions
-  readonly store: SessionStore
-  readonly live: LocalStreams
-  readonly tools: ToolRegistry
-  readonly outbound: OutboundRequests
-  /** Where messages for the sessions' GET streams go (here, or shared through Redis). */
-  readonly standalone: StandaloneStreams
-  /** Other instances, when sessions are shared. */
-  readonly remote: RemoteSessions | undefined
+/** What the core says about itself at `initialize`. */
+export interface ServerIdentity {
+  readonly serverInfo: Implementation
+  readonly instructions: string | undefined
 }
 
 const checkInitialize = TypeCompiler.Compile(InitializeParamsSchema)
-const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
-const checkCallTool = TypeCompiler.Compile(CallToolParamsSchema)
-const checkSetLevel = TypeCompiler.Compile(SetLevelParamsSchema)
-const checkCancelled = TypeCompiler.Compile(CancelledParamsSchema)
 
-/** JSON-RPC dispatch for everything after the HTTP edge has resolved the session. */
-export class McpProtocol {
-  readonly #deps: ProtocolDeps
+/**
+ * JSON-RPC dispatch of the MCP core: methods and notifications by name, capabilities derived
+ * from what the features registered. It knows nothing of HTTP, sessions or stores: each
+ * message comes with its caller (and, for a request, its scope) from a front door.
+ */
+export class Dispatcher {
+  readonly #identity: ServerIdentity
   readonly #methods = new Map<string, MethodSpec>()
   readonly #notifications = new Map<string, NotificationHandler>()
   readonly #contributors: Array<(capabilities: ServerCapabilities) => void> = []
   #capabilities: ServerCapabilities | undefined
 
-  constructor (deps: ProtocolDeps) {
-    this.#deps = deps
-    deps.tools.onChange(() => this.invalidateCapabilities())
-    this.contributeCapabilities((capabilities) => {
-      capabilities.logging = {}
-      if (deps.tools.size > 0) capabilities.tools = { listChanged: true }
-    })
-    this.method('ping', false, () => ({}))
-    this.method('tools/list', false, (params) => {
-      const { cursor } = validParams(checkPaginated, params)
-      return deps.tools.list(cursor, deps.options.pageSize)
-    })
-    this.method('tools/call', true, (params, ctx) => {
-      const { name, arguments: args } = validParams(checkCallTool, params)
-      return deps.tools.call(name, args, ctx!) as Params | Promise<Params>
-    })
-    this.method('logging/setLevel', false, async (params, _ctx, scope) => {
-      const { level } = validParams(checkSetLevel, params)
-      if (scope.session !== undefined) await deps.store.update(scope.session.id, { logLevel: level })
-      return {}
-    })
-    this.onNotification('notifications/initialized', async (_params, { session }) => {
-      if (session !== undefined && !session.initialized) await deps.store.update(session.id, { initialized: true })
-    })
-    this.onNotification('notifications/cancelled', (params, { session }) => {
-      if (session === undefined || !checkCancelled.Check(params)) return
-      // Not running here: it may be running on another instance.
-      if (!deps.live.cancel(session.id, params.requestId, params.reason)) deps.remote?.cancel(session.id, params.requestId, params.reason)
-    })
+  constructor (identity: ServerIdentity) {
+    this.#identity = identity
+    this.contributeCapabilities((capabilities) => { capabilities.logging = {} })
+    this.method('ping', () => ({}))
   }
 
-  /**
-   * Serve a JSON-RPC method. `cancellable` methods run application code: they get a handler
-   * context and can be cancelled; the others must answer quickly.
-   */
-  method (name: string, cancellable: boolean, handler: MethodHandler): void {
-    this.#methods.set(name, { handler, cancellable })
+  /** Serve a JSON-RPC method. */
+  method (name: string, handler: MethodHandler, options: MethodOptions = {}): void {
+    this.#methods.set(name, { handler, runsHandler: options.runsHandler === true })
   }
 
   /** Act on a client notification. */
@@ -129,10 +83,10 @@ export class McpProtocol {
     return this.#capabilities
   }
 
-  /** Validate `initialize` params and build the result; the caller creates the session. */
+  /** Validate `initialize` params and build the result; the front door creates the session. */
   initialize (params: unknown): { params: InitializeParams, result: InitializeResult } {
     const valid = validParams(checkInitialize, params ?? {})
-    const { serverInfo, instructions } = this.#deps.options
+    const { serverInfo, instructions } = this.#identity
     const result: InitializeResult = {
       protocolVersion: negotiateVersion(valid.protocolVersion),
       capabilities: this.capabilities(),
@@ -143,72 +97,62 @@ export class McpProtocol {
   }
 
   /**
-   * Answer one request. Synchronous methods (ping, tools/list) answer at once, without a
-   * promise; the others resolve later, `undefined` when cancelled (no answer is due).
+   * Answer one request. Synchronous methods (ping, lists) answer at once, without a promise;
+   * the others resolve later, `undefined` when cancelled (no answer is due).
    */
-  handleRequest (message: JsonRpcRequest, scope: ContextScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
+  handleRequest (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
     const { id } = message
     const spec = this.#methods.get(message.method)
     if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`)
     const params = message.params ?? {}
     if (Array.isArray(params)) return errorResponse(id, ErrorCode.InvalidParams, 'Invalid params: params must be an object')
 
-    let inflight: InFlight | undefined
-    const session = scope.session
-    if (spec.cancellable && session !== undefined) {
-      const begun = this.#deps.live.begin(session.id, id, scope.exchange, this.#deps.options.maxInFlightRequests)
-      if (begun === 'duplicate') return errorResponse(id, ErrorCode.InvalidRequest, 'Invalid Request: this id is already used by a request in flight')
-      if (begun === 'busy') return errorResponse(id, ErrorCode.ConnectionClosed, 'Too many requests in flight on this session')
-      inflight = begun
-    }
     let ctx: RequestContext | undefined
-    if (spec.cancellable) {
+    if (spec.runsHandler) {
+      const refused = scope.begin(id)
+      if (refused === 'duplicate') return errorResponse(id, ErrorCode.InvalidRequest, 'Invalid Request: this id is already used by a request in flight')
+      if (refused === 'busy') return errorResponse(id, ErrorCode.TransportError, 'Too many requests in flight on this session')
       const meta = params._meta
-      ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined, inflight, this.#deps)
+      ctx = new RequestContext(scope, id, meta !== null && typeof meta === 'object' ? meta as Params : undefined)
     }
     let outcome: Params | Promise<Params>
     try {
       outcome = spec.handler(params, ctx, scope)
     } catch (err) {
-      this.#done(ctx, session, inflight)
-      return this.#failure(id, err, scope, message.method)
+      done(ctx, scope)
+      return failure(id, err, scope, message.method)
     }
     if (!(outcome instanceof Promise)) {
-      this.#done(ctx, session, inflight)
+      done(ctx, scope)
       return resultResponse(id, outcome)
     }
     return outcome.then(
       (result) => {
-        this.#done(ctx, session, inflight)
-        return inflight?.cancelled === true ? undefined : resultResponse(id, result)
+        done(ctx, scope)
+        return scope.cancelled ? undefined : resultResponse(id, result)
       },
       (err: unknown) => {
-        this.#done(ctx, session, inflight)
-        return inflight?.cancelled === true ? undefined : this.#failure(id, err, scope, message.method)
+        done(ctx, scope)
+        return scope.cancelled ? undefined : failure(id, err, scope, message.method)
       }
     )
   }
 
-  #done (ctx: RequestContext | undefined, session: SessionRecord | undefined, inflight: InFlight | undefined): void {
-    ctx?.finish()
-    if (inflight !== undefined) this.#deps.live.end(session!.id, inflight)
-  }
-
-  #failure (id: JsonRpcRequest['id'], err: unknown, scope: ContextScope, method: string): JsonRpcResponse {
-    if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
-    scope.requestLogger.error({ err, method }, 'mcp: request handler failed')
-    return errorResponse(id, ErrorCode.InternalError, 'Internal error')
-  }
-
-  /** A client's answer to a server → client request; answers nobody waits for are ignored. */
-  handleResponse (message: JsonRpcResultResponse | JsonRpcErrorResponse, scope: NotificationScope): void {
-    if (scope.session === undefined) return
-    if (!this.#deps.outbound.handleResponse(scope.session.id, message)) this.#deps.remote?.answer(scope.session.id, message)
-  }
-
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
-  async handleNotification (message: JsonRpcNotification, scope: NotificationScope): Promise<void> {
+  async handleNotification (message: JsonRpcNotification, caller: Caller): Promise<void> {
     const handler = this.#notifications.get(message.method)
-    if (handler !== undefined) await handler(message.params, scope)
+    if (handler !== undefined) await handler(message.params, caller)
   }
+}
+
+function done (ctx: RequestContext | undefined, scope: RequestScope): void {
+  if (ctx === undefined) return
+  ctx.finish()
+  scope.end()
+}
+
+function failure (id: RequestId, err: unknown, caller: Caller, method: string): JsonRpcResponse {
+  if (err instanceof McpError) return errorResponse(id, err.code, err.message, err.data)
+  caller.logger.error({ err, method }, 'mcp: request handler failed')
+  return errorResponse(id, ErrorCode.InternalError, 'Internal error')
 }

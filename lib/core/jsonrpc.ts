@@ -7,7 +7,12 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
-  /** Transport-level errors (the SDK's convention, legacy range). */
+  /**
+   * Errors of the transport rather than of a method (HTTP-level refusals: 400, 403, 405,
+   * 406, 413, 415, 503), in the implementation-defined range, as the official SDK answers them.
+   */
+  TransportError: -32000,
+  /** @deprecated the same code as `TransportError`, under the official SDK's name. */
   ConnectionClosed: -32000,
   SessionNotFound: -32001,
   ResourceNotFound: -32002
@@ -31,6 +36,9 @@ export class McpError extends Error {
 export function resultResponse (id: RequestId, result: Record<string, unknown>): JsonRpcResultResponse {
   return { jsonrpc: '2.0', id, result }
 }
+
+/** The answer to a request on an unknown, expired or deleted session (404). */
+export const SESSION_NOT_FOUND = Object.freeze(errorResponse(null, ErrorCode.SessionNotFound, 'Session not found'))
 
 export function errorResponse (id: RequestId | null, code: number, message: string, data?: unknown): JsonRpcErrorResponse {
   const error: JsonRpcErrorResponse['error'] = data === undefined ? { code, message } : { code, message, data }

@@ -1,7 +1,31 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
-import { hostnameOf, normaliseOrigin, type McpAuthInfo, type NormalizedOptions } from '../options.js'
+import type { McpAuthInfo } from '../core/caller.js'
 import { ErrorCode } from '../core/jsonrpc.js'
+import { hostnameOf, normaliseOrigin } from './origin.js'
 import { quote, sendHttpError } from './wire.js'
+
+/** Hosts or origins let through: the loopback rules (`default`), a set, or `false` for no check. */
+export type AllowList = ReadonlySet<string> | 'default' | false
+
+export interface McpAuthOptions {
+  /**
+   * Called for every request to the MCP endpoint, before the body is read. Return the
+   * principal, or `null`/`undefined` to answer 401 with `WWW-Authenticate`.
+   * A thrown error is treated as an invalid token (401).
+   */
+  authenticate (request: FastifyRequest): McpAuthInfo | null | undefined | Promise<McpAuthInfo | null | undefined>
+  /** RFC 9728 Protected Resource Metadata URL, sent as `resource_metadata` on 401. */
+  resourceMetadataUrl?: string
+  /** Scopes to name in the `WWW-Authenticate` challenge. */
+  scope?: string
+}
+
+/** What the guards read of the plugin's options. */
+export interface GuardOptions {
+  readonly allowedHosts: AllowList
+  readonly allowedOrigins: AllowList
+  readonly auth: McpAuthOptions | undefined
+}
 
 const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -16,12 +40,12 @@ function isLoopbackAddress (address: string): boolean {
  */
 export class OriginPolicy {
   readonly #app: FastifyInstance
-  readonly #hosts: NormalizedOptions['allowedHosts']
-  readonly #origins: NormalizedOptions['allowedOrigins']
+  readonly #hosts: AllowList
+  readonly #origins: AllowList
   #loopback: boolean | undefined
   readonly #hostVerdicts = new Map<string, boolean>()
 
-  constructor (app: FastifyInstance, options: NormalizedOptions) {
+  constructor (app: FastifyInstance, options: GuardOptions) {
     this.#app = app
     this.#hosts = options.allowedHosts
     this.#origins = options.allowedOrigins
@@ -79,7 +103,7 @@ declare module 'fastify' {
   }
 }
 
-function challenge (options: NormalizedOptions): string {
+function challenge (options: GuardOptions): string {
   const parts: string[] = []
   const auth = options.auth!
   if (auth.resourceMetadataUrl !== undefined) parts.push(`resource_metadata="${auth.resourceMetadataUrl}"`)
@@ -92,16 +116,16 @@ function challenge (options: NormalizedOptions): string {
  * (401), all before the body is read. The Host/Origin guard is callback-style: it runs on
  * every request, and a promise per request is measurable on the hot path.
  */
-export function createGuards (policy: OriginPolicy, options: NormalizedOptions): Array<onRequestHookHandler | onRequestAsyncHookHandler> {
+export function createGuards (policy: OriginPolicy, options: GuardOptions): Array<onRequestHookHandler | onRequestAsyncHookHandler> {
   const originGuard: onRequestHookHandler = function mcpOriginGuard (request, reply, done) {
     const host = request.headers.host
     if (!policy.hostAllowed(host)) {
-      sendHttpError(reply, 403, ErrorCode.ConnectionClosed, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
+      sendHttpError(reply, 403, ErrorCode.TransportError, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
       return
     }
     const origin = request.headers.origin
     if (!policy.originAllowed(origin, host)) {
-      sendHttpError(reply, 403, ErrorCode.ConnectionClosed, `Forbidden: Origin not allowed: ${quote(origin!)}`)
+      sendHttpError(reply, 403, ErrorCode.TransportError, `Forbidden: Origin not allowed: ${quote(origin!)}`)
       return
     }
     done()
@@ -120,7 +144,7 @@ export function createGuards (policy: OriginPolicy, options: NormalizedOptions):
     }
     if (info === null || info === undefined || typeof info.principal !== 'string') {
       reply.header('www-authenticate', wwwAuthenticate)
-      return sendHttpError(reply, 401, ErrorCode.ConnectionClosed, 'Unauthorized')
+      return sendHttpError(reply, 401, ErrorCode.TransportError, 'Unauthorized')
     }
     request.mcpAuth = info
   }

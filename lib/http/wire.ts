@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
+import { errorResponse } from '../core/jsonrpc.js'
 
 /**
  * Answer with an HTTP error whose body is a JSON-RPC error object (`id: null`): no error
@@ -8,8 +8,6 @@ import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
 export function sendHttpError (reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
   return reply.code(status).type('application/json').send(JSON.stringify(errorResponse(null, code, message)))
 }
-
-export const SESSION_NOT_FOUND = Object.freeze(errorResponse(null, ErrorCode.SessionNotFound, 'Session not found'))
 
 /** Keep attacker-controlled text short in error messages. */
 export function quote (value: string): string {

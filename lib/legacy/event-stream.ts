@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { shortSessionId } from '../core/context.js'
+import { shortSessionId } from '../log.js'
 import type { EventStore } from '../stores/event-store.js'
 import type { SseConnection } from '../http/sse-connection.js'
 

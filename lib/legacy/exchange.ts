@@ -1,7 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import type { JsonRpcResponse } from '../../schemas/jsonrpc.js'
-import type { ResponseMode } from '../options.js'
-import type { SessionRecord } from '../stores/session-store.js'
+import type { SessionRecord } from '../core/session-record.js'
 import { revision } from '../core/versions.js'
 import { EventStream, type StreamEnv } from './event-stream.js'
 import { SseConnection, type SseConnectionOptions, type ConnectionSet } from '../http/sse-connection.js'
@@ -12,6 +11,10 @@ export interface PostStreamRegistry {
   unregisterStream (stream: EventStream): void
 }
 
+/** `auto`: JSON unless a related message must go first, then SSE; `json` / `sse` force one. */
+export type ResponseMode = 'auto' | 'json' | 'sse'
+
+/** What every exchange of one plugin instance shares. */
 export interface ExchangeDeps {
   mode: ResponseMode
   streamOptions: SseConnectionOptions
@@ -20,6 +23,16 @@ export interface ExchangeDeps {
   registry: PostStreamRegistry
   /** A stream id unique within any session (it becomes part of every event id). */
   newStreamId (): string
+}
+
+/** What one POST carries. */
+export interface ExchangeShape {
+  /** The body was a JSON-RPC batch: the JSON answer is an array. */
+  readonly batch: boolean
+  /** How many requests await an answer. */
+  readonly requests: number
+  /** The session it arrived on (none in stateless mode). */
+  readonly session: SessionRecord | undefined
 }
 
 /**
@@ -43,12 +56,12 @@ export class PostExchange {
   #stream: EventStream | undefined
   #finished = false
 
-  constructor (reply: FastifyReply, deps: ExchangeDeps, batch: boolean, requests: number, session?: SessionRecord) {
+  constructor (reply: FastifyReply, deps: ExchangeDeps, shape: ExchangeShape) {
     this.#reply = reply
     this.#deps = deps
-    this.#batch = batch
-    this.#pending = requests
-    this.#session = session
+    this.#batch = shape.batch
+    this.#pending = shape.requests
+    const session = this.#session = shape.session
     // Like the official SDK, every answer on a session names it, JSON or stream.
     if (session !== undefined) reply.header('mcp-session-id', session.id)
     if (deps.mode === 'sse') this.#upgrade()

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
+import type { Refusal } from '../core/caller.js'
 import { EventStream, type StreamEnv } from './event-stream.js'
 import type { PostExchange, PostStreamRegistry } from './exchange.js'
 import type { SseConnection } from '../http/sse-connection.js'
@@ -13,8 +14,6 @@ export interface InFlight {
   controller: AbortController | undefined
   cancelled: boolean
 }
-
-export type BeginResult = InFlight | 'duplicate' | 'busy'
 
 /** One request in flight is stored as itself; a Map only once a session has several. */
 type InFlightSlot = InFlight | Map<RequestId, InFlight>
@@ -33,6 +32,17 @@ function abort (entry: InFlight, reason: string): void {
 
 function entriesOf (slot: InFlightSlot): Iterable<InFlight> {
   return slot instanceof Map ? [...slot.values()] : [slot]
+}
+
+/** How `abortAll` answers the requests it aborts. */
+export interface AbortAllOptions {
+  /** The abort reason handlers see. */
+  readonly reason: string
+  /** The HTTP status and body of a POST that has not started streaming. */
+  readonly status: number
+  readonly body: unknown
+  /** The JSON-RPC error a streaming POST ends with, for each aborted request. */
+  readonly errorFor: (id: RequestId) => JsonRpcResponse
 }
 
 /**
@@ -66,8 +76,8 @@ export class LocalStreams implements PostStreamRegistry {
   }
 
   /** Register a request; refuses an id already in flight and more than `max` at once. */
-  begin (sessionId: string, id: RequestId, exchange: PostExchange, max: number): BeginResult {
-    const entry: InFlight = { id, exchange, controller: undefined, cancelled: false }
+  begin (sessionId: string, entry: InFlight, max: number): Refusal | undefined {
+    const { id } = entry
     const slot = this.#inflight.get(sessionId)
     if (slot === undefined) {
       this.#inflight.set(sessionId, entry)
@@ -81,7 +91,7 @@ export class LocalStreams implements PostStreamRegistry {
       slot.set(id, entry)
     }
     this.#inflightCount++
-    return entry
+    return undefined
   }
 
   end (sessionId: string, entry: InFlight): void {
@@ -131,7 +141,7 @@ export class LocalStreams implements PostStreamRegistry {
    * for the request (stored, so a client resuming elsewhere gets an answer) and ends; one
    * still undecided is answered with `status` and `body`.
    */
-  abortAll (reason: string, status: number, body: unknown, errorFor: (id: RequestId) => JsonRpcResponse): void {
+  abortAll ({ reason, status, body, errorFor }: AbortAllOptions): void {
     const slots = this.#inflight.drain()
     let count = 0
     for (const slot of slots) {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { errors } from '../errors.js'
+import { settledWithin } from '../timeout.js'
 
 /**
  * Close a connection, waiting at most `ms` for a polite QUIT before cutting it: a Redis that
@@ -7,12 +8,8 @@ import { errors } from '../errors.js'
  */
 export async function closeBounded (client: Redis, ms: number): Promise<void> {
   if (client.status === 'end') return
-  let timer: NodeJS.Timeout | undefined
   const quit = client.quit().then(() => true, () => false)
-  const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false) })
-  const polite = await Promise.race([quit, late])
-  clearTimeout(timer)
-  if (!polite) client.disconnect(false)
+  if (!await settledWithin(quit, ms) || !await quit) client.disconnect(false)
 }
 
 /** Options for clients the plugin creates itself from a URL: fail fast rather than queue. */

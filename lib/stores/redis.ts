@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { NormalizedOptions } from '../options.js'
+import { settledWithin } from '../timeout.js'
 import { RedisMessageBus } from './redis-message-bus.js'
 import { closeBounded, createClient } from './redis-connection.js'
 import { RedisEventStore } from './redis-event-store.js'
-import { RedisSessionStore } from './redis-session-store.js'
+import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session-store.js'
 
 /** What the `redis` option gives the plugin: one client, a bus, and the two stores on them. */
 export interface RedisDeployment {
@@ -23,8 +23,22 @@ export interface RedisDeployment {
   close (): Promise<void>
 }
 
-export function openRedis (options: NormalizedOptions, logger: FastifyBaseLogger): RedisDeployment {
-  const given = options.redis!
+/** What the Redis deployment reads of the plugin's options. */
+export interface RedisOptions {
+  /** A URL (the plugin opens and closes its client) or a client the application owns. */
+  readonly redis: string | Redis
+  /** Close a client the application passed, at shutdown. */
+  readonly closeRedis: boolean
+  readonly redisPrefix: string
+  readonly redisTimeoutMs: number
+  readonly sessionTtlMs: number
+  readonly maxSessions: number
+  readonly maxEventsPerStream: number
+  readonly nearCache: RedisSessionStoreOptions['nearCache']
+}
+
+export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): RedisDeployment {
+  const given = options.redis
   const own = typeof given === 'string'
   const client = own ? createClient(given, options.redisTimeoutMs) : given
   if (own) client.on('error', (err: Error) => logger.debug({ err }, 'mcp: Redis connection error'))
@@ -49,11 +63,8 @@ export function openRedis (options: NormalizedOptions, logger: FastifyBaseLogger
     sessions,
     events,
     async ready () {
-      let timer: NodeJS.Timeout | undefined
-      const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, options.redisTimeoutMs, false) })
       const up = Promise.all([whenReady(client), sessions.ready()]).then(() => true, () => false)
-      const result = await Promise.race([up, late])
-      clearTimeout(timer)
+      const result = await settledWithin(up, options.redisTimeoutMs) && await up
       if (!result) logger.warn('mcp: Redis is not reachable yet; requests answer 503 until it is')
       return result
     },

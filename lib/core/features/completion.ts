@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { ToolContext } from '../context.js'
 import { ErrorCode, McpError } from '../jsonrpc.js'
 import { validParams } from '../params.js'
-import type { McpProtocol } from '../dispatcher.js'
+import type { Dispatcher } from '../dispatcher.js'
 
 /** Spec: at most 100 values per completion answer. */
 export const MAX_COMPLETION_VALUES = 100
@@ -41,14 +41,15 @@ export interface CompletionSource {
 /** `completion/complete`, dispatched by `ref.type` to the registered sources. */
 export class CompletionRegistry {
   readonly #sources = new Map<string, CompletionSource>()
-  readonly #protocol: McpProtocol
+  readonly #dispatcher: Dispatcher
 
-  constructor (protocol: McpProtocol) {
-    this.#protocol = protocol
-    protocol.contributeCapabilities((capabilities) => {
+  /** Serves `completion/complete` and declares `completions` while some source offers any. */
+  constructor (dispatcher: Dispatcher) {
+    this.#dispatcher = dispatcher
+    dispatcher.contributeCapabilities((capabilities) => {
       if (this.active) capabilities.completions = {}
     })
-    protocol.method('completion/complete', true, async (params, ctx) => {
+    dispatcher.method('completion/complete', async (params, ctx) => {
       if (!this.active) throw new McpError(ErrorCode.MethodNotFound, 'Method not found: completion/complete (no completions offered)')
       const { ref, argument, context } = validParams(checkComplete, params)
       const source = this.#sources.get(ref.type)
@@ -57,7 +58,7 @@ export class CompletionRegistry {
         : await source.complete({ ref, argument, context: { arguments: context?.arguments ?? {} } }, ctx!)
       if (result === undefined) throw new McpError(ErrorCode.InvalidParams, `Invalid params: unknown reference ${JSON.stringify(ref)}`)
       return { completion: capCompletion(result) }
-    })
+    }, { runsHandler: true })
   }
 
   get active (): boolean {
@@ -72,7 +73,7 @@ export class CompletionRegistry {
 
   /** A source gained or lost completions: recompute the capabilities. */
   changed (): void {
-    this.#protocol.invalidateCapabilities()
+    this.#dispatcher.invalidateCapabilities()
   }
 }
 

@@ -10,13 +10,13 @@ import {
 } from '../../../schemas/mcp.js'
 import { JsonObjectSchema } from '../../../schemas/json-object.js'
 import { errors } from '../../errors.js'
-import type { FeatureCore } from './feature.js'
+import type { FeatureHost } from './feature.js'
 import type { ToolContext } from '../context.js'
 import { ErrorCode, McpError } from '../jsonrpc.js'
 import { describeErrors, validParams } from '../params.js'
 import type { Params } from '../dispatcher.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
-import { ListedPages } from './pagination.js'
+import { Registry } from './registry.js'
 
 /** Prompt names follow the same rule as tool names. */
 export const PROMPT_NAME = /^[A-Za-z0-9_.-]{1,128}$/
@@ -100,7 +100,6 @@ const checkGetPrompt = TypeCompiler.Compile(Type.Object({
 }))
 const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
 const checkResult = TypeCompiler.Compile(GetPromptResultSchema)
-const LIST_CHANGED = Object.freeze({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' })
 
 function isRecord (value: unknown): value is Record<PropertyKey, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
@@ -130,10 +129,12 @@ function argumentsOf (name: string, schema: unknown): { properties: Record<strin
 
 /** The prompts of one plugin instance, kept sorted by name for stable pagination. */
 export class PromptRegistry {
-  readonly #prompts = new Map<string, RegisteredPrompt>()
-  readonly #listeners = new Set<() => void>()
-  readonly #pages = new ListedPages<RegisteredPrompt>('prompts')
+  readonly #prompts: Registry<RegisteredPrompt>
   #completing = 0
+
+  constructor (onChange: () => void) {
+    this.#prompts = new Registry('prompts', onChange)
+  }
 
   get size (): number { return this.#prompts.size }
 
@@ -180,7 +181,9 @@ export class PromptRegistry {
       icons: definition.icons,
       _meta: definition._meta
     }))
-    this.#prompts.set(name, {
+    // Counted before the change is reported: the capabilities are recomputed from it.
+    if (completers.size > 0) this.#completing++
+    this.#prompts.add(name, {
       name,
       descriptor,
       argumentNames: new Set(Object.keys(properties)),
@@ -189,21 +192,17 @@ export class PromptRegistry {
       completers,
       handler: handler as unknown as PromptHandler<PromptArgumentsSchema>
     })
-    if (completers.size > 0) this.#completing++
-    this.#changed()
   }
 
   remove (name: string): boolean {
     const prompt = this.#prompts.get(name)
     if (prompt === undefined) return false
-    this.#prompts.delete(name)
     if (prompt.completers.size > 0) this.#completing--
-    this.#changed()
-    return true
+    return this.#prompts.remove(name)
   }
 
-  list (cursor: string | undefined, pageSize: number): Record<string, unknown> {
-    return this.#pages.page(() => this.#prompts.values(), cursor, pageSize)
+  page (cursor: string | undefined, pageSize: number): Record<string, unknown> {
+    return this.#prompts.page(cursor, pageSize)
   }
 
   /** `prompts/get`: arguments checked, handler run, result normalised and validated. */
@@ -250,15 +249,6 @@ export class PromptRegistry {
     return returned instanceof Promise ? returned.then(toCompletion) : toCompletion(returned)
   }
 
-  onChange (listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => { this.#listeners.delete(listener) }
-  }
-
-  #changed (): void {
-    this.#pages.invalidate()
-    for (const listener of this.#listeners) listener()
-  }
 }
 
 /** A bare array of values is shorthand for `{ values }`; the dispatcher validates and caps. */
@@ -283,31 +273,25 @@ function toResult (name: string, returned: unknown): GetPromptResult {
   return result
 }
 
-/** Prompts: methods, capabilities, completion source. */
-export function installPrompts (core: FeatureCore): PromptApi {
-  const { protocol, completion, options, logger } = core
-  const prompts = new PromptRegistry()
+/** Prompts: `prompts/list`, `prompts/get`, the capability, the completion source and the `app.mcp` methods. */
+export function installPrompts (host: FeatureHost): PromptApi {
+  const { dispatcher, completion, pageSize } = host
+  const prompts = new PromptRegistry(() => host.changed('prompts'))
 
-  protocol.contributeCapabilities((capabilities) => {
+  dispatcher.contributeCapabilities((capabilities) => {
     if (prompts.size > 0) capabilities.prompts = { listChanged: true }
   })
-  protocol.method('prompts/list', false, (params) => {
+  dispatcher.method('prompts/list', (params) => {
     const { cursor } = validParams(checkPaginated, params)
-    return prompts.list(cursor, options.pageSize)
+    return prompts.page(cursor, pageSize)
   })
-  protocol.method('prompts/get', true, (params, ctx) => {
+  dispatcher.method('prompts/get', (params, ctx) => {
     const { name, arguments: args } = validParams(checkGetPrompt, params)
     return prompts.get(name, args, ctx!) as Params | Promise<Params>
-  })
+  }, { runsHandler: true })
   completion.addSource('ref/prompt', {
     hasCompletions: () => prompts.hasCompletions,
     complete: (request, ctx) => prompts.complete(request, ctx)
-  })
-  prompts.onChange(() => {
-    // Capabilities follow the registry (prompts, and completions through the dispatcher).
-    completion.changed()
-    core.notifySessions(LIST_CHANGED, (session) => session.serverCapabilities.prompts?.listChanged === true)
-      .catch((err: unknown) => logger.warn({ err }, 'mcp: prompts/list_changed not delivered'))
   })
 
   return {

@@ -6,26 +6,20 @@ import {
   ReadResourceResultSchema,
   ResourceSchema,
   ResourceTemplateSchema,
-  SubscribeParamsSchema,
   type Icon,
   type ReadResourceResult,
   type ResourceContents
 } from '../../../schemas/mcp.js'
 import { errors } from '../../errors.js'
-import type { FeatureCore } from './feature.js'
+import type { FeatureHost } from './feature.js'
 import type { ToolContext } from '../context.js'
 import { ErrorCode, McpError } from '../jsonrpc.js'
 import { describeErrors, validParams } from '../params.js'
 import type { Params } from '../dispatcher.js'
-import type { SessionRecord } from '../../stores/session-store.js'
 import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
-import { ListedPages } from './pagination.js'
+import { Registry } from './registry.js'
 import { UriTemplate, UriTemplateError } from './uri-template.js'
 
-/** Most URIs one session may be subscribed to; `resources/subscribe` beyond it → -32602. */
-export const MAX_SUBSCRIPTIONS = 1000
-/** Longest URI `resources/subscribe` keeps (subscriptions are stored session state). */
-export const MAX_SUBSCRIPTION_URI_LENGTH = 2048
 
 /** An RFC 3986 scheme followed by ':' (absolute URI); whitespace and controls are refused. */
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001f\u007f]*$/ // eslint-disable-line no-control-regex
@@ -147,55 +141,43 @@ interface RegisteredTemplate {
 
 const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
 const checkRead = TypeCompiler.Compile(ReadResourceParamsSchema)
-const checkSubscribe = TypeCompiler.Compile(SubscribeParamsSchema)
 const checkResource = TypeCompiler.Compile(ResourceSchema)
 const checkTemplate = TypeCompiler.Compile(ResourceTemplateSchema)
 const checkReadResult = TypeCompiler.Compile(ReadResourceResultSchema)
 
-const LIST_CHANGED = Object.freeze({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' })
+/** What the resources feature gives the plugin: the `app.mcp` methods, and whether a URI names a resource. */
+export interface ResourceFeature {
+  readonly api: ResourceApi
+  /** Whether `uri` is a registered resource or matches a template (what `resources/subscribe` accepts). */
+  knows (uri: string): boolean
+}
 
-/** Resources, resource templates and subscriptions: methods, capabilities, completion source. */
-export function installResources (core: FeatureCore): ResourceApi {
-  const { protocol, store, options } = core
-  const resources = new Map<string, RegisteredResource>()
-  /** In registration order: the order `resources/read` tries them. */
-  const templates = new Map<string, RegisteredTemplate>()
-  // Listed by URI / URI template: the registry key is each entry's `name` for sorting.
-  const resourcePages = new ListedPages<RegisteredResource>('resources')
-  const templatePages = new ListedPages<RegisteredTemplate>('resourceTemplates')
-  let announcing = false
+/** Resources and resource templates: methods, capabilities, completion source, `app.mcp` methods. */
+export function installResources (host: FeatureHost): ResourceFeature {
+  const { dispatcher, pageSize } = host
+  const changed = (): void => host.changed('resources')
+  // Listed by URI / URI template: each entry's `name` is its sort key. Templates are tried
+  // by `resources/read` in registration order.
+  const resources = new Registry<RegisteredResource>('resources', changed)
+  const templates = new Registry<RegisteredTemplate>('resourceTemplates', changed)
 
-  const changed = (): void => {
-    resourcePages.invalidate()
-    templatePages.invalidate()
-    core.completion.changed() // recomputes the capabilities, completions included
-    // Changes made in one tick (a loop of registrations) are announced once.
-    if (announcing) return
-    announcing = true
-    queueMicrotask(() => {
-      announcing = false
-      core.notifySessions(LIST_CHANGED, (session) => session.serverCapabilities.resources?.listChanged === true)
-        .catch((err: unknown) => core.logger.warn({ err }, 'mcp: resources/list_changed not delivered'))
-    })
-  }
-
-  protocol.contributeCapabilities((capabilities) => {
+  dispatcher.contributeCapabilities((capabilities) => {
     if (resources.size > 0 || templates.size > 0) capabilities.resources = { subscribe: true, listChanged: true }
   })
 
   // ---- methods ---------------------------------------------------------------------------
 
-  protocol.method('resources/list', false, (params) => {
+  dispatcher.method('resources/list', (params) => {
     const { cursor } = validParams(checkPaginated, params)
-    return resourcePages.page(() => resources.values(), cursor, options.pageSize)
+    return resources.page(cursor, pageSize)
   })
 
-  protocol.method('resources/templates/list', false, (params) => {
+  dispatcher.method('resources/templates/list', (params) => {
     const { cursor } = validParams(checkPaginated, params)
-    return templatePages.page(() => templates.values(), cursor, options.pageSize)
+    return templates.page(cursor, pageSize)
   })
 
-  protocol.method('resources/read', true, async (params, ctx) => {
+  dispatcher.method('resources/read', async (params, ctx) => {
     const { uri } = validParams(checkRead, params)
     const resource = resources.get(uri)
     if (resource !== undefined) {
@@ -208,53 +190,7 @@ export function installResources (core: FeatureCore): ResourceApi {
       throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${uri} does not fit ${template.name}: ${describeErrors(template.variables, values)}`, { uri })
     }
     return toReadResult(template.label, uri, template.mimeType, await template.read(uri, values as never, ctx!))
-  })
-
-  // Stores with atomic subscription updates (both built-in ones) are used directly; for
-  // others, a per-session queue keeps concurrent (un)subscribes on this instance from losing
-  // each other's read-modify-write.
-  const queues = new Map<string, Promise<unknown>>()
-  const updateSubscriptions = (sessionId: string, change: (current: readonly string[]) => string[] | undefined): Promise<void> => {
-    const previous = queues.get(sessionId) ?? Promise.resolve()
-    const next = previous.catch(() => {}).then(async () => {
-      const session = await store.get(sessionId)
-      if (session === undefined) return
-      const updated = change(session.subscriptions ?? [])
-      if (updated !== undefined) await store.update(sessionId, { subscriptions: updated })
-    })
-    queues.set(sessionId, next)
-    const cleanup = (): void => { if (queues.get(sessionId) === next) queues.delete(sessionId) }
-    next.then(cleanup, cleanup)
-    return next
-  }
-  const tooMany = () => new McpError(ErrorCode.InvalidParams, `Invalid params: at most ${MAX_SUBSCRIPTIONS} subscriptions per session`)
-
-  protocol.method('resources/subscribe', false, async (params, _ctx, { session }) => {
-    const { uri } = validParams(checkSubscribe, params)
-    if (uri.length > MAX_SUBSCRIPTION_URI_LENGTH) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid params: uri longer than ${MAX_SUBSCRIPTION_URI_LENGTH} characters`)
-    }
-    if (!resources.has(uri) && findTemplate(uri) === undefined) throw notFound(uri)
-    if (session === undefined) return {} // stateless: nothing to keep, nothing will be sent
-    if (store.addSubscription !== undefined) {
-      if (await store.addSubscription(session.id, uri, MAX_SUBSCRIPTIONS) === 'full') throw tooMany()
-      return {}
-    }
-    await updateSubscriptions(session.id, (current) => {
-      if (current.includes(uri)) return undefined
-      if (current.length >= MAX_SUBSCRIPTIONS) throw tooMany()
-      return [...current, uri]
-    })
-    return {}
-  })
-
-  protocol.method('resources/unsubscribe', false, async (params, _ctx, { session }) => {
-    const { uri } = validParams(checkSubscribe, params)
-    if (session === undefined) return {}
-    if (store.removeSubscription !== undefined) await store.removeSubscription(session.id, uri)
-    else await updateSubscriptions(session.id, (current) => current.includes(uri) ? current.filter((u) => u !== uri) : undefined)
-    return {}
-  })
+  }, { runsHandler: true })
 
   function findTemplate (uri: string): { template: RegisteredTemplate, values: Record<string, string> } | undefined {
     for (const template of templates.values()) {
@@ -282,11 +218,11 @@ export function installResources (core: FeatureCore): ResourceApi {
       return Array.isArray(answer) ? { values: answer } : answer
     }
   }
-  core.completion.addSource('ref/resource', completionSource)
+  host.completion.addSource('ref/resource', completionSource)
 
   // ---- registration ------------------------------------------------------------------------
 
-  return {
+  const api: ResourceApi = {
     resource (definition, read) {
       const label = labelOf(definition, 'uri')
       if (definition === null || typeof definition !== 'object') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'the definition must be an object')
@@ -307,9 +243,9 @@ export function installResources (core: FeatureCore): ResourceApi {
         _meta: definition._meta
       })
       // Resources are identified by URI (names are display labels and may repeat).
-      if (resources.has(uri)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uri', uri)
-      resources.set(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, read })
-      changed()
+      if (!resources.add(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, read })) {
+        throw new errors.FST_MCP_DUPLICATE_RESOURCE('uri', uri)
+      }
     },
 
     resourceTemplate (definition, read) {
@@ -335,8 +271,7 @@ export function installResources (core: FeatureCore): ResourceApi {
         annotations: definition.annotations,
         _meta: definition._meta
       })
-      if (templates.has(template.template)) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uriTemplate', template.template)
-      templates.set(template.template, {
+      const added = templates.add(template.template, {
         name: template.template,
         label,
         template,
@@ -346,32 +281,23 @@ export function installResources (core: FeatureCore): ResourceApi {
         complete,
         read: read as unknown as RegisteredTemplate['read']
       })
-      changed()
+      if (!added) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uriTemplate', template.template)
     },
 
     removeResource (uri) {
-      const resource = resources.get(uri)
-      if (resource === undefined) return false
-      resources.delete(uri)
-      changed()
-      return true
+      return resources.remove(uri)
     },
 
     removeResourceTemplate (uriTemplate) {
-      const template = templates.get(uriTemplate)
-      if (template === undefined) return false
-      templates.delete(uriTemplate)
-      changed()
-      return true
+      return templates.remove(uriTemplate)
     },
 
     notifyResourceUpdated (uri) {
       if (typeof uri !== 'string') return Promise.reject(new errors.FST_MCP_INVALID_RESOURCE(String(uri), 'uri must be a string'))
-      const message = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } }
-      return core.notifySessions(message, (session: SessionRecord) =>
-        session.serverCapabilities.resources?.subscribe === true && session.subscriptions?.includes(uri) === true, uri)
+      return host.resourceUpdated(uri)
     }
   }
+  return { api, knows: (uri) => resources.has(uri) || findTemplate(uri) !== undefined }
 }
 
 function notFound (uri: string): McpError {

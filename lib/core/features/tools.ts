@@ -1,12 +1,14 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { CallToolResultSchema, type CallToolResult, type ContentBlock, type Icon, type ToolAnnotations } from '../../../schemas/mcp.js'
+import { CallToolParamsSchema, CallToolResultSchema, PaginatedParamsSchema, type CallToolResult, type ContentBlock, type Icon, type ToolAnnotations } from '../../../schemas/mcp.js'
 import { errors } from '../../errors.js'
 import type { ToolContext } from '../context.js'
 import { ErrorCode, McpError } from '../jsonrpc.js'
-import { describeErrors } from '../params.js'
+import type { Params } from '../dispatcher.js'
+import { describeErrors, validParams } from '../params.js'
+import type { FeatureHost } from './feature.js'
 import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
-import { ListedPages } from './pagination.js'
+import { Registry } from './registry.js'
 
 /** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
@@ -49,8 +51,22 @@ interface RegisteredTool {
   readonly handler: ToolHandler<ToolSchema, ToolSchema | undefined>
 }
 
+/** `app.mcp` methods for tools. */
+export interface ToolApi {
+  /**
+   * Register a tool. Schemas are TypeBox objects, compiled now; the handler's arguments are
+   * typed from `inputSchema`. Throws `FST_MCP_INVALID_TOOL` / `FST_MCP_DUPLICATE_TOOL`.
+   * A tool added after the server started is announced with `notifications/tools/list_changed`.
+   */
+  tool<I extends ToolSchema = TObject, O extends ToolSchema | undefined = undefined>(definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void
+  /** Remove a tool; announced like an addition. Returns whether it existed. */
+  removeTool (name: string): boolean
+}
+
 const EMPTY_INPUT: TObject = Type.Object({})
 const checkCallToolResult = TypeCompiler.Compile(CallToolResultSchema)
+const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
+const checkCallTool = TypeCompiler.Compile(CallToolParamsSchema)
 
 function compileObjectSchema (toolName: string, label: string, schema: unknown): Checker {
   if (schema === null || typeof schema !== 'object' || (schema as Record<string, unknown>).type !== 'object') {
@@ -63,15 +79,36 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
   }
 }
 
-/** The tools of one plugin instance, kept sorted by name for stable pagination. */
+/** Tools: `tools/list`, `tools/call`, the capability and the `app.mcp` methods. */
+export function installTools (host: FeatureHost): ToolApi {
+  const { dispatcher, pageSize } = host
+  const tools = new ToolRegistry(() => host.changed('tools'))
+  dispatcher.contributeCapabilities((capabilities) => {
+    if (tools.size > 0) capabilities.tools = { listChanged: true }
+  })
+  dispatcher.method('tools/list', (params) => {
+    const { cursor } = validParams(checkPaginated, params)
+    return tools.page(cursor, pageSize)
+  })
+  dispatcher.method('tools/call', (params, ctx) => {
+    const { name, arguments: args } = validParams(checkCallTool, params)
+    return tools.call(name, args, ctx!) as Params | Promise<Params>
+  }, { runsHandler: true })
+  return {
+    tool (definition, handler) { tools.add(definition, handler) },
+    removeTool (name) { return tools.remove(name) }
+  }
+}
+
+/** The tools of one plugin instance. */
 export class ToolRegistry {
-  readonly #tools = new Map<string, RegisteredTool>()
-  readonly #listeners = new Set<() => void>()
-  readonly #pages = new ListedPages<RegisteredTool>('tools')
+  readonly #tools: Registry<RegisteredTool>
+
+  constructor (onChange: () => void) {
+    this.#tools = new Registry('tools', onChange)
+  }
 
   get size (): number { return this.#tools.size }
-
-  has (name: string): boolean { return this.#tools.has(name) }
 
   add<I extends ToolSchema, O extends ToolSchema | undefined> (definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void {
     if (definition === null || typeof definition !== 'object') {
@@ -105,18 +142,15 @@ export class ToolRegistry {
       icons: definition.icons,
       _meta: definition._meta
     }))
-    this.#tools.set(name, { name, descriptor, input, output, handler: handler as unknown as RegisteredTool['handler'] })
-    this.#changed()
+    this.#tools.add(name, { name, descriptor, input, output, handler: handler as unknown as RegisteredTool['handler'] })
   }
 
   remove (name: string): boolean {
-    const removed = this.#tools.delete(name)
-    if (removed) this.#changed()
-    return removed
+    return this.#tools.remove(name)
   }
 
-  list (cursor: string | undefined, pageSize: number): Record<string, unknown> {
-    return this.#pages.page(() => this.#tools.values(), cursor, pageSize)
+  page (cursor: string | undefined, pageSize: number): Record<string, unknown> {
+    return this.#tools.page(cursor, pageSize)
   }
 
   /**
@@ -140,16 +174,6 @@ export class ToolRegistry {
       return returned.then((resolved) => checkedResult(tool, resolved), (err: unknown) => handlerFailure(name, err, ctx))
     }
     return checkedResult(tool, returned)
-  }
-
-  onChange (listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => { this.#listeners.delete(listener) }
-  }
-
-  #changed (): void {
-    this.#pages.invalidate()
-    for (const listener of this.#listeners) listener()
   }
 }
 

@@ -11,10 +11,13 @@ import {
   type ListRootsResult
 } from '../../schemas/client.js'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
+import type { ClientRequests, RequestOptions } from '../core/caller.js'
+import { ErrorCode, McpError } from '../core/jsonrpc.js'
+import { describeErrors } from '../core/params.js'
+import type { SessionRecord } from '../core/session-record.js'
 import { errors } from '../errors.js'
-import type { SessionRecord } from '../stores/session-store.js'
-import { ErrorCode, McpError } from './jsonrpc.js'
-import { describeErrors } from './params.js'
+
+export type { RequestOptions }
 
 /** A random instance name (hex: no `-`, which separates the parts of a request id). */
 export function newInstanceId (): string {
@@ -41,13 +44,6 @@ export interface OutboundOptions {
   requestTimeoutMs: number
   /** Most unanswered requests per session. */
   maxPendingRequests: number
-}
-
-export interface RequestOptions {
-  /** Overrides `requestTimeoutMs` for this request. */
-  timeoutMs?: number
-  /** Aborting it cancels the request (and tells the client). */
-  signal?: AbortSignal
 }
 
 const checkElicit = TypeCompiler.Compile(ElicitResultSchema)
@@ -158,7 +154,7 @@ const ELICITATION_SINCE = '2025-06-18'
 const URL_ELICITATION_SINCE = '2025-11-25'
 
 /** Asks one client for things: elicitation, sampling, roots. Shared by handler contexts and `app.mcp.client()`. */
-export class ClientRequester {
+export class ClientRequester implements ClientRequests {
   readonly #outbound: OutboundRequests
   readonly #session: Readonly<SessionRecord>
   readonly #channel: Channel

@@ -1,0 +1,490 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { JsonRpcBody, JsonRpcErrorResponse, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResultResponse } from '../../schemas/jsonrpc.js'
+import type { McpCore } from '../core/index.js'
+import type { ListKind } from '../core/features/feature.js'
+import { ErrorCode, McpError, SESSION_NOT_FOUND, errorResponse, resultResponse } from '../core/jsonrpc.js'
+import type { SessionRecord } from '../core/session-record.js'
+import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../core/versions.js'
+import { errors } from '../errors.js'
+import { ConnectionSet, SseConnection } from '../http/sse-connection.js'
+import { quote, sendHttpError } from '../http/wire.js'
+import { shortSessionId, type Logger } from '../log.js'
+import { settledWithin } from '../timeout.js'
+import { parseEventId, type EventStore } from '../stores/event-store.js'
+import type { RedisDeployment } from '../stores/redis.js'
+import type { SessionStore } from '../stores/session-store.js'
+import { RedisCluster } from './cluster.js'
+import { writeEvents, type StreamEnv } from './event-stream.js'
+import { PostExchange, type ExchangeDeps, type ResponseMode } from './exchange.js'
+import { LocalStreams, standaloneStreamId } from './local-streams.js'
+import { ClientRequester, OutboundRequests, newInstanceId } from './outbound.js'
+import { installSessionMethods, type RootsListChangedListener } from './session-methods.js'
+import { SessionCaller, SessionRequest, type RequestHome } from './session-request.js'
+import { LocalStandaloneStreams, type StandaloneStreams } from './standalone.js'
+
+/** What the 2025 front door reads of the plugin's options. */
+export interface LegacyOptions {
+  readonly stateless: boolean
+  readonly responseMode: ResponseMode
+  readonly sessionTtlMs: number
+  readonly touchIntervalMs: number
+  readonly maxInFlightRequests: number
+  readonly requestTimeoutMs: number
+  readonly maxPendingRequests: number
+  readonly sseRetryMs: number
+  readonly keepAliveMs: number
+  readonly maxQueuedBytes: number
+  readonly slowReaderTimeoutMs: number
+  readonly maxStreamDurationMs: number
+  readonly drainTimeoutMs: number
+  readonly redisTimeoutMs: number
+}
+
+/** The stores the door keeps its sessions and events in. */
+export interface LegacyStores {
+  readonly sessions: SessionStore
+  /** Undefined when resumability is off. */
+  readonly events: EventStore | undefined
+  readonly redis: RedisDeployment | undefined
+}
+
+const SHUTTING_DOWN = Object.freeze(errorResponse(null, ErrorCode.TransportError, 'Service Unavailable: the server is shutting down'))
+
+/** 192 bits from the CSPRNG, base64url: visible ASCII only, as the spec requires. */
+export function newSessionId (): string {
+  return randomBytes(24).toString('base64url')
+}
+
+function isRequest (message: JsonRpcMessage): message is JsonRpcRequest {
+  return 'method' in message && message.id !== undefined
+}
+
+function isNotification (message: JsonRpcMessage): message is JsonRpcNotification {
+  return 'method' in message && message.id === undefined
+}
+
+function single (header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header
+}
+
+/**
+ * The 2025 front door: sessions (`initialize`, `Mcp-Session-Id`, DELETE, expiry), the GET
+ * stream, resumability (`Last-Event-ID`), requests to the client over SSE, and, with Redis,
+ * the link to the other instances. It turns each message into a caller description for the
+ * core and carries the core's answers and announcements back.
+ */
+export class LegacyDoor {
+  readonly #options: LegacyOptions
+  readonly #log: Logger
+  readonly #core: McpCore
+  readonly #store: SessionStore
+  readonly #events: EventStore | undefined
+  readonly #home: RequestHome
+  readonly #exchange: ExchangeDeps
+  readonly #cluster: RedisCluster | undefined
+  /** Open SSE connections of this instance (GET streams and streaming POST answers). */
+  readonly connections = new ConnectionSet()
+  readonly streams: LocalStreams
+  readonly outbound: OutboundRequests
+  readonly standalone: StandaloneStreams
+  readonly rootsListeners = new Set<RootsListChangedListener>()
+  /** Set at `preClose`: new sessions and streams are refused. */
+  closing = false
+  #streamTouchTimer: NodeJS.Timeout | undefined
+  #unsubscribeExpired: (() => void) | undefined
+  #drained: Promise<void> = Promise.resolve()
+
+  private constructor (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores) {
+    this.#options = options
+    this.#log = log
+    this.#core = core
+    this.#store = stores.sessions
+    const events = this.#events = stores.events
+    const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: log }
+    const outbound = this.outbound = new OutboundRequests(options, newInstanceId())
+    this.streams = new LocalStreams(env, (sessionId) => {
+      outbound.dropSession(sessionId)
+      events?.deleteSession(sessionId).catch((err: unknown) => log.warn({ err }, 'mcp: event history not deleted'))
+    })
+    // With Redis, the instances route to each other; GET streams are fed from the shared history.
+    this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log)
+    this.standalone = this.#cluster ?? new LocalStandaloneStreams(this.streams, this.#store, log)
+    this.#home = { streams: this.streams, outbound, standalone: this.standalone, maxInFlightRequests: options.maxInFlightRequests }
+    // Stream ids end up in event ids: unique per instance, and the prefix keeps instances apart.
+    const streamPrefix = 'p' + randomBytes(4).toString('base64url')
+    let streamCount = 0
+    this.#exchange = {
+      mode: options.responseMode,
+      streams: this.connections,
+      env,
+      registry: this.streams,
+      newStreamId: () => streamPrefix + (streamCount++).toString(36),
+      streamOptions: { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, slowReaderTimeoutMs: options.slowReaderTimeoutMs, logger: log }
+    }
+    installSessionMethods({
+      dispatcher: core.dispatcher,
+      store: this.#store,
+      streams: this.streams,
+      remote: this.#cluster,
+      knowsResource: core.knowsResource,
+      rootsListeners: this.rootsListeners,
+      logger: log
+    })
+    core.announceTo({
+      listChanged: (kind) => this.#notify(listChanged(kind), (session) => session.serverCapabilities[kind]?.listChanged === true),
+      resourceUpdated: (uri) => this.#notify(
+        { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } },
+        (session) => session.serverCapabilities.resources?.subscribe === true && session.subscriptions?.includes(uri) === true,
+        uri
+      )
+    })
+  }
+
+  /** Build the door and start what it runs in the background (cluster link, expiry, stream touches). */
+  static async open (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores): Promise<LegacyDoor> {
+    const door = new LegacyDoor(options, log, core, stores)
+    await door.#cluster?.start()
+    door.#start()
+    return door
+  }
+
+  #start (): void {
+    const options = this.#options
+    // The store announces expiries on every instance itself.
+    this.#unsubscribeExpired = this.#store.onExpired((sessionId) => this.#closeSession(sessionId))
+    // A client holding the GET stream open is using its session even if it sends no POST:
+    // refresh those sessions on the same throttle as requests, and at least three times per
+    // TTL so one late tick on a busy event loop does not expire them.
+    const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 3)))
+    const timer = this.#streamTouchTimer = setTimeout(() => {
+      const now = Date.now()
+      for (const sessionId of this.standalone.connectedSessions()) {
+        this.#store.touch(sessionId, now).then((alive) => {
+          // Gone without a word (its record lapsed, or Redis lost its data): stop holding it open.
+          if (alive === false) this.#endSession(sessionId)
+        }, (err: unknown) => this.#log.warn({ err }, 'mcp: session touch failed'))
+      }
+      timer.refresh()
+    }, streamTouchMs).unref()
+  }
+
+  /** Ask a session's client for something outside any request, over its GET stream. */
+  async client (sessionId: string): Promise<ClientRequester> {
+    const session = await this.#store.get(sessionId)
+    if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST('client()', 'no such session')
+    return new ClientRequester(this.outbound, session, (message) => this.standalone.send(sessionId, message))
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------
+
+  /**
+   * `preClose`: refuse new sessions and streams, end the open SSE connections with `retry:`
+   * so clients reconnect (to another instance, when there are several) and resume, and let
+   * running handlers finish for up to `drainTimeoutMs`.
+   */
+  beginClose (): void {
+    this.closing = true
+    this.connections.endAll(this.#options.sseRetryMs)
+    this.#drained = this.#drain()
+  }
+
+  /** `onClose`: after the drain, stop the background work and the cluster link. */
+  async close (): Promise<void> {
+    await this.#drained
+    clearTimeout(this.#streamTouchTimer)
+    this.#unsubscribeExpired?.()
+    await this.#cluster?.close()
+  }
+
+  // Idle means no handler running and every POST stream's end recorded (the last messages
+  // may still be on their way to an event store across the network when a handler returns).
+  async #drain (): Promise<void> {
+    const { drainTimeoutMs, redisTimeoutMs } = this.#options
+    if (await settledWithin(this.streams.whenIdle(), drainTimeoutMs)) return
+    this.#log.warn({ requests: this.streams.inflightCount, drainTimeoutMs }, 'mcp: aborting handlers still running at shutdown')
+    this.streams.abortAll({
+      reason: 'Server shutting down',
+      status: 503,
+      body: SHUTTING_DOWN,
+      errorFor: (id) => errorResponse(id, ErrorCode.TransportError, 'Server shutting down: the request was aborted')
+    })
+    // The aborted streams store their error answers and ends; bounded, should a store hang.
+    await settledWithin(this.streams.whenIdle(), redisTimeoutMs)
+  }
+
+  // ---- sessions ending -------------------------------------------------------------------
+
+  // A session that ended: what this instance holds for it (streams, handlers, pending
+  // requests) is closed here; `#endSession` also tells the other instances.
+  #closeSession (sessionId: string): void {
+    if (this.#cluster !== undefined) this.#cluster.closeLocal(sessionId)
+    else this.streams.terminate(sessionId, SESSION_NOT_FOUND)
+  }
+
+  #endSession (sessionId: string): void {
+    this.#closeSession(sessionId)
+    this.#cluster?.terminate(sessionId)
+  }
+
+  #notify (message: unknown, filter: (session: SessionRecord) => boolean, uri?: string): Promise<number> {
+    return this.standalone.notify(message, filter, uri)
+  }
+
+  // ---- the HTTP methods ----------------------------------------------------------------
+
+  /** 400 for an unsupported MCP-Protocol-Version header; otherwise the header (or undefined). */
+  #versionHeader (request: FastifyRequest, reply: FastifyReply): string | undefined | false {
+    const header = single(request.headers['mcp-protocol-version'])
+    if (header !== undefined && !isSupportedVersion(header)) {
+      sendHttpError(reply, 400, ErrorCode.TransportError, `Bad Request: Unsupported protocol version: ${quote(header)} (supported versions: ${SUPPORTED_VERSIONS.join(', ')})`)
+      return false
+    }
+    return header
+  }
+
+  /** The `Mcp-Session-Id` of the request, or undefined once 400 has been answered. */
+  #sessionIdOf (request: FastifyRequest, reply: FastifyReply): string | undefined {
+    const id = single(request.headers['mcp-session-id'])
+    if (id === undefined || id === '') {
+      sendHttpError(reply, 400, ErrorCode.TransportError, 'Bad Request: Mcp-Session-Id header is required')
+      return undefined
+    }
+    return id
+  }
+
+  /** The looked-up session if this request may use it (404 otherwise); refreshes its TTL, throttled. */
+  #admitSession (request: FastifyRequest, reply: FastifyReply, session: SessionRecord | undefined): SessionRecord | undefined {
+    // A session bound to another principal is reported exactly like an unknown one.
+    if (session === undefined || session.principal !== (request.mcpAuth?.principal ?? undefined)) {
+      reply.code(404).type('application/json').send(JSON.stringify(SESSION_NOT_FOUND))
+      return undefined
+    }
+    const now = Date.now()
+    if (now - session.lastActiveAt >= this.#options.touchIntervalMs) {
+      this.#store.touch(session.id, now).catch((err: unknown) => request.log.warn({ err }, 'mcp: session touch failed'))
+    }
+    return session
+  }
+
+  /** The session named by the request, or an answer already sent (400/404). */
+  async #resolveSession (request: FastifyRequest, reply: FastifyReply): Promise<SessionRecord | undefined> {
+    const id = this.#sessionIdOf(request, reply)
+    return id === undefined ? undefined : this.#admitSession(request, reply, await this.#store.get(id))
+  }
+
+  /** The protocol version header, then the session (unless stateless); undefined once answered. */
+  async #resolveCaller (request: FastifyRequest, reply: FastifyReply): Promise<SessionCaller | undefined> {
+    const header = this.#versionHeader(request, reply)
+    if (header === false) return undefined
+    let session: SessionRecord | undefined
+    if (!this.#options.stateless) {
+      session = await this.#resolveSession(request, reply)
+      if (session === undefined) return undefined
+    }
+    return new SessionCaller(session, session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion, request.mcpAuth ?? undefined, request.log)
+  }
+
+  #refuseWhileClosing (reply: FastifyReply): FastifyReply {
+    reply.header('retry-after', '1')
+    return sendHttpError(reply, 503, ErrorCode.TransportError, 'Service Unavailable: the server is shutting down')
+  }
+
+  async #initialize (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest): Promise<FastifyReply> {
+    if (this.closing) return this.#refuseWhileClosing(reply)
+    let init: ReturnType<McpCore['dispatcher']['initialize']>
+    try {
+      init = this.#core.dispatcher.initialize(message.params)
+    } catch (err) {
+      if (!(err instanceof McpError)) throw err
+      return reply.code(200).type('application/json').send(JSON.stringify(errorResponse(message.id, err.code, err.message)))
+    }
+    let session: SessionRecord | undefined
+    if (!this.#options.stateless) {
+      const now = Date.now()
+      const { params, result } = init
+      session = {
+        id: newSessionId(),
+        protocolVersion: result.protocolVersion,
+        clientInfo: params.clientInfo,
+        clientCapabilities: params.capabilities,
+        serverCapabilities: result.capabilities,
+        initialized: false,
+        createdAt: now,
+        lastActiveAt: now
+      }
+      if (request.mcpAuth !== null) session.principal = request.mcpAuth.principal
+      if (!await this.#store.create(session)) {
+        // Places free up as sessions are deleted or swept; the memory store sweeps at least
+        // once a minute (or once per TTL), so that is when retrying can succeed.
+        reply.header('retry-after', String(Math.max(1, Math.ceil(Math.min(this.#options.sessionTtlMs, 60_000) / 1000))))
+        return sendHttpError(reply, 503, ErrorCode.TransportError, 'Service Unavailable: session limit reached')
+      }
+      request.log.info({ mcpSession: shortSessionId(session.id), protocolVersion: session.protocolVersion, client: `${params.clientInfo.name}/${params.clientInfo.version}` }, 'mcp: session created')
+    }
+    new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session }).respond(resultResponse(message.id, init.result))
+    return reply
+  }
+
+  /**
+   * POST: one message or a batch. The hot path (one message on a known session) is written
+   * out flat, one await for the store and none for a synchronous method, because each async
+   * hop costs per request.
+   */
+  readonly post = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const body = request.body as JsonRpcBody
+    if (Array.isArray(body)) return this.#batch(request, reply, body)
+    if (isRequest(body) && body.method === 'initialize') return this.#initialize(request, reply, body)
+    const header = this.#versionHeader(request, reply)
+    if (header === false) return reply
+    let session: SessionRecord | undefined
+    if (!this.#options.stateless) {
+      const id = this.#sessionIdOf(request, reply)
+      if (id === undefined) return reply
+      session = this.#admitSession(request, reply, await this.#store.get(id))
+      if (session === undefined) return reply
+    }
+    const caller = new SessionCaller(session, session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion, request.mcpAuth ?? undefined, request.log)
+    if (!isRequest(body)) {
+      if (isNotification(body)) await this.#core.dispatcher.handleNotification(body, caller)
+      else this.#answer(body, caller)
+      return reply.code(202).send()
+    }
+    const exchange = new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session })
+    const answer = this.#core.dispatcher.handleRequest(body, new SessionRequest(caller, exchange, this.#home))
+    const response = answer instanceof Promise ? await answer : answer
+    // `undefined`: cancelled, and the exchange was released by the cancellation itself.
+    if (response !== undefined) exchange.respond(response)
+    return reply
+  }
+
+  async #batch (request: FastifyRequest, reply: FastifyReply, batch: JsonRpcMessage[]): Promise<FastifyReply> {
+    if (batch.some((m) => isRequest(m) && m.method === 'initialize')) {
+      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch')
+    }
+    const caller = await this.#resolveCaller(request, reply)
+    if (caller === undefined) return reply
+    if (!revision(caller.protocolVersion).batches) {
+      return sendHttpError(reply, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${caller.protocolVersion}`)
+    }
+    const requests = batch.filter(isRequest)
+    for (const message of batch) {
+      if (isNotification(message)) await this.#core.dispatcher.handleNotification(message, caller)
+      else if (!isRequest(message)) this.#answer(message, caller)
+    }
+    if (requests.length === 0) return reply.code(202).send()
+    const exchange = new PostExchange(reply, this.#exchange, { batch: true, requests: requests.length, session: caller.session })
+    await Promise.all(requests.map(async (message) => {
+      const response = await this.#core.dispatcher.handleRequest(message, new SessionRequest(caller, exchange, this.#home))
+      if (response !== undefined) exchange.respond(response)
+    }))
+    return reply
+  }
+
+  /** A client's answer to a server → client request; answers nobody waits for are ignored. */
+  #answer (message: JsonRpcResultResponse | JsonRpcErrorResponse, caller: SessionCaller): void {
+    const session = caller.session
+    if (session === undefined) return
+    if (!this.outbound.handleResponse(session.id, message)) this.#cluster?.answer(session.id, message)
+  }
+
+  /** GET: the session's standalone stream, or the resumption of a stream (`Last-Event-ID`). */
+  readonly get = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    if (this.#versionHeader(request, reply) === false) return reply
+    const session = await this.#resolveSession(request, reply)
+    if (session === undefined) return reply
+    if (this.closing) return this.#refuseWhileClosing(reply)
+    const lastEventId = single(request.headers['last-event-id'])
+    const events = this.#events
+    // Without an event store there is nothing to resume: a plain standalone stream, as the SDK does.
+    if (lastEventId !== undefined && events !== undefined) return this.#resume(request, reply, session, lastEventId, events)
+    const connection = this.#openConnection(reply, session)
+    const polling = events !== undefined && revision(session.protocolVersion).polling
+    if (polling) this.#limitDuration(connection)
+    await this.standalone.open(session, connection, polling).catch((err: unknown) => this.#failedStream(request, connection, err))
+    // A DELETE that ran between the lookup above and the attach would have missed this stream.
+    if (await this.#store.get(session.id) === undefined) this.#closeSession(session.id)
+    return reply
+  }
+
+  /**
+   * GET with `Last-Event-ID`: replay that stream's events after the id, then keep the
+   * connection on the stream if it is still live (the standalone stream, or a POST whose
+   * handler is running, here or, with Redis, on another instance); otherwise end it after
+   * the replay. Ids naming no stream of this session (another session's, made up, a POST
+   * stream evicted or expired) answer 400 and replay nothing; the session's own GET stream
+   * id always resumes it (its id is derived from the session id, so it cannot be guessed).
+   */
+  async #resume (request: FastifyRequest, reply: FastifyReply, session: SessionRecord, lastEventId: string, events: EventStore): Promise<FastifyReply> {
+    const parsed = parseEventId(lastEventId)
+    if (parsed === undefined) return unknownEventId(reply)
+    if (parsed.streamId === standaloneStreamId(session.id)) {
+      const connection = this.#openConnection(reply, session)
+      if (revision(session.protocolVersion).polling) this.#limitDuration(connection)
+      await this.standalone.resume(session, connection, lastEventId).catch((err: unknown) => this.#failedStream(request, connection, err))
+      return reply
+    }
+    const target = this.streams.findStream(session.id, parsed.streamId)
+    if (target !== undefined) {
+      void target.resume(this.#openConnection(reply, session), lastEventId)
+      return reply
+    }
+    if (this.#cluster !== undefined) {
+      // Its handler may be running on another instance: follow the shared history live.
+      const followed = await this.#cluster.follow(session, parsed.streamId, lastEventId, () => this.#openConnection(reply, session))
+      return followed === undefined ? unknownEventId(reply) : reply
+    }
+    const history = await events.replayAfter(session.id, lastEventId)
+    if (history === undefined) return unknownEventId(reply)
+    // A POST stream that is no longer live here: its history is all there is.
+    const connection = this.#openConnection(reply, session)
+    await writeEvents(connection, history.events)
+    connection.end(history.ended ? undefined : this.#options.sseRetryMs)
+    return reply
+  }
+
+  /** After the hijack there is no status left to send: end the stream; the client retries. */
+  #failedStream (request: FastifyRequest, connection: SseConnection, err: unknown): void {
+    request.log.warn({ err }, 'mcp: could not set up the SSE stream')
+    connection.end(this.#options.sseRetryMs)
+  }
+
+  #openConnection (reply: FastifyReply, session: SessionRecord): SseConnection {
+    reply.header('mcp-session-id', session.id)
+    reply.hijack()
+    return new SseConnection(reply.raw, reply.getHeaders(), this.#exchange.streamOptions, this.connections)
+  }
+
+  /** maxStreamDurationMs: rotate long GET connections (load balancers, proxies); the client resumes. */
+  #limitDuration (connection: SseConnection): void {
+    const { maxStreamDurationMs, sseRetryMs } = this.#options
+    if (maxStreamDurationMs === 0) return
+    const timer = setTimeout(() => connection.end(sseRetryMs), maxStreamDurationMs).unref()
+    connection.onClose(() => clearTimeout(timer))
+  }
+
+  /** DELETE: end the session here and on every other instance. */
+  readonly delete = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    if (this.#versionHeader(request, reply) === false) return reply
+    const session = await this.#resolveSession(request, reply)
+    if (session === undefined) return reply
+    await this.#store.delete(session.id)
+    this.#endSession(session.id)
+    request.log.info({ mcpSession: shortSessionId(session.id) }, 'mcp: session deleted')
+    return reply.code(204).send()
+  }
+}
+
+function unknownEventId (reply: FastifyReply): FastifyReply {
+  return sendHttpError(reply, 400, ErrorCode.TransportError, 'Bad Request: unknown Last-Event-ID for this session')
+}
+
+const LIST_CHANGED: Readonly<Record<ListKind, unknown>> = Object.freeze({
+  tools: Object.freeze({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }),
+  prompts: Object.freeze({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' }),
+  resources: Object.freeze({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' })
+})
+
+function listChanged (kind: ListKind): unknown {
+  return LIST_CHANGED[kind]
+}

@@ -1,0 +1,74 @@
+import type { Logger } from './log.js'
+import { createCore, type McpCore } from './core/index.js'
+import { LegacyDoor } from './legacy/door.js'
+import type { NormalizedOptions } from './options.js'
+import type { EventStore } from './stores/event-store.js'
+import { MemoryEventStore } from './stores/memory-event-store.js'
+import { MemorySessionStore } from './stores/memory-session-store.js'
+import { openRedis, type RedisDeployment } from './stores/redis.js'
+import type { SessionStore } from './stores/session-store.js'
+
+/** Counts for health checks and metrics. */
+export interface McpStats {
+  /** Live sessions in the store. */
+  sessions: number
+  /** Open SSE streams on this instance (GET streams and streaming POST answers). */
+  streams: number
+}
+
+/**
+ * Everything one registration of the plugin runs on, built once from the normalised
+ * options: the stores, the MCP core and the front door. Routes and decorators receive it whole.
+ */
+export interface McpRuntime {
+  readonly options: NormalizedOptions
+  readonly log: Logger
+  readonly store: SessionStore
+  readonly core: McpCore
+  readonly legacy: LegacyDoor
+  stats (): Promise<McpStats>
+  /** `preClose`: refuse new sessions, end SSE connections with `retry:`, start draining handlers. */
+  beginClose (): void
+  /** `onClose`: wait for the drain, then close what the plugin opened, each step bounded. */
+  close (): Promise<void>
+}
+
+/** Stores: one the application passes, else Redis when configured, else memory. */
+async function openStores (options: NormalizedOptions, log: Logger): Promise<{ store: SessionStore, events: EventStore | undefined, redis: RedisDeployment | undefined, close (): Promise<void> }> {
+  const redis = options.redis === undefined ? undefined : openRedis({ ...options, redis: options.redis }, log)
+  if (redis !== undefined) await redis.ready()
+  const store = options.sessionStore ?? redis?.sessions ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
+  const events = !options.resumability
+    ? undefined
+    : options.eventStore ?? redis?.events ?? new MemoryEventStore({ maxEventsPerStream: options.maxEventsPerStream, maxBytesPerStream: options.maxEventBytesPerStream, maxBytes: options.maxEventBytes })
+  return {
+    store,
+    events,
+    redis,
+    async close () {
+      // Only what the plugin opened: a store the application passed is the application's.
+      if (options.eventStore === undefined && events !== undefined) await events.close()
+      if (options.sessionStore === undefined) await store.close()
+      if (redis !== undefined) await redis.close()
+    }
+  }
+}
+
+export async function createRuntime (options: NormalizedOptions, log: Logger): Promise<McpRuntime> {
+  const stores = await openStores(options, log)
+  const core = createCore(options, log)
+  const legacy = await LegacyDoor.open(options, log, core, { sessions: stores.store, events: stores.events, redis: stores.redis })
+  return {
+    options,
+    log,
+    store: stores.store,
+    core,
+    legacy,
+    stats: async () => ({ sessions: await stores.store.size(), streams: legacy.connections.size }),
+    beginClose: () => legacy.beginClose(),
+    async close () {
+      await legacy.close()
+      await stores.close()
+    }
+  }
+}
