@@ -6,7 +6,7 @@ import createError from '@fastify/error'
  */
 export const errors = {
   FST_MCP_INVALID_OPTION: createError<[string, string]>('FST_MCP_INVALID_OPTION', 'fastify-mcp-streamable: invalid option "%s": %s', 500, TypeError),
-  FST_MCP_INVALID_STORE: createError<[string]>('FST_MCP_INVALID_STORE', 'fastify-mcp-streamable: the session store %s', 500, TypeError),
+  FST_MCP_INVALID_STORE: createError<[string, string]>('FST_MCP_INVALID_STORE', 'fastify-mcp-streamable: invalid store "%s": %s', 500, TypeError),
   FST_MCP_ALREADY_REGISTERED: createError('FST_MCP_ALREADY_REGISTERED', 'fastify-mcp-streamable has already been registered on this instance'),
   FST_MCP_INVALID_TOOL: createError<[string, string]>('FST_MCP_INVALID_TOOL', 'Invalid tool "%s": %s', 500, TypeError),
   FST_MCP_DUPLICATE_TOOL: createError<[string]>('FST_MCP_DUPLICATE_TOOL', 'A tool named "%s" is already registered'),

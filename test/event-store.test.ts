@@ -615,7 +615,7 @@ t.test('through the plugin', async (t) => {
     t.ok(await inner.replayAfter(session.id, wire[0]!.id!), 'its history is still there')
   })
 
-  t.test('an eventStore missing a method throws FST_MCP_INVALID_OPTION at register', async (t) => {
+  t.test('an eventStore missing a method throws FST_MCP_INVALID_STORE at register, as a sessionStore does', async (t) => {
     const methods = ['append', 'end', 'replayAfter', 'deleteSession', 'close'] as const
     for (const missing of methods) {
       t.test(`without ${missing}()`, async (t) => {
@@ -627,7 +627,7 @@ t.test('through the plugin', async (t) => {
         await t.rejects(async () => {
           await app.register(mcp, { eventStore: store as never })
           await app.ready()
-        }, { code: 'FST_MCP_INVALID_OPTION', message: new RegExp(`"eventStore".*${missing}\\(\\)`) })
+        }, { code: 'FST_MCP_INVALID_STORE', message: new RegExp(`"eventStore".*${missing}\\(\\)`) })
         t.notOk(app.hasDecorator('mcp'), 'nothing was registered')
       })
     }
@@ -638,7 +638,7 @@ t.test('through the plugin', async (t) => {
         await t.rejects(async () => {
           await app.register(mcp, { eventStore: value as never })
           await app.ready()
-        }, { code: 'FST_MCP_INVALID_OPTION', message: /"eventStore"/ })
+        }, { code: 'FST_MCP_INVALID_STORE', message: /"eventStore"/ })
       })
     }
   })

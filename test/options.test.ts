@@ -94,7 +94,7 @@ t.test('a sessionStore missing a method throws FST_MCP_INVALID_STORE', async (t)
       await t.rejects(async () => {
         await app.register(mcp, { sessionStore: store as never })
         await app.ready()
-      }, { code: 'FST_MCP_INVALID_STORE', message: new RegExp(`${missing}\\(\\)`) })
+      }, { code: 'FST_MCP_INVALID_STORE', message: new RegExp(`"sessionStore".*${missing}\\(\\)`) })
     })
   }
   t.test('not an object', async (t) => {

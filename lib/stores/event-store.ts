@@ -1,4 +1,4 @@
-import { errors } from '../errors.js'
+import { assertStore } from './assert.js'
 
 /** One event of a stream's history, as it is written on the wire. */
 export interface StoredEvent {
@@ -51,14 +51,7 @@ const STORE_METHODS = ['append', 'end', 'replayAfter', 'deleteSession', 'close']
 
 /** Fail at registration, not at the first stream, when a custom store lacks a method. */
 export function assertEventStore (store: unknown): asserts store is EventStore {
-  if (store === null || typeof store !== 'object') {
-    throw new errors.FST_MCP_INVALID_OPTION('eventStore', 'must be an object implementing EventStore')
-  }
-  for (const method of STORE_METHODS) {
-    if (typeof (store as Record<string, unknown>)[method] !== 'function') {
-      throw new errors.FST_MCP_INVALID_OPTION('eventStore', `needs an ${method}() method`)
-    }
-  }
+  assertStore('eventStore', 'EventStore', store, STORE_METHODS)
 }
 
 const SEQ = /^\d{1,16}(-\d{1,16})?$/

@@ -1,5 +1,5 @@
 import type { SessionRecord } from '../core/session-record.js'
-import { errors } from '../errors.js'
+import { assertStore } from './assert.js'
 
 export type { SessionRecord }
 
@@ -52,12 +52,5 @@ const STORE_METHODS = ['create', 'get', 'update', 'touch', 'delete', 'size', 'on
 
 /** Fail at registration, not at the first request, when a custom store lacks a method. */
 export function assertSessionStore (store: unknown): asserts store is SessionStore {
-  if (store === null || typeof store !== 'object') {
-    throw new errors.FST_MCP_INVALID_STORE('must be an object implementing SessionStore')
-  }
-  for (const method of STORE_METHODS) {
-    if (typeof (store as Record<string, unknown>)[method] !== 'function') {
-      throw new errors.FST_MCP_INVALID_STORE(`needs a ${method}() method`)
-    }
-  }
+  assertStore('sessionStore', 'SessionStore', store, STORE_METHODS)
 }
