@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { FeatureApi } from './core/index.js'
-import { mcpEndpoint } from './endpoint.js'
 import { errors } from './errors.js'
+import { mcpEndpoint } from './http/endpoint.js'
 import { OriginPolicy } from './http/guard.js'
 import type { ClientRequester } from './legacy/outbound.js'
 import type { RootsListChangedListener } from './legacy/session-methods.js'
@@ -55,7 +55,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   app.decorate('mcp', decoratorOf(runtime))
   app.decorateRequest('mcpAuth', null)
 
-  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, runtime, policy: new OriginPolicy(app, options) })
+  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, policy: new OriginPolicy(app, options) })
 
   if (options.health !== false) {
     app.get(options.health, async (_request, reply) => {
@@ -89,7 +89,7 @@ export type { JsonSchemaObject } from './core/features/json-schema.js'
 export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './core/features/resources.js'
 export type { PromptApi, PromptDefinition, PromptHandler, PromptResult, PromptCompleter, PromptArgumentsSchema } from './core/features/prompts.js'
 export type { CompletionResult } from './core/features/completion.js'
-export type { ToolContext } from './core/context.js'
+export type { ToolContext } from './core/dispatcher.js'
 export type { ClientRequester, RequestOptions } from './legacy/outbound.js'
 export type { RootsListChangedListener } from './legacy/session-methods.js'
 export type { McpStats } from './runtime.js'

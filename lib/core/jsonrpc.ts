@@ -1,3 +1,5 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import type { TypeCheck } from '@sinclair/typebox/compiler'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
 
 /** JSON-RPC and MCP error codes used on the wire. */
@@ -43,4 +45,22 @@ export const SESSION_NOT_FOUND = Object.freeze(errorResponse(null, ErrorCode.Ses
 export function errorResponse (id: RequestId | null, code: number, message: string, data?: unknown): JsonRpcErrorResponse {
   const error: JsonRpcErrorResponse['error'] = data === undefined ? { code, message } : { code, message, data }
   return { jsonrpc: '2.0', id, error }
+}
+
+/** `/a: Expected number; /b: Required property` — at most five, for a readable message. */
+export function describeErrors (check: { Errors (value: unknown): Iterable<{ path: string, message: string }> }, value: unknown): string {
+  const messages: string[] = []
+  for (const error of check.Errors(value)) {
+    messages.push(`${error.path === '' ? '(root)' : error.path}: ${error.message}`)
+    if (messages.length === 5) break
+  }
+  return messages.join('; ')
+}
+
+/** The params if they match, else -32602 with what is wrong. */
+export function validParams<T extends TSchema> (check: TypeCheck<T>, params: unknown): Static<T> {
+  if (!check.Check(params)) {
+    throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${describeErrors(check, params)}`)
+  }
+  return params
 }

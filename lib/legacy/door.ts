@@ -20,7 +20,7 @@ import { PostExchange, type ExchangeDeps, type ResponseMode } from './exchange.j
 import { LocalStreams, standaloneStreamId } from './local-streams.js'
 import { ClientRequester, OutboundRequests, newInstanceId } from './outbound.js'
 import { installSessionMethods, type RootsListChangedListener } from './session-methods.js'
-import { SessionCaller, SessionRequest, type RequestHome } from './session-request.js'
+import { SessionCaller, SessionRequest, type RequestHome } from './exchange.js'
 import { LocalStandaloneStreams, type StandaloneStreams } from './standalone.js'
 
 /** What the 2025 front door reads of the plugin's options. */

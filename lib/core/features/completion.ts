@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { ToolContext } from '../context.js'
+import type { ToolContext } from '../dispatcher.js'
 import { ErrorCode, McpError } from '../jsonrpc.js'
-import { validParams } from '../params.js'
+import { validParams } from '../jsonrpc.js'
 import type { Dispatcher } from '../dispatcher.js'
 
 /** Spec: at most 100 values per completion answer. */

@@ -1,16 +1,123 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifySchemaCompiler } from 'fastify/types/schema.js'
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
-import { JsonRpcBodySchema } from '../schemas/jsonrpc.js'
-import { ErrorCode } from './core/jsonrpc.js'
-import { errors } from './errors.js'
-import { parseJsonBody, envelopeValidator, BodyError } from './http/body.js'
-import { createGuards, type OriginPolicy } from './http/guard.js'
-import { accepts, sendHttpError } from './http/wire.js'
-import type { McpRuntime } from './runtime.js'
+import type { TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import sjson from 'secure-json-parse'
+import { JsonRpcBodySchema } from '../../schemas/jsonrpc.js'
+import { ErrorCode } from '../core/jsonrpc.js'
+import { errors } from '../errors.js'
+import { createGuards, type GuardOptions, type OriginPolicy } from './guard.js'
+import { accepts, sendHttpError } from './wire.js'
 
-export interface EndpointOptions {
-  readonly runtime: McpRuntime
+/** The HTTP methods a protocol front door answers on the endpoint. */
+export interface FrontDoor {
+  post (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+  get (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+  delete (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+}
+
+/** What the endpoint reads of the plugin's options. */
+export interface EndpointOptions extends GuardOptions {
+  readonly stateless: boolean
+  readonly bodyLimit: number
+  readonly maxBatchSize: number
+  /** @fastify/cors options for the endpoint, if the plugin registers CORS itself. */
+  readonly cors: FastifyCorsOptions | undefined
+}
+
+export interface EndpointSetup {
+  readonly options: EndpointOptions
+  readonly door: FrontDoor
   readonly policy: OriginPolicy
+}
+
+/** Thrown by the body parser; mapped to JSON-RPC errors by the MCP error handler. */
+export class BodyError extends Error {
+  readonly code: 'MCP_PARSE_ERROR' | 'MCP_FORBIDDEN_KEY'
+  constructor (code: BodyError['code'], message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+const FORBIDDEN = { protoAction: 'error', constructorAction: 'error' } as const
+
+/**
+ * `application/json` parser for the MCP route: invalid JSON → -32700; `__proto__` or
+ * `constructor.prototype` keys → -32600 (they are refused rather than silently dropped).
+ */
+export function parseJsonBody (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  const text = typeof body === 'string' ? body : body.toString('utf8')
+  // An empty body (a DELETE sent with a Content-Type) is no body; the POST handler
+  // answers it with -32700 itself.
+  if (text === '') {
+    done(null, undefined)
+    return
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    done(new BodyError('MCP_PARSE_ERROR', 'Parse error: Invalid JSON'))
+    return
+  }
+  // The scan only runs when the text could hold a poisoned key, so clean bodies pay nothing.
+  // A `\u` escape can spell either key without its letters appearing in the raw text.
+  if (value !== null && typeof value === 'object' && (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u'))) {
+    try {
+      sjson.scan(value as Record<string, unknown>, FORBIDDEN)
+    } catch {
+      done(new BodyError('MCP_FORBIDDEN_KEY', 'Invalid Request: "__proto__" and "constructor.prototype" keys are not allowed'))
+      return
+    }
+  }
+  done(null, value)
+}
+
+function describeMessage (message: unknown): string {
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return 'a JSON-RPC message must be an object'
+  const m = message as Record<string, unknown>
+  if (m.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"'
+  if ('method' in m) {
+    if (typeof m.method !== 'string' || m.method === '') return 'method must be a non-empty string'
+    if (m.id === null) return 'a request id must be a string or an integer, not null'
+    if ('id' in m && typeof m.id !== 'string' && !Number.isInteger(m.id)) return 'a request id must be a string or an integer'
+    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an object'
+    if ('result' in m || 'error' in m) return 'a request must not carry result or error'
+  } else if ('result' in m || 'error' in m) {
+    return 'a response needs a string or integer id and exactly one of result (an object) or error ({code, message})'
+  }
+  return 'not a JSON-RPC 2.0 request, notification or response'
+}
+
+/** Why a body failed the envelope schema, in words a client developer can act on. */
+export function describeInvalidBody (body: unknown): string {
+  if (Array.isArray(body)) {
+    if (body.length === 0) return 'Invalid Request: an empty batch'
+    for (let i = 0; i < body.length; i++) {
+      const reason = describeMessage(body[i])
+      if (reason !== '') return `Invalid Request: batch item ${i}: ${reason}`
+    }
+  }
+  return `Invalid Request: ${describeMessage(body)}`
+}
+
+/**
+ * Validator compiler for the MCP body: TypeBox's compiled check, plus the batch size bound
+ * checked first so a huge array is refused before it is walked.
+ */
+export function envelopeValidator (maxBatchSize: number): FastifySchemaCompiler<TSchema> {
+  return ({ schema }) => {
+    const check = TypeCompiler.Compile(schema)
+    return (data: unknown) => {
+      if (Array.isArray(data) && data.length > maxBatchSize) {
+        return { error: new Error(`Invalid Request: a batch must not exceed ${maxBatchSize} messages`) }
+      }
+      if (check.Check(data)) return { value: data }
+      return { error: new Error(describeInvalidBody(data)) }
+    }
+  }
 }
 
 /** The headers a browser client needs to speak MCP through CORS. */
@@ -55,8 +162,7 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
  * (messages), GET (the standalone stream) and DELETE (end a session). Registered
  * encapsulated, so its parser, error handler and hooks apply to these routes only.
  */
-export async function mcpEndpoint (app: FastifyInstance, { runtime, policy }: EndpointOptions): Promise<void> {
-  const { options, legacy } = runtime
+export async function mcpEndpoint (app: FastifyInstance, { options, door, policy }: EndpointSetup): Promise<void> {
   const { stateless } = options
 
   app.removeAllContentTypeParsers()
@@ -133,15 +239,15 @@ export async function mcpEndpoint (app: FastifyInstance, { runtime, policy }: En
     validatorCompiler: envelopeValidator(options.maxBatchSize) as never,
     onRequest: checkPostAccept,
     preValidation: checkBodyPresent,
-    handler: legacy.post
+    handler: door.post
   })
   const others = ['PUT', 'PATCH', 'HEAD']
   if (options.cors === undefined) others.push('OPTIONS')
   if (stateless) {
     others.push('GET', 'DELETE')
   } else {
-    app.route({ method: 'GET', url, exposeHeadRoute: false, onRequest: checkGetAccept, handler: legacy.get })
-    app.route({ method: 'DELETE', url, handler: legacy.delete })
+    app.route({ method: 'GET', url, exposeHeadRoute: false, onRequest: checkGetAccept, handler: door.get })
+    app.route({ method: 'DELETE', url, handler: door.delete })
   }
   // Answered in onRequest so that no body is read for a method we do not serve.
   app.route({ method: others, url, onRequest: notAllowed, handler: notAllowed })
