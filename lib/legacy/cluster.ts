@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
-import type { ReplayResult } from '../stores/event-store.js'
+import { parseEventId, type ReplayResult } from '../stores/event-store.js'
 import { FeedStream, type FeedEvent, type FeedSubscribe } from './feed-stream.js'
 import type { SseConnection } from '../http/sse-connection.js'
 import { SESSION_NOT_FOUND } from '../core/jsonrpc.js'
 import { OutboundRequests } from './outbound.js'
 import { standaloneStreamId, type LocalStreams } from './local-streams.js'
-import type { SessionFilter, StandaloneStreams } from './standalone.js'
+import type { Connect, SessionFilter, SessionStreams } from './session-streams.js'
 import type { SessionRecord } from '../stores/session-store.js'
 import type { RedisDeployment } from '../stores/redis.js'
 import { RedisKeys } from '../stores/redis-keys.js'
@@ -35,7 +35,7 @@ export interface RemoteSessions {
  * for session-wide events, one channel per instance for answers to its requests), the
  * standalone streams fed from the shared history, and fan-out of notifications.
  */
-export class RedisCluster implements RemoteSessions, StandaloneStreams {
+export class RedisCluster implements RemoteSessions, SessionStreams {
   readonly instanceId: string
   readonly #redis: RedisDeployment
   readonly #live: LocalStreams
@@ -95,7 +95,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     this.#publish(this.#broadcast, { t: 'take', sid: sessionId, stream: streamId, by: this.instanceId })
   }
 
-  // ---- StandaloneStreams -------------------------------------------------------------
+  // ---- SessionStreams ----------------------------------------------------------------
 
   async open (session: SessionRecord, connection: SseConnection, prime: boolean): Promise<void> {
     const feed = await this.#attach(session, connection)
@@ -108,10 +108,21 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
     feed.setOrigin(prime ? await events.append(session.id, feed.streamId, '') : await events.position(session.id, feed.streamId))
   }
 
-  async resume (session: SessionRecord, connection: SseConnection, lastEventId: string): Promise<void> {
-    const feed = await this.#attach(session, connection)
-    if (feed === undefined) return
-    await feed.start(await this.#redis.events.replayAfter(session.id, lastEventId), lastEventId)
+  async resume (session: SessionRecord, lastEventId: string, connect: Connect): Promise<boolean> {
+    const parsed = parseEventId(lastEventId)
+    if (parsed === undefined) return false
+    if (parsed.streamId === standaloneStreamId(session.id)) {
+      const feed = await this.#attach(session, connect(true))
+      if (feed !== undefined) await feed.start(await this.#redis.events.replayAfter(session.id, lastEventId), lastEventId)
+      return true
+    }
+    const live = this.#live.findStream(session.id, parsed.streamId)
+    if (live !== undefined) {
+      void live.resume(connect(false), lastEventId)
+      return true
+    }
+    // Its handler may be running on another instance: follow the shared history live.
+    return await this.#follow(session, parsed.streamId, lastEventId, () => connect(false)) !== undefined
   }
 
   async send (sessionId: string, message: unknown): Promise<boolean> {
@@ -150,7 +161,7 @@ export class RedisCluster implements RemoteSessions, StandaloneStreams {
    * replay; `undefined` when the store does not know the id (nothing was opened). The
    * connection ends with the stream's end marker.
    */
-  async follow (session: SessionRecord, streamId: string, lastEventId: string, connect: () => SseConnection): Promise<ReplayResult | undefined> {
+  async #follow (session: SessionRecord, streamId: string, lastEventId: string, connect: () => SseConnection): Promise<ReplayResult | undefined> {
     const { events } = this.#redis
     const feed = new FeedStream(session.id, streamId, this.#retryMs, this.#logger)
     await feed.subscribe(this.#feedOf(session.id, streamId))

@@ -11,17 +11,17 @@ import { ConnectionSet, SseConnection } from '../http/sse-connection.js'
 import { quote, sendHttpError } from '../http/wire.js'
 import { shortSessionId, type Logger } from '../log.js'
 import { settledWithin } from '../timeout.js'
-import { parseEventId, type EventStore } from '../stores/event-store.js'
+import type { EventStore } from '../stores/event-store.js'
 import type { RedisDeployment } from '../stores/redis.js'
 import type { SessionStore } from '../stores/session-store.js'
 import { RedisCluster } from './cluster.js'
-import { writeEvents, type StreamEnv } from './event-stream.js'
+import type { StreamEnv } from './event-stream.js'
 import { PostExchange, type ExchangeDeps, type ResponseMode } from './exchange.js'
-import { LocalStreams, standaloneStreamId } from './local-streams.js'
+import { LocalStreams } from './local-streams.js'
 import { ClientRequester, OutboundRequests, newInstanceId } from './outbound.js'
 import { installSessionMethods, type RootsListChangedListener } from './session-methods.js'
 import { SessionCaller, SessionRequest, type RequestHome } from './exchange.js'
-import { LocalStandaloneStreams, type StandaloneStreams } from './standalone.js'
+import { LocalSessionStreams, type SessionStreams } from './session-streams.js'
 
 /** What the 2025 front door reads of the plugin's options. */
 export interface LegacyOptions {
@@ -87,7 +87,7 @@ export class LegacyDoor {
   readonly connections = new ConnectionSet()
   readonly streams: LocalStreams
   readonly outbound: OutboundRequests
-  readonly standalone: StandaloneStreams
+  readonly sessionStreams: SessionStreams
   readonly rootsListeners = new Set<RootsListChangedListener>()
   /** Set at `preClose`: new sessions and streams are refused. */
   closing = false
@@ -109,8 +109,8 @@ export class LegacyDoor {
     })
     // With Redis, the instances route to each other; GET streams are fed from the shared history.
     this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log)
-    this.standalone = this.#cluster ?? new LocalStandaloneStreams(this.streams, this.#store, log)
-    this.#home = { streams: this.streams, outbound, standalone: this.standalone, maxInFlightRequests: options.maxInFlightRequests }
+    this.sessionStreams = this.#cluster ?? new LocalSessionStreams(this.streams, this.#store, events, options.sseRetryMs, log)
+    this.#home = { streams: this.streams, outbound, sessionStreams: this.sessionStreams, maxInFlightRequests: options.maxInFlightRequests }
     // Stream ids end up in event ids: unique per instance, and the prefix keeps instances apart.
     const streamPrefix = 'p' + randomBytes(4).toString('base64url')
     let streamCount = 0
@@ -159,7 +159,7 @@ export class LegacyDoor {
     const streamTouchMs = Math.max(1, Math.min(Math.max(options.touchIntervalMs, 1000), Math.floor(options.sessionTtlMs / 3)))
     const timer = this.#streamTouchTimer = setTimeout(() => {
       const now = Date.now()
-      for (const sessionId of this.standalone.connectedSessions()) {
+      for (const sessionId of this.sessionStreams.connectedSessions()) {
         this.#store.touch(sessionId, now).then((alive) => {
           // Gone without a word (its record lapsed, or Redis lost its data): stop holding it open.
           if (alive === false) this.#endSession(sessionId)
@@ -173,7 +173,7 @@ export class LegacyDoor {
   async client (sessionId: string): Promise<ClientRequester> {
     const session = await this.#store.get(sessionId)
     if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST('client()', 'no such session')
-    return new ClientRequester(this.outbound, session, (message) => this.standalone.send(sessionId, message))
+    return new ClientRequester(this.outbound, session, (message) => this.sessionStreams.send(sessionId, message))
   }
 
   // ---- shutdown ------------------------------------------------------------------------
@@ -228,7 +228,7 @@ export class LegacyDoor {
   }
 
   #notify (message: unknown, filter: (session: SessionRecord) => boolean, uri?: string): Promise<number> {
-    return this.standalone.notify(message, filter, uri)
+    return this.sessionStreams.notify(message, filter, uri)
   }
 
   // ---- the HTTP methods ----------------------------------------------------------------
@@ -397,50 +397,30 @@ export class LegacyDoor {
     const lastEventId = single(request.headers['last-event-id'])
     const events = this.#events
     // Without an event store there is nothing to resume: a plain standalone stream, as the SDK does.
-    if (lastEventId !== undefined && events !== undefined) return this.#resume(request, reply, session, lastEventId, events)
+    if (lastEventId !== undefined && events !== undefined) return this.#resume(request, reply, session, lastEventId)
     const connection = this.#openConnection(reply, session)
     const polling = events !== undefined && revision(session.protocolVersion).polling
     if (polling) this.#limitDuration(connection)
-    await this.standalone.open(session, connection, polling).catch((err: unknown) => this.#failedStream(request, connection, err))
+    await this.sessionStreams.open(session, connection, polling).catch((err: unknown) => this.#failedStream(request, connection, err))
     // A DELETE that ran between the lookup above and the attach would have missed this stream.
     if (await this.#store.get(session.id) === undefined) this.#closeSession(session.id)
     return reply
   }
 
-  /**
-   * GET with `Last-Event-ID`: replay that stream's events after the id, then keep the
-   * connection on the stream if it is still live (the standalone stream, or a POST whose
-   * handler is running, here or, with Redis, on another instance); otherwise end it after
-   * the replay. Ids naming no stream of this session (another session's, made up, a POST
-   * stream evicted or expired) answer 400 and replay nothing; the session's own GET stream
-   * id always resumes it (its id is derived from the session id, so it cannot be guessed).
-   */
-  async #resume (request: FastifyRequest, reply: FastifyReply, session: SessionRecord, lastEventId: string, events: EventStore): Promise<FastifyReply> {
-    const parsed = parseEventId(lastEventId)
-    if (parsed === undefined) return unknownEventId(reply)
-    if (parsed.streamId === standaloneStreamId(session.id)) {
-      const connection = this.#openConnection(reply, session)
-      if (revision(session.protocolVersion).polling) this.#limitDuration(connection)
-      await this.standalone.resume(session, connection, lastEventId).catch((err: unknown) => this.#failedStream(request, connection, err))
-      return reply
-    }
-    const target = this.streams.findStream(session.id, parsed.streamId)
-    if (target !== undefined) {
-      void target.resume(this.#openConnection(reply, session), lastEventId)
-      return reply
-    }
-    if (this.#cluster !== undefined) {
-      // Its handler may be running on another instance: follow the shared history live.
-      const followed = await this.#cluster.follow(session, parsed.streamId, lastEventId, () => this.#openConnection(reply, session))
-      return followed === undefined ? unknownEventId(reply) : reply
-    }
-    const history = await events.replayAfter(session.id, lastEventId)
-    if (history === undefined) return unknownEventId(reply)
-    // A POST stream that is no longer live here: its history is all there is.
-    const connection = this.#openConnection(reply, session)
-    await writeEvents(connection, history.events)
-    connection.end(history.ended ? undefined : this.#options.sseRetryMs)
-    return reply
+  /** GET with `Last-Event-ID`: the session's streams find the one it names; 400 when none. */
+  async #resume (request: FastifyRequest, reply: FastifyReply, session: SessionRecord, lastEventId: string): Promise<FastifyReply> {
+    let connection: SseConnection | undefined
+    const resumed = await this.sessionStreams.resume(session, lastEventId, (standalone) => {
+      connection = this.#openConnection(reply, session)
+      if (standalone && revision(session.protocolVersion).polling) this.#limitDuration(connection)
+      return connection
+    }).catch((err: unknown) => {
+      // Before the connection opened, the error handler answers (503 for a store away).
+      if (connection === undefined) throw err
+      this.#failedStream(request, connection, err)
+      return true
+    })
+    return resumed ? reply : unknownEventId(reply)
   }
 
   /** After the hijack there is no status left to send: end the stream; the client retries. */

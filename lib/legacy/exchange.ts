@@ -10,7 +10,7 @@ import type { Logger } from '../log.js'
 import { EventStream, type StreamEnv } from './event-stream.js'
 import type { InFlight, LocalStreams } from './local-streams.js'
 import { ClientRequester, type Channel, type OutboundRequests } from './outbound.js'
-import type { StandaloneStreams } from './standalone.js'
+import type { SessionStreams } from './session-streams.js'
 
 /** Where live POST streams are registered, so a `Last-Event-ID` GET can find the one it resumes. */
 export interface PostStreamRegistry {
@@ -182,7 +182,7 @@ const NO_CAPABILITIES: Readonly<Record<string, unknown>> = Object.freeze({})
 export interface RequestHome {
   readonly streams: LocalStreams
   readonly outbound: OutboundRequests
-  readonly standalone: StandaloneStreams
+  readonly sessionStreams: SessionStreams
   readonly maxInFlightRequests: number
 }
 
@@ -253,7 +253,7 @@ export class SessionRequest extends SessionCaller implements RequestScope, InFli
     const session = this.session
     if (session === undefined) throw new errors.FST_MCP_CLIENT_REQUEST(method, 'stateless mode has no session for the client to answer on')
     const { exchange } = this
-    const { standalone } = this.#home
+    const { sessionStreams } = this.#home
     // The request's own stream first (spec: messages relating to a request travel with it);
     // in JSON response mode that stream does not exist, so the GET stream carries it.
     const channel: Channel = async (message) => {
@@ -261,7 +261,7 @@ export class SessionRequest extends SessionCaller implements RequestScope, InFli
         await exchange.sendRelated(message)
         return true
       }
-      return standalone.send(session.id, message)
+      return sessionStreams.send(session.id, message)
     }
     return new ClientRequester(this.#home.outbound, session, channel, this.signal)
   }
