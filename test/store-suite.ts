@@ -172,6 +172,26 @@ export function sessionStoreSuite (t: Test, build: StoreBuilder, name: string): 
       t.ok(await eventually(async () => await store.size() === 0, 2000), 'size no longer counts it')
     })
 
+    t.test('getNow, where the store has it, answers as get does: live, unknown, deleted, expired', async (t) => {
+      const store = await open(t, { ttlMs: TTL, maxSessions: 100 })
+      if (store.getNow === undefined) {
+        t.pass(`${name} has no getNow: the plugin awaits get`)
+        return
+      }
+      const live = sampleRecord()
+      const deleted = sampleRecord()
+      await store.create(live)
+      await store.create(deleted)
+      t.strictSame(store.getNow(live.id), await store.get(live.id), 'a live session')
+      t.equal(store.getNow(live.id)?.id, live.id)
+      t.equal(store.getNow('no-such-session'), undefined, 'an unknown id')
+      await store.delete(deleted.id)
+      t.equal(store.getNow(deleted.id), undefined, 'a deleted session')
+      await sleep(TTL * 2 + 50)
+      t.equal(store.getNow(live.id), undefined, 'an expired session')
+      t.equal(await store.get(live.id), undefined)
+    })
+
     t.test('touch refreshes the idle TTL so a session kept in use does not expire', async (t) => {
       const store = await open(t, { ttlMs: TTL, maxSessions: 100 })
       const kept = sampleRecord()

@@ -270,7 +270,9 @@ export class LegacyDoor {
   /** The session named by the request, or an answer already sent (400/404). */
   async #resolveSession (request: FastifyRequest, reply: FastifyReply): Promise<SessionRecord | undefined> {
     const id = this.#sessionIdOf(request, reply)
-    return id === undefined ? undefined : this.#admitSession(request, reply, await this.#store.get(id))
+    if (id === undefined) return undefined
+    const store = this.#store
+    return this.#admitSession(request, reply, store.getNow !== undefined ? store.getNow(id) : await store.get(id))
   }
 
   /** The protocol version header, then the session (unless stateless); undefined once answered. */
@@ -341,7 +343,8 @@ export class LegacyDoor {
     if (!this.#options.stateless) {
       const id = this.#sessionIdOf(request, reply)
       if (id === undefined) return reply
-      session = this.#admitSession(request, reply, await this.#store.get(id))
+      const store = this.#store
+      session = this.#admitSession(request, reply, store.getNow !== undefined ? store.getNow(id) : await store.get(id))
       if (session === undefined) return reply
     }
     const caller = new SessionCaller(session, session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion, request.mcpAuth ?? undefined, request.log)

@@ -47,6 +47,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async get (id: string): Promise<SessionRecord | undefined> {
+    return this.getNow(id)
+  }
+
+  getNow (id: string): SessionRecord | undefined {
     const session = this.#sessions.get(id)
     if (session === undefined) return undefined
     if (Date.now() - session.lastActiveAt > this.ttlMs) {

@@ -23,6 +23,12 @@ export interface SessionStore {
   create (session: SessionRecord): Promise<boolean>
   /** The live record, or `undefined` when unknown, deleted or expired. */
   get (id: string): Promise<SessionRecord | undefined>
+  /**
+   * Optional: `get` without a promise, for a store that holds every record in this process
+   * (the memory store). The plugin uses it on the hot path, where each await costs a turn of
+   * the microtask queue per request; its answer must be `get`'s.
+   */
+  getNow? (id: string): SessionRecord | undefined
   /** Merge `patch` into an existing record. Resolves `false` when the session is gone. */
   update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean>
   /**
