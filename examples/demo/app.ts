@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { FastifyCorsOptions } from '@fastify/cors'
 import { Type } from '@sinclair/typebox'
 import mcp, { type McpPluginOptions } from '../../lib/index.js'
 
@@ -45,6 +46,28 @@ export function registerDemoTools (app: FastifyInstance): void {
     }
     return 'liftoff'
   })
+}
+
+/** `http://localhost`, `http://127.0.0.1` or `http://[::1]`, on any port. */
+const LOCALHOST_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
+
+/**
+ * CORS for browser clients served from another localhost port, such as the MCP Inspector's
+ * web UI (http://localhost:6274) or a dev server. Any other origin gets no CORS headers: the
+ * request (or preflight) goes on to the plugin's Origin guard, which answers 403. That guard
+ * keeps its default policy, which on a loopback listener (the demo's default HOST) lets
+ * localhost origins on any port through; on a non-loopback HOST it only allows same-origin
+ * requests, and `allowedOrigins` would have to list the browser origins one by one.
+ */
+export const DEMO_CORS: FastifyCorsOptions = {
+  origin: (origin, callback) => callback(null, origin !== undefined && LOCALHOST_ORIGIN.test(origin) ? origin : false),
+  exposedHeaders: ['Mcp-Session-Id']
+}
+
+/** The plugin options `npm start` runs the demo with: CORS as above, sessions in Redis when `REDIS_URL` is set. */
+export function demoServerOptions (env: NodeJS.ProcessEnv = process.env): McpPluginOptions {
+  const redis = env.REDIS_URL
+  return redis === undefined || redis === '' ? { cors: DEMO_CORS } : { cors: DEMO_CORS, redis }
 }
 
 /** Build the demo server: Fastify, the plugin on `/mcp`, and the demo tools. */
