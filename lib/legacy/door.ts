@@ -347,14 +347,16 @@ export class LegacyDoor {
       session = this.#admitSession(request, reply, store.getNow !== undefined ? store.getNow(id) : await store.get(id))
       if (session === undefined) return reply
     }
-    const caller = new SessionCaller(session, session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion, request.mcpAuth ?? undefined, request.log)
+    const protocolVersion = session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion
+    const auth = request.mcpAuth ?? undefined
     if (!isRequest(body)) {
+      const caller = new SessionCaller(session, protocolVersion, auth, request.log)
       if (isNotification(body)) await this.#core.dispatcher.handleNotification(body, caller)
       else this.#answer(body, caller)
       return reply.code(202).send()
     }
     const exchange = new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session })
-    const answer = this.#core.dispatcher.handleRequest(body, new SessionRequest(caller, exchange, this.#home))
+    const answer = this.#core.dispatcher.handleRequest(body, new SessionRequest(session, protocolVersion, auth, request.log, exchange, this.#home))
     const response = answer instanceof Promise ? await answer : answer
     // `undefined`: cancelled, and the exchange was released by the cancellation itself.
     if (response !== undefined) exchange.respond(response)
@@ -378,7 +380,7 @@ export class LegacyDoor {
     if (requests.length === 0) return reply.code(202).send()
     const exchange = new PostExchange(reply, this.#exchange, { batch: true, requests: requests.length, session: caller.session })
     await Promise.all(requests.map(async (message) => {
-      const response = await this.#core.dispatcher.handleRequest(message, new SessionRequest(caller, exchange, this.#home))
+      const response = await this.#core.dispatcher.handleRequest(message, new SessionRequest(caller.session, caller.protocolVersion, caller.auth, caller.logger, exchange, this.#home))
       if (response !== undefined) exchange.respond(response)
     }))
     return reply

@@ -217,8 +217,8 @@ export class SessionRequest extends SessionCaller implements RequestScope, InFli
   readonly #home: RequestHome
   #tracked = false
 
-  constructor (caller: SessionCaller, exchange: PostExchange, home: RequestHome) {
-    super(caller.session, caller.protocolVersion, caller.auth, caller.logger)
+  constructor (session: SessionRecord | undefined, protocolVersion: string, auth: McpAuthInfo | undefined, logger: Logger, exchange: PostExchange, home: RequestHome) {
+    super(session, protocolVersion, auth, logger)
     this.exchange = exchange
     this.#home = home
   }
