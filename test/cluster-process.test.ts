@@ -55,7 +55,7 @@ async function startInstance (t: Teardown, redisUrl: string, prefix: string, env
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
   let done = false
-  void exited.then(() => { done = true })
+  exited.then(() => { done = true })
   t.teardown(async () => {
     if (!done) {
       child.kill('SIGKILL')
@@ -239,6 +239,7 @@ if (skip !== false) {
     let running = true
     let id = 0
     const worker = async (w: number): Promise<void> => {
+      // eslint-disable-next-line no-unmodified-loop-condition -- the test body clears `running` while this worker awaits
       for (let i = 0; running; i++) {
         const target = (w + i) % 2
         // A session created on one instance, used on either.

@@ -458,4 +458,3 @@ t.test('the stores the plugin owns are closed after the drain, in order', async 
   ], 'the response is stored, then the event store closes, then the session store, then close resolves')
   t.equal(signal.aborted, false)
 })
-

@@ -430,8 +430,6 @@ t.test('MemoryEventStore: bounds', async (t) => {
   })
 })
 
-
-
 /**
  * A tool that sends `before` progress notifications, waits for `cut`, sends `after` more
  * (each awaited, so each is stored), signals `sent`, waits for `finish` and returns 'done'.
@@ -653,4 +651,3 @@ t.test('through the plugin', async (t) => {
     t.notOk(app.hasDecorator('mcp'))
   })
 })
-

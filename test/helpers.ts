@@ -227,9 +227,9 @@ export interface Deferred<T> {
 }
 
 export function deferred<T = void> (): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => { resolve = r })
-  return { promise, resolve }
+  const pending = {} as Deferred<T>
+  pending.promise = new Promise<T>((resolve) => { pending.resolve = resolve })
+  return pending
 }
 
 /** A safety net only: fail instead of hanging if an event never comes. */

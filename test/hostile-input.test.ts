@@ -88,7 +88,7 @@ function assertNotPolluted (t: TT): void {
   const probe: Record<string, unknown> = {}
   for (const key of ['polluted', 'isAdmin', 'injected']) {
     t.equal(probe[key], undefined, `Object.prototype.${key} is not set`)
-    t.notOk(Object.prototype.hasOwnProperty.call(Object.prototype, key), `Object.prototype has no own ${key}`)
+    t.notOk(Object.hasOwn(Object.prototype, key), `Object.prototype has no own ${key}`)
   }
 }
 

@@ -247,11 +247,12 @@ t.test('shutdown', async (t) => {
     // return503OnClosing: false lets requests reach the plugin during preClose, so what is
     // checked is the plugin's own answer, not Fastify's generic 503.
     const app = await buildApp(t, {}, { return503OnClosing: false })
-    let url!: URL
-    let session!: Session
+    // Filled in once listening; the hook below runs only at close.
+    const live = {} as { url: URL, session: Session }
     const seen: { init?: { status: number, headers: Record<string, unknown>, body: string }, get?: { status: number, body: string }, health?: { status: number, body: string } } = {}
     // Registered after the plugin, so it runs after the plugin's preClose hook.
     app.addHook('preClose', async () => {
+      const { url, session } = live
       const init = await request(url, 'POST', postHeaders(), rpc(0, 'initialize', initializeParams()))
       await init.waitEnd()
       seen.init = { status: init.status, headers: init.headers, body: init.raw }
@@ -262,8 +263,8 @@ t.test('shutdown', async (t) => {
       await health.waitEnd()
       seen.health = { status: health.status, body: health.raw }
     })
-    url = await listen(app)
-    session = await openSessionHttp(url)
+    live.url = await listen(app)
+    live.session = await openSessionHttp(live.url)
     await app.close()
     t.equal(seen.init?.status, 503, 'initialize refused while closing')
     t.ok(seen.init?.headers['retry-after'], 'with Retry-After')

@@ -47,7 +47,7 @@ if (skip !== false) {
       const record = sampleRecord({ subscriptions: ['file:///a'] })
       t.equal(await store.create(record), true)
       const keys = server.cli('--scan', '--pattern', 'tagged:*').split('\n').sort()
-      t.same(keys, [`tagged:sessions`, `tagged:{${record.id}}:s`].sort(), 'the record (subscriptions included) and the index entry')
+      t.same(keys, ['tagged:sessions', `tagged:{${record.id}}:s`].sort(), 'the record (subscriptions included) and the index entry')
       const ttl = Number(server.cli('pttl', `tagged:{${record.id}}:s`))
       t.ok(ttl > 59_000 && ttl <= 60_000, `the record expires with the idle TTL (${ttl} ms)`)
     })

@@ -20,8 +20,6 @@ const RETRY = 1234
 /** `<streamId>.<seq>`: the stream part is what formatEventId() builds stream ids from. */
 const EVENT_ID = /^([A-Za-z0-9_-]+)\.(\d+)$/
 
-
-
 /** Open a request and close it at teardown (a no-op once it has ended). */
 async function open (t: Teardown, url: URL, method: string, headers: Record<string, string>, body?: unknown): Promise<StreamReader> {
   const reader = await request(url, method, headers, body)

@@ -13,8 +13,6 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no'
 }
 
-
-
 function assertSseHeaders (t: Tap, reader: StreamReader, session: Session): void {
   t.equal(reader.status, 200, 'status 200')
   t.equal(reader.headers['content-type'], SSE_HEADERS['content-type'], 'Content-Type: text/event-stream, exactly')
@@ -263,7 +261,7 @@ t.test('backpressure: a handler that awaits each message is paced by a reader th
         // What Node holds for this socket right after a write: the peak for this message.
         maxBuffered = Math.max(maxBuffered, serverSide?.socket.writableLength ?? 0)
         let settled = false
-        void pending.then(() => { settled = true })
+        pending.then(() => { settled = true })
         // A stream that can take more resolves at once; one waiting for `drain` does not.
         await null
         await null
@@ -278,7 +276,7 @@ t.test('backpressure: a handler that awaits each message is paced by a reader th
   const other = await openSessionHttp(url)
   const session = await openSessionHttp(url)
   const probe = watchSocket(app, 'flood-await')
-  void probe.request.then((req) => { serverSide = req })
+  probe.request.then((req) => { serverSide = req })
   const stuck = await stalledPost(url, { ...session.headers, 'x-probe': 'flood-await' }, callTool(11, 'flood-await', {}))
   t.teardown(() => stuck.destroy())
   t.equal(stuck.response.statusCode, 200)
