@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp, openSession, rpc, type Session } from './helpers.js'
+import { buildApp, openSession, rpc, type Session } from './helpers/index.js'
 
 type TT = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -93,7 +93,7 @@ function assertNotPolluted (t: TT): void {
 }
 
 t.test('hostile input', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const victim = await openSession(app)
   const bystander = await openSession(app, '2025-03-26')
 
@@ -389,7 +389,7 @@ t.test('hostile input', async (t) => {
 })
 
 t.test('hostile input with a small bodyLimit', async (t) => {
-  const app = await buildApp(t, { bodyLimit: 1024 })
+  const app = await buildApp(t, { demo: true, options: { bodyLimit: 1024 } })
   const session = await openSession(app)
 
   t.test('a lying Content-Length over the limit → 413 -32000', async (t) => {

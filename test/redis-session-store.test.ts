@@ -5,16 +5,11 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisMessageBus } from '../lib/stores/redis-message-bus.js'
 import { RedisSessionStore } from '../lib/stores/redis-session-store.js'
-import { RedisServer, skipWithoutRedis } from './redis-server.js'
-import { sampleRecord, sessionStoreSuite } from './store-suite.js'
+import { withRedis } from './helpers/redis-server.js'
+import { sampleRecord, sessionStoreSuite } from './helpers/store-suite.js'
 import type { SessionRecord } from '../lib/stores/session-store.js'
 
-const skip = skipWithoutRedis()
-if (skip !== false) {
-  t.test('RedisSessionStore', { skip }, async () => {})
-} else {
-  const server = await RedisServer.start()
-  t.teardown(() => server.close())
+withRedis(t, 'RedisSessionStore', async (t, server) => {
   let n = 0
 
   /** A store on its own client, bus and key prefix (so suites never see each other's keys). */
@@ -197,4 +192,4 @@ if (skip !== false) {
       t.equal(await a.size(), 0)
     })
   })
-}
+})
