@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { Redis as Redis5 } from 'ioredis'
 import { Redis as Redis6 } from 'ioredis6'
 import { corkForTurn } from '../lib/stores/redis-connection.js'
-import { RedisServer } from '../test/redis-server.js'
+import { RedisServer } from '../test/helpers/redis-server.js'
 import { median } from './targets.js'
 
 const LOOKUPS = 40_000

@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis'
 import type { Socket } from 'node:net'
 import { buildDemo } from '../examples/demo/app.js'
-import { RedisServer } from '../test/redis-server.js'
+import { RedisServer } from '../test/helpers/redis-server.js'
 
 const N = 50
 const server = await RedisServer.start()

@@ -18,7 +18,7 @@
 //   node dist/bench/session-lookup.js [--quick]   (`npm run bench` runs it, then the rest)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpuTimes, createSessions, load, machine, startServer, stealBetween, visitAll, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
-import { RedisServer } from '../test/redis-server.js'
+import { RedisServer } from '../test/helpers/redis-server.js'
 import { BARE, bareAround, median, METHODS, pairedRatio, scenarioName, SDK_ECHO, VARIANTS, type PairedScenarios, type RawScenario } from './targets.js'
 
 const quick = process.argv.includes('--quick')

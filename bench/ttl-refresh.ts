@@ -6,7 +6,7 @@
 //
 //   npm run build && node dist/bench/ttl-refresh.js
 import { createSessions, load, startServer, type ServerHandle } from './harness.js'
-import { RedisServer } from '../test/redis-server.js'
+import { RedisServer } from '../test/helpers/redis-server.js'
 import { median, VARIANTS } from './targets.js'
 
 const SESSIONS = 10_000

@@ -11,7 +11,6 @@ import { assertSessionStore, type SessionStore } from './stores/session-store.js
 
 export type { McpAuthInfo, McpAuthOptions, ResponseMode }
 
-
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
   path?: string
@@ -327,7 +326,6 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     auth: options.auth
   }
 }
-
 
 /** Every option name, in the order the README documents them (a test keeps the two equal). */
 export const OPTION_NAMES = [

@@ -72,7 +72,9 @@ export async function startServer (command, args, options = {}) {
     const base = `http://${urlHost}:${port}`
     const deadline = Date.now() + timeoutMs
     let healthy = false
-    while (exit === undefined && Date.now() < deadline) {
+    // `exit` is set by the child's listeners while this loop awaits.
+    const running = () => exit === undefined
+    while (running() && Date.now() < deadline) {
       try {
         const res = await fetch(base + health, { signal: AbortSignal.timeout(2000) })
         const body = await res.json().catch(() => null)

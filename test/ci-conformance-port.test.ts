@@ -8,7 +8,7 @@ import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { freePort, startServer } from '../scripts/fixture-server.mjs'
-import { openSessionHttp } from './helpers.js'
+import { openSessionHttp } from './helpers/index.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 

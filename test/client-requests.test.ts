@@ -1,23 +1,28 @@
 // Server → client requests: elicitation, sampling and roots, answered by the client in new POSTs.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyInstance } from 'fastify'
 import type { McpPluginOptions, ToolContext } from '../lib/index.js'
-import { buildApp, deferred, listen, openSessionHttp, request, rpc, streamHeaders, within, type Session, type StreamReader } from './helpers.js'
+import { deferred, openSessionHttp, request, rpc, serve, streamHeaders, within, type Session, type StreamReader } from './helpers/index.js'
 
 const FULL_CAPS = { elicitation: {}, sampling: {}, roots: { listChanged: true } }
 
 type ToolBody = (ctx: ToolContext) => Promise<string>
 
-async function serve (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions, tools: Record<string, ToolBody>): Promise<{ app: FastifyInstance, url: URL }> {
-  const app = await buildApp(t, options)
-  for (const [name, body] of Object.entries(tools)) {
-    app.mcp.tool({ name, description: name, inputSchema: Type.Object({}) }, (_args, ctx) => body(ctx))
-  }
-  return { app, url: await listen(app) }
+/** The demo app plus one tool per entry of `tools`, listening. */
+function serveTools (t: Test, options: McpPluginOptions, tools: Record<string, ToolBody>): Promise<{ app: FastifyInstance, url: URL }> {
+  return serve(t, {
+    demo: true,
+    options,
+    setup: (app) => {
+      for (const [name, body] of Object.entries(tools)) {
+        app.mcp.tool({ name, description: name, inputSchema: Type.Object({}) }, (_args, ctx) => body(ctx))
+      }
+    }
+  })
 }
 
 const call = (id: number, name: string) => rpc(id, 'tools/call', { name, arguments: {} })
@@ -35,7 +40,7 @@ async function answer (url: URL, session: Session, message: unknown): Promise<nu
 }
 
 t.test('the official SDK client answers an elicitation and a sampling request; the tool result is built from them', async (t) => {
-  const { url } = await serve(t, {}, {
+  const { url } = await serveTools(t, {}, {
     interview: async (ctx) => {
       const form = await ctx.elicit('Who are you?', { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] })
       const reply = await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: `Greet ${String(form.content?.name)}` } }], maxTokens: 50 })
@@ -63,7 +68,7 @@ t.test('the official SDK client answers an elicitation and a sampling request; t
 })
 
 t.test('requests travel on the tool call\'s own stream and are answered by a POST (202)', async (t) => {
-  const { url } = await serve(t, {}, {
+  const { url } = await serveTools(t, {}, {
     roots: async (ctx) => JSON.stringify(await ctx.listRoots()),
     twice: async (ctx) => {
       const a = await ctx.listRoots()
@@ -95,7 +100,7 @@ t.test('requests travel on the tool call\'s own stream and are answered by a POS
 })
 
 t.test('an error answer rejects the handler with that McpError; an invalid result is refused', async (t) => {
-  const { url } = await serve(t, {}, {
+  const { url } = await serveTools(t, {}, {
     rejected: async (ctx) => {
       try {
         await ctx.sample({ messages: [], maxTokens: 1 })
@@ -131,7 +136,7 @@ t.test('an error answer rejects the handler with that McpError; an invalid resul
 
 t.test('answers to unknown ids, or from another session, are ignored', async (t) => {
   const gate = deferred<string>()
-  const { url } = await serve(t, {}, {
+  const { url } = await serveTools(t, {}, {
     wait: async (ctx) => {
       const roots = await ctx.listRoots()
       gate.resolve('answered')
@@ -152,7 +157,7 @@ t.test('answers to unknown ids, or from another session, are ignored', async (t)
 })
 
 t.test('an unanswered request times out: the client gets notifications/cancelled, the handler FST_MCP_CLIENT_TIMEOUT', async (t) => {
-  const { app, url } = await serve(t, { requestTimeoutMs: 200 }, {
+  const { app, url } = await serveTools(t, { requestTimeoutMs: 200 }, {
     patient: async (ctx) => {
       try {
         await ctx.listRoots()
@@ -193,7 +198,7 @@ t.test('capabilities the client did not declare are refused to the handler', asy
     }
     return outcomes.join(',')
   }
-  const { url } = await serve(t, {}, { probe })
+  const { url } = await serveTools(t, {}, { probe })
   const bare = await openSessionHttp(url, '2025-11-25', {})
   const res = await request(url, 'POST', bare.headers, call(1, 'probe'))
   await res.waitEnd()
@@ -216,7 +221,7 @@ t.test('capabilities the client did not declare are refused to the handler', asy
 })
 
 t.test('maxPendingRequests bounds what waits on one client', async (t) => {
-  const { url } = await serve(t, { maxPendingRequests: 2 }, {
+  const { url } = await serveTools(t, { maxPendingRequests: 2 }, {
     greedy: async (ctx) => {
       const waiting = [ctx.listRoots(), ctx.listRoots()]
       let third = 'sent'
@@ -242,7 +247,7 @@ t.test('maxPendingRequests bounds what waits on one client', async (t) => {
 t.test('roots/list_changed reaches the application, which asks again over the GET stream', async (t) => {
   // Without resumability a request for a session with no GET connection has nowhere to go
   // (with it, the request is kept for the client's resume: test/resumability.test.ts).
-  const { app, url } = await serve(t, { resumability: false }, {})
+  const { app, url } = await serveTools(t, { resumability: false }, {})
   const session = await openSessionHttp(url, '2025-11-25', FULL_CAPS)
   const heard = deferred<string>()
   const unsubscribe = app.mcp.onRootsListChanged((sessionId) => heard.resolve(sessionId))
@@ -268,7 +273,7 @@ t.test('roots/list_changed reaches the application, which asks again over the GE
 })
 
 t.test('in json response mode the request goes on the GET stream', async (t) => {
-  const { url } = await serve(t, { responseMode: 'json' }, {
+  const { url } = await serveTools(t, { responseMode: 'json' }, {
     roots: async (ctx) => (await ctx.listRoots()).roots.map((r) => r.uri).join(',')
   })
   const session = await openSessionHttp(url, '2025-11-25', FULL_CAPS)
@@ -285,7 +290,7 @@ t.test('in json response mode the request goes on the GET stream', async (t) => 
 
 t.test('cancelling the tool call cancels the request it waits on; ending the session rejects it', async (t) => {
   const outcome = deferred<string>()
-  const { url } = await serve(t, {}, {
+  const { url } = await serveTools(t, {}, {
     stuck: async (ctx) => {
       try {
         await ctx.listRoots()
@@ -298,15 +303,14 @@ t.test('cancelling the tool call cancels the request it waits on; ending the ses
   })
   const session = await openSessionHttp(url, '2025-11-25', FULL_CAPS)
   const stream = await request(url, 'POST', session.headers, call(5, 'stuck'))
-  const asked = await nextServerRequest(stream)
+  await nextServerRequest(stream)
   t.equal(await answer(url, session, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 5 } }), 202)
   t.equal(await within(outcome.promise, 'the handler to be released'), 'AbortError')
   await stream.waitEnd()
   t.notOk(stream.messages().some((m) => m.id === 5), 'no answer for the cancelled call')
-  void asked
 
   const ended = deferred<string>()
-  const { url: url2 } = await serve(t, {}, {
+  const { url: url2 } = await serveTools(t, {}, {
     stuck: async (ctx) => {
       try {
         await ctx.listRoots()
@@ -334,7 +338,7 @@ t.test('no requests before notifications/initialized, and none in stateless mode
       return (err as Error).message
     }
   }
-  const { url } = await serve(t, {}, { probe })
+  const { url } = await serveTools(t, {}, { probe })
   const init = await request(url, 'POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     rpc(0, 'initialize', { protocolVersion: '2025-11-25', capabilities: FULL_CAPS, clientInfo: { name: 'c', version: '1' } }))
   await init.waitEnd()
@@ -343,7 +347,7 @@ t.test('no requests before notifications/initialized, and none in stateless mode
   await early.waitEnd()
   t.match(JSON.parse(early.raw).result.content[0].text, /notifications\/initialized/)
 
-  const stateless = await serve(t, { stateless: true }, { probe })
+  const stateless = await serveTools(t, { stateless: true }, { probe })
   const res = await request(stateless.url, 'POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, call(2, 'probe'))
   await res.waitEnd()
   t.match(JSON.parse(res.raw).result.content[0].text, /stateless/)

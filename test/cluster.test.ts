@@ -6,7 +6,7 @@
 // requests); answers, cancellations and resumes cross instances; the official SDK client
 // works through a round-robin balancer; the near-cache is invalidated across instances.
 import http from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -16,10 +16,9 @@ import { ElicitRequestSchema, LoggingMessageNotificationSchema, ToolListChangedN
 import type { McpPluginOptions } from '../lib/index.js'
 import type { RedisSessionStore } from '../lib/stores/redis-session-store.js'
 import { standaloneStreamId } from '../lib/legacy/local-streams.js'
-import { RedisServer, skipWithoutRedis } from './redis-server.js'
-import { LATEST, StreamReader, buildApp, deferred, initializeParams, listen, notification, postHeaders, request, rpc, streamHeaders, within, type Deferred, type Session, type SseEvent } from './helpers.js'
+import { withRedis } from './helpers/redis-server.js'
+import { LATEST, StreamReader, buildApp, deferred, initializeParams, listen, notification, postHeaders, request, rpc, streamHeaders, within, type Deferred, type Session, type SseEvent } from './helpers/index.js'
 
-type Teardown = { teardown (fn: () => unknown): void }
 type Name = 'A' | 'B'
 
 interface Instance {
@@ -35,12 +34,7 @@ interface Cluster {
   prefix: string
 }
 
-const skip = skipWithoutRedis()
-if (skip !== false) {
-  t.test('cluster', { skip }, async () => {})
-} else {
-  const server = await RedisServer.start()
-  t.teardown(() => server.close())
+withRedis(t, 'cluster', async (t, server) => {
   let clusters = 0
 
   /**
@@ -48,13 +42,17 @@ if (skip !== false) {
    * free ports. `setup` runs on both before they listen, as a real deployment registers the
    * same tools everywhere; it is told which instance it is setting up.
    */
-  async function cluster (t: Teardown, options: McpPluginOptions = {}, setup: (app: FastifyInstance, name: Name) => void = () => {}, fastifyOptions: FastifyServerOptions = {}): Promise<Cluster> {
+  async function cluster (t: Test, options: McpPluginOptions = {}, setup: (app: FastifyInstance, name: Name) => void = () => {}, fastifyOptions: FastifyServerOptions = {}): Promise<Cluster> {
     const prefix = `cluster${++clusters}:`
     const instances: Instance[] = []
     for (const name of ['A', 'B'] as const) {
       // A short drain only so that a failing test does not hold the teardown for 10 s.
-      const app = await buildApp(t, { redis: server.url, redisPrefix: prefix, drainTimeoutMs: 500, ...options }, fastifyOptions)
-      setup(app, name)
+      const app = await buildApp(t, {
+        demo: true,
+        options: { redis: server.url, redisPrefix: prefix, drainTimeoutMs: 500, ...options },
+        fastify: fastifyOptions,
+        setup: (app) => setup(app, name)
+      })
       instances.push({ name, app, url: await listen(app) })
     }
     return { a: instances[0]!, b: instances[1]!, prefix }
@@ -65,7 +63,7 @@ if (skip !== false) {
   // ---- requests ---------------------------------------------------------------------------
 
   /** Open a request and close it at teardown (a no-op once it has ended). */
-  async function open (t: Teardown, node: Instance, method: string, headers: Record<string, string>, body?: unknown): Promise<StreamReader> {
+  async function open (t: Test, node: Instance, method: string, headers: Record<string, string>, body?: unknown): Promise<StreamReader> {
     const reader = await request(node.url, method, headers, body)
     t.teardown(() => reader.destroy())
     return reader
@@ -97,7 +95,7 @@ if (skip !== false) {
   }
 
   /** A GET on the session's standalone stream, once the server has primed it (2025-11-25). */
-  async function openGet (t: Teardown, node: Instance, session: Session, extra: Record<string, string> = {}): Promise<StreamReader> {
+  async function openGet (t: Test, node: Instance, session: Session, extra: Record<string, string> = {}): Promise<StreamReader> {
     const get = await open(t, node, 'GET', streamHeaders(session, extra))
     if (get.status !== 200) throw new Error(`GET on ${node.name} failed: ${get.status} ${get.raw}`)
     // The priming event travels through the shared history like any message: once it is
@@ -277,6 +275,21 @@ if (skip !== false) {
   }
 
   /**
+   * A session opened across A and B, its GET on B and a streaming `hold` call on `postOn` (its
+   * first message received); then its record lapses in Redis.
+   */
+  async function holdThenLapse (t: Test, { a, b, prefix }: Cluster, holds: Holds, postOn: Instance) {
+    const session = await openAcross(a, b)
+    const get = await openGet(t, b, session)
+    const post = await open(t, postOn, 'POST', session.headers, callTool(1, 'hold', { tag: 'h', stream: true }))
+    const held = await holds.started('h')
+    await post.until((r) => r.messages().length >= 1)
+    server.cli('pexpire', sessionKey(prefix, session.id), '1')
+    await eventually(() => server.cli('exists', sessionKey(prefix, session.id)) === '0', 'the record to lapse')
+    return { session, get, post, held }
+  }
+
+  /**
    * The demo countdown's messages (same shape, same order), pausing after each step listed
    * in `stops` until its gate opens. Records which instance runs it.
    */
@@ -303,6 +316,17 @@ if (skip !== false) {
 
   function stop (): { paused: Deferred<void>, gate: Deferred<void> } {
     return { paused: deferred(), gate: deferred() }
+  }
+
+  /** A `staged` call (progress token 'tok') on `node`, read to its 4th message (paused after step 2); then its connection is cut. */
+  async function stagedThenCut (t: Test, node: Instance, session: Session, id: number, from: number, paused: Deferred<void>): Promise<StreamReader> {
+    const closed = serverSocketClosed(node.app, 'post')
+    const post = await open(t, node, 'POST', { ...session.headers, 'x-probe': 'post' }, callTool(id, 'staged', { from }, 'tok'))
+    await within(paused.promise, 'the handler to pause after step 2')
+    await post.until((r) => r.messages().length >= 4)
+    post.destroy()
+    await closed
+    return post
   }
 
   // =========================================================================================
@@ -426,14 +450,8 @@ if (skip !== false) {
     // No sweeps for now: only B's touch can find out.
     const stores = [a, b].map((node) => node.app.mcp.sessions as RedisSessionStore)
     for (const store of stores) store.sweep = async () => 0
-    const session = await openAcross(a, b)
-    const get = await openGet(t, b, session)
-    const post = await open(t, a, 'POST', session.headers, callTool(1, 'hold', { tag: 'h', stream: true }))
-    const held = await holds.started('h')
-    await post.until((r) => r.messages().length >= 1)
     // The record goes although B keeps touching it (a stall longer than the TTL, an eviction).
-    server.cli('pexpire', sessionKey(prefix, session.id), '1')
-    await eventually(() => server.cli('exists', sessionKey(prefix, session.id)) === '0', 'the record to lapse')
+    const { session, get, post, held } = await holdThenLapse(t, { a, b, prefix }, holds, a)
     const expiry = server.cli('zscore', `${prefix}sessions`, session.id)
     for (const node of [a, b]) t.equal(await ping(node, session), 404, `${node.name}: 404 at once`)
     // B touches a session with a GET every ttl/3 = 200 ms.
@@ -457,13 +475,7 @@ if (skip !== false) {
     const holds = new Holds()
     // A long TTL: B's periodic touch of sessions with a GET (every 60 s here) stays out of the way.
     const { a, b, prefix } = await cluster(t, { sessionTtlMs: 600_000, touchIntervalMs: 60_000 }, holds.register)
-    const session = await openAcross(a, b)
-    const get = await openGet(t, b, session)
-    const post = await open(t, b, 'POST', session.headers, callTool(1, 'hold', { tag: 'h', stream: true }))
-    const held = await holds.started('h')
-    await post.until((r) => r.messages().length >= 1)
-    server.cli('pexpire', sessionKey(prefix, session.id), '1')
-    await eventually(() => server.cli('exists', sessionKey(prefix, session.id)) === '0', 'the record to lapse')
+    const { get, held } = await holdThenLapse(t, { a, b, prefix }, holds, b)
     // A sweeps as if its next tick came after the session's expiry time: A announces it.
     t.equal(await (a.app.mcp.sessions as RedisSessionStore).sweep(Date.now() + 3_600_000), 1, 'A announces the expiry')
     t.equal(await within(held.aborted, 'the handler on B to be aborted', 2000), 'Session terminated', 'the handler on B is aborted')
@@ -597,12 +609,7 @@ if (skip !== false) {
       const second = stop()
       const { a, b } = await cluster(t, {}, stagedCountdown(ran, new Map([[2, first], [4, second]])))
       const session = await openAcross(a, b)
-      const closed = serverSocketClosed(a.app, 'post')
-      const post = await open(t, a, 'POST', { ...session.headers, 'x-probe': 'post' }, callTool(1, 'staged', { from: 6 }, 'tok'))
-      await within(first.paused.promise, 'the handler to pause after step 2')
-      await post.until((r) => r.messages().length >= 4)
-      post.destroy()
-      await closed
+      const post = await stagedThenCut(t, a, session, 1, 6, first.paused)
 
       // Steps 3 and 4 while no connection carries the stream: stored.
       first.gate.resolve()
@@ -661,12 +668,7 @@ if (skip !== false) {
     // The near-cache lets B take the resume without a Redis command before it subscribes.
     const { a, b, prefix } = await cluster(t, { nearCache: { maxAgeMs: 60_000 } }, stagedCountdown(ran, new Map([[2, paused]])))
     const session = await openCached(a, b)
-    const closed = serverSocketClosed(a.app, 'post')
-    const post = await open(t, a, 'POST', { ...session.headers, 'x-probe': 'post' }, callTool(1, 'staged', { from: 3 }, 'tok'))
-    await within(paused.paused.promise, 'the handler to pause after step 2')
-    await post.until((r) => r.messages().length >= 4)
-    post.destroy()
-    await closed
+    const post = await stagedThenCut(t, a, session, 1, 3, paused.paused)
     const lastSeen = lastIdOf(post.events)
     const channel = `${prefix}ch:{${session.id}}:${streamOf(lastSeen)}`
     const postponed = () => server.cli('client', 'list').split('\n').filter((line) => / flags=b /.test(line) && / cmd=eval(sha)? /.test(line)).length
@@ -850,4 +852,4 @@ if (skip !== false) {
     await eventually(() => server.cli('pubsub', 'numsub', `${prefix}ch:sessions`).split('\n')[1] === '2', 'both subscribers to be back', 5000)
     t.same(answerOf(await send(b, 'POST', session.headers, callTool(2, 'chatty', {}))), [textResult(2, 'done')], 'B sees level error')
   })
-}
+})

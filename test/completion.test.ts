@@ -1,19 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import mcp, { McpError } from '../lib/index.js'
-import { openSession, post, postHeaders, rpc, type Session } from './helpers.js'
-
-type Setup = (app: FastifyInstance) => void
-
-async function makeApp (t: { teardown (fn: () => unknown): void }, setup: Setup = () => {}): Promise<FastifyInstance> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(mcp, { serverInfo: { name: 'completion-test', version: '1.0.0' } })
-  setup(app)
-  await app.ready()
-  return app
-}
+import { McpError } from '../lib/index.js'
+import { buildApp, openSession, post, postHeaders, rpc, type Session } from './helpers/index.js'
 
 async function complete (app: FastifyInstance, session: Session, params: Record<string, unknown>, id: string | number = 1) {
   return (await post(app, rpc(id, 'completion/complete', params), session.headers)).json()
@@ -31,7 +20,7 @@ const LANGUAGES = ['go', 'javascript', 'java', 'python', 'typescript']
 
 t.test('without any completion callback: -32601 and no completions capability', async (t) => {
   t.test('no prompts at all', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     t.notOk('completions' in await capabilities(app))
     const session = await openSession(app)
     const body = await complete(app, session, { ref: promptRef('p'), argument: { name: 'a', value: '' } }, 'c1')
@@ -41,9 +30,11 @@ t.test('without any completion callback: -32601 and no completions capability', 
   })
 
   t.test('prompts without complete callbacks', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.prompt({ name: 'p', description: 'd', arguments: ARGS }, () => 'x')
-      app.mcp.prompt({ name: 'q', description: 'd', arguments: ARGS, complete: {} }, () => 'x')
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.prompt({ name: 'p', description: 'd', arguments: ARGS }, () => 'x')
+        app.mcp.prompt({ name: 'q', description: 'd', arguments: ARGS, complete: {} }, () => 'x')
+      }
     })
     t.strictSame(await capabilities(app), { logging: {}, prompts: { listChanged: true } })
     const session = await openSession(app)
@@ -52,8 +43,10 @@ t.test('without any completion callback: -32601 and no completions capability', 
 })
 
 t.test('the completions capability follows prompts with callbacks', async (t) => {
-  const app = await makeApp(t, (app) => {
-    app.mcp.prompt({ name: 'plain', description: 'd', arguments: ARGS }, () => 'x')
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.prompt({ name: 'plain', description: 'd', arguments: ARGS }, () => 'x')
+    }
   })
   const session = await openSession(app)
   const ask = () => complete(app, session, { ref: promptRef('lang'), argument: { name: 'arg1', value: 'j' } })
@@ -68,42 +61,44 @@ t.test('the completions capability follows prompts with callbacks', async (t) =>
 
 t.test('completion/complete on prompts', async (t) => {
   const received: unknown[] = []
-  const app = await makeApp(t, (app) => {
-    app.mcp.prompt({
-      name: 'p',
-      description: 'd',
-      arguments: ARGS,
-      complete: {
-        arg1: (value, context, ctx) => {
-          received.push({ value, context, sessionId: ctx.sessionId })
-          return LANGUAGES.filter((l) => l.startsWith(value))
-        },
-        arg2: async (value, { arguments: filled }) => ({ values: [`${filled.arg1 ?? '?'}:${value}`], total: 7, hasMore: true })
-      }
-    }, () => 'x')
-    app.mcp.prompt({
-      name: 'many',
-      description: 'd',
-      arguments: Type.Object({ n: Type.String(), exact: Type.String(), counted: Type.String() }),
-      complete: {
-        n: () => Array.from({ length: 150 }, (_, i) => `v${i}`),
-        exact: () => Array.from({ length: 100 }, (_, i) => `e${i}`),
-        counted: () => ({ values: Array.from({ length: 250 }, (_, i) => `c${i}`), total: 1000, hasMore: false })
-      }
-    }, () => 'x')
-    app.mcp.prompt({
-      name: 'broken',
-      description: 'd',
-      arguments: Type.Object({ throws: Type.String(), mcp: Type.String(), nonstring: Type.String(), novalues: Type.String(), badtotal: Type.String(), nullish: Type.String() }),
-      complete: {
-        throws: () => { throw new Error('completion backend down') },
-        mcp: async () => { throw new McpError(-32602, 'Not allowed to complete this', { why: 'policy' }) },
-        nonstring: () => ['ok', 3] as never,
-        novalues: () => ({ total: 3 }) as never,
-        badtotal: () => ({ values: [], total: -1 }),
-        nullish: () => null as never
-      }
-    }, () => 'x')
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.prompt({
+        name: 'p',
+        description: 'd',
+        arguments: ARGS,
+        complete: {
+          arg1: (value, context, ctx) => {
+            received.push({ value, context, sessionId: ctx.sessionId })
+            return LANGUAGES.filter((l) => l.startsWith(value))
+          },
+          arg2: async (value, { arguments: filled }) => ({ values: [`${filled.arg1 ?? '?'}:${value}`], total: 7, hasMore: true })
+        }
+      }, () => 'x')
+      app.mcp.prompt({
+        name: 'many',
+        description: 'd',
+        arguments: Type.Object({ n: Type.String(), exact: Type.String(), counted: Type.String() }),
+        complete: {
+          n: () => Array.from({ length: 150 }, (_, i) => `v${i}`),
+          exact: () => Array.from({ length: 100 }, (_, i) => `e${i}`),
+          counted: () => ({ values: Array.from({ length: 250 }, (_, i) => `c${i}`), total: 1000, hasMore: false })
+        }
+      }, () => 'x')
+      app.mcp.prompt({
+        name: 'broken',
+        description: 'd',
+        arguments: Type.Object({ throws: Type.String(), mcp: Type.String(), nonstring: Type.String(), novalues: Type.String(), badtotal: Type.String(), nullish: Type.String() }),
+        complete: {
+          throws: () => { throw new Error('completion backend down') },
+          mcp: async () => { throw new McpError(-32602, 'Not allowed to complete this', { why: 'policy' }) },
+          nonstring: () => ['ok', 3] as never,
+          novalues: () => ({ total: 3 }) as never,
+          badtotal: () => ({ values: [], total: -1 }),
+          nullish: () => null as never
+        }
+      }, () => 'x')
+    }
   })
   const session = await openSession(app, '2025-06-18')
 

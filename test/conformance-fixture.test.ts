@@ -2,9 +2,9 @@
 // suite's scenarios call (/work/shared/reference/conformance.md §5): this pins its names,
 // descriptions and capabilities so it cannot drift silently. `npm run conformance` runs the
 // suite itself against it.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildConformanceServer } from '../examples/conformance-server/app.js'
-import { openSession, post, postHeaders, resultOf, rpc, type Session } from './helpers.js'
+import { openSession, post, postHeaders, resultOf, rpc, type Session } from './helpers/index.js'
 
 const TOOLS = [
   'json_schema_2020_12_tool',
@@ -35,7 +35,7 @@ const JSON_SCHEMA_2020_12 = {
   additionalProperties: false
 }
 
-async function buildFixture (t: { teardown (fn: () => unknown): void }) {
+async function buildFixture (t: Test) {
   const app = await buildConformanceServer()
   t.teardown(() => app.close())
   await app.ready()

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import fastifyCors from '@fastify/cors'
 import mcp, { type McpPluginOptions } from '../lib/index.js'
 import { registerDemoTools } from '../examples/demo/app.js'
-import { buildApp, initializeParams, listen, notification, openSession, post, postHeaders, request, rpc, sseMessages, streamHeaders } from './helpers.js'
+import { buildApp, initializeParams, listen, notification, openSession, post, postHeaders, request, rpc, sseMessages, streamHeaders } from './helpers/index.js'
 
 const APP_ORIGIN = 'https://app.example.com'
 const EVIL_ORIGIN = 'https://evil.example.com'
@@ -26,7 +26,7 @@ function preflight (app: FastifyInstance, origin: string, method = 'POST', heade
 }
 
 function corsApp (t: Test, options: McpPluginOptions = {}): Promise<FastifyInstance> {
-  return buildApp(t, { cors: true, allowedOrigins: [APP_ORIGIN], ...options })
+  return buildApp(t, { demo: true, options: { cors: true, allowedOrigins: [APP_ORIGIN], ...options } })
 }
 
 /** The CORS headers every actual response to the allowed origin must carry. */
@@ -161,7 +161,7 @@ t.test('cors: true — a disallowed origin gets no CORS grant and a 403', async 
 })
 
 t.test('cors: true with the default Origin policy follows the loopback defaults', async (t) => {
-  const app = await buildApp(t, { cors: true })
+  const app = await buildApp(t, { demo: true, options: { cors: true } })
   const pre = await preflight(app, 'http://localhost:5173')
   t.equal(pre.statusCode, 204)
   t.equal(pre.headers['access-control-allow-origin'], 'http://localhost:5173')
@@ -174,8 +174,11 @@ t.test('cors: true with the default Origin policy follows the loopback defaults'
 
 t.test('cors: user @fastify/cors options merge with the MCP headers', async (t) => {
   const app = await buildApp(t, {
-    allowedOrigins: [APP_ORIGIN],
-    cors: { origin: [APP_ORIGIN], exposedHeaders: ['X-Custom'], allowedHeaders: ['X-Request-Id'], maxAge: 600 }
+    demo: true,
+    options: {
+      allowedOrigins: [APP_ORIGIN],
+      cors: { origin: [APP_ORIGIN], exposedHeaders: ['X-Custom'], allowedHeaders: ['X-Request-Id'], maxAge: 600 }
+    }
   })
   const pre = await preflight(app, APP_ORIGIN, 'POST', 'content-type, mcp-session-id, x-request-id')
   t.equal(pre.statusCode, 204)
@@ -196,7 +199,7 @@ t.test('cors: user @fastify/cors options merge with the MCP headers', async (t) 
   t.equal(other.headers['access-control-allow-origin'], undefined, 'user origin list honoured')
 
   // A user list that repeats an MCP header (any case) does not duplicate it.
-  const dup = await buildApp(t, { allowedOrigins: [APP_ORIGIN], cors: { origin: APP_ORIGIN, exposedHeaders: 'mcp-session-id, X-Custom' } })
+  const dup = await buildApp(t, { demo: true, options: { allowedOrigins: [APP_ORIGIN], cors: { origin: APP_ORIGIN, exposedHeaders: 'mcp-session-id, X-Custom' } } })
   const dupRes = await post(dup, INIT, postHeaders({ origin: APP_ORIGIN }))
   const dupExposed = headerList(dupRes.headers['access-control-expose-headers'])
   t.equal(dupExposed.filter((h) => h === 'mcp-session-id').length, 1)
@@ -204,7 +207,7 @@ t.test('cors: user @fastify/cors options merge with the MCP headers', async (t) 
 })
 
 t.test('without cors, OPTIONS /mcp answers 405 with Allow', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const res = await preflight(app, 'http://localhost:5173')
   t.equal(res.statusCode, 405)
   t.equal(res.headers.allow, 'GET, POST, DELETE')
@@ -217,7 +220,7 @@ t.test('without cors, OPTIONS /mcp answers 405 with Allow', async (t) => {
   t.equal(plain.statusCode, 405)
   t.equal(plain.headers.allow, 'GET, POST, DELETE')
 
-  const stateless = await buildApp(t, { stateless: true })
+  const stateless = await buildApp(t, { demo: true, options: { stateless: true } })
   const statelessRes = await stateless.inject({ method: 'OPTIONS', url: '/mcp' })
   t.equal(statelessRes.statusCode, 405)
   t.equal(statelessRes.headers.allow, 'POST')
@@ -230,7 +233,7 @@ t.test('without cors, OPTIONS /mcp answers 405 with Allow', async (t) => {
 })
 
 t.test('cors: true in stateless mode advertises POST only', async (t) => {
-  const app = await buildApp(t, { cors: true, stateless: true, allowedOrigins: [APP_ORIGIN] })
+  const app = await buildApp(t, { demo: true, options: { cors: true, stateless: true, allowedOrigins: [APP_ORIGIN] } })
   const res = await preflight(app, APP_ORIGIN)
   t.equal(res.statusCode, 204)
   t.same(headerList(res.headers['access-control-allow-methods']), ['post'])

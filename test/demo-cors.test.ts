@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildDemo, demoServerOptions } from '../examples/demo/app.js'
-import { initializeParams, listen, post, postHeaders, request, rpc } from './helpers.js'
+import { initializeParams, listen, post, postHeaders, request, rpc } from './helpers/index.js'
 
 const INSPECTOR = 'http://localhost:6274'
 const EVIL = 'https://evil.example'

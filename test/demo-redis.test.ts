@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { openSessionHttp, request, rpc } from './helpers.js'
-import { RedisServer, skipWithoutRedis } from './redis-server.js'
+import { openSessionHttp, request, rpc } from './helpers/index.js'
+import { RedisServer, skipWithoutRedis } from './helpers/redis-server.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 

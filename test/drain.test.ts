@@ -20,7 +20,7 @@ import {
   streamHeaders,
   within,
   type StreamReader
-} from './helpers.js'
+} from './helpers/index.js'
 
 const INITIALIZE = rpc(0, 'initialize', initializeParams())
 const SHUTTING_DOWN = { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Service Unavailable: the server is shutting down' } }
@@ -171,7 +171,7 @@ async function drainWithTwoHeld (t: Test, app: FastifyInstance) {
 t.test('a new initialize during the drain', async (t) => {
   t.test('new connections are refused; on a kept-alive connection the plugin answers 503, Retry-After, JSON-RPC', async (t) => {
     // return503OnClosing: false, or Fastify answers every request during close itself.
-    const app = await buildApp(t, {}, { return503OnClosing: false })
+    const app = await buildApp(t, { demo: true, fastify: { return503OnClosing: false } })
     const { url, gates, connection, held, other, closing } = await drainWithTwoHeld(t, app)
     t.equal(app.server.listening, false, 'the listening socket is closed while handlers drain')
     await t.rejects(request(url, 'POST', postHeaders(), INITIALIZE), { code: 'ECONNREFUSED' }, 'a new connection is refused')
@@ -200,7 +200,7 @@ t.test('a new initialize during the drain', async (t) => {
   })
 
   t.test('with Fastify\'s default return503OnClosing, Fastify answers 503 itself and no session is created', async (t) => {
-    const app = await buildApp(t)
+    const app = await buildApp(t, { demo: true })
     const { url, gates, connection, held, other, closing } = await drainWithTwoHeld(t, app)
     gates[0]!.resolve()
     t.equal((await held).status, 200)
@@ -222,7 +222,7 @@ t.test('a new initialize during the drain', async (t) => {
 })
 
 t.test('close ends every open SSE connection at once, with retry: <sseRetryMs>', async (t) => {
-  const app = await buildApp(t, { sseRetryMs: 321 })
+  const app = await buildApp(t, { demo: true, options: { sseRetryMs: 321 } })
   const { gates, started } = addGates(app)
   const url = await listen(app)
   // A 2025-06-18 session has no priming event: any retry field is the shutdown's.
@@ -268,7 +268,7 @@ t.test('close ends every open SSE connection at once, with retry: <sseRetryMs>',
 
 t.test('a handler whose POST stream was ended by close runs on: its messages and response are stored, and close waits for it', async (t) => {
   const store = new MemoryEventStore()
-  const app = await buildApp(t, { eventStore: store, sseRetryMs: 250 })
+  const app = await buildApp(t, { demo: true, options: { eventStore: store, sseRetryMs: 250 } })
   const release = deferred()
   const started = deferred()
   const order: string[] = []
@@ -334,7 +334,7 @@ t.test('with an event store that answers asynchronously, close resolves only aft
     }
   }
   const store = new RemoteLikeStore()
-  const app = await buildApp(t, { eventStore: store })
+  const app = await buildApp(t, { demo: true, options: { eventStore: store } })
   const { gates, started } = addGates(app)
   const url = await listen(app)
   const session = await openSessionHttp(url)
@@ -357,7 +357,7 @@ t.test('with an event store that answers asynchronously, close resolves only aft
 
 t.test('drainTimeoutMs: handlers that never finish are aborted; an undecided POST gets 503 with a JSON-RPC body', async (t) => {
   const store = new MemoryEventStore()
-  const app = await buildApp(t, { drainTimeoutMs: 200, eventStore: store })
+  const app = await buildApp(t, { demo: true, options: { drainTimeoutMs: 200, eventStore: store } })
   const never = new Promise<never>(() => {})
   const signals: { stream?: AbortSignal, json?: AbortSignal } = {}
   const running = { stream: deferred(), json: deferred() }
@@ -415,7 +415,7 @@ t.test('drainTimeoutMs: handlers that never finish are aborted; an undecided POS
 })
 
 t.test('the stores the plugin owns are closed after the drain, in order', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const order: string[] = []
   // The plugin's own MemoryEventStore is not reachable: observe it through its prototype.
   const proto = MemoryEventStore.prototype
@@ -458,4 +458,3 @@ t.test('the stores the plugin owns are closed after the drain, in order', async 
   ], 'the response is stored, then the event store closes, then the session store, then close resolves')
   t.equal(signal.aborted, false)
 })
-

@@ -8,17 +8,12 @@ import { MemoryEventStore } from '../lib/stores/memory-event-store.js'
 import { assertEventStore, compareSeq, parseEventId } from '../lib/stores/event-store.js'
 import { RedisEventStore } from '../lib/stores/redis-event-store.js'
 import type { FeedEvent } from '../lib/legacy/feed-stream.js'
-import { eventStoreSuite, sessionId } from './event-store-suite.js'
-import { RedisServer, skipWithoutRedis } from './redis-server.js'
+import { eventStoreSuite, sessionId } from './helpers/event-store-suite.js'
+import { withRedis } from './helpers/redis-server.js'
 
 eventStoreSuite(t, async ({ maxEventsPerStream }) => new MemoryEventStore({ maxEventsPerStream }), 'MemoryEventStore', { boundSlack: 0 })
 
-const skip = skipWithoutRedis()
-if (skip !== false) {
-  t.test('RedisEventStore', { skip }, async () => {})
-} else {
-  const server = await RedisServer.start()
-  t.teardown(() => server.close())
+withRedis(t, 'RedisEventStore', async (t, server) => {
   // MAXLEN ~ trims whole radix-tree nodes only: a stream may keep up to one node above the bound.
   const nodeEntries = Number(server.cli('config', 'get', 'stream-node-max-entries').split('\n')[1])
   let n = 0
@@ -170,4 +165,4 @@ if (skip !== false) {
       dead.disconnect()
     })
   })
-}
+})

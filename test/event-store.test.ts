@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import mcp, { MemoryEventStore, parseEventId, type EventStore, type ReplayResult } from '../lib/index.js'
-import { buildApp, callTool, deferred, listen, openSessionHttp, request, serve, streamHeaders, type StreamReader, within } from './helpers.js'
+import { callTool, deferred, openSessionHttp, request, serve, streamHeaders, type Session, type StreamReader, within } from './helpers/index.js'
 
 /** What one event costs against the byte bounds: its data plus a fixed overhead. */
 const OVERHEAD = 96
@@ -430,8 +430,6 @@ t.test('MemoryEventStore: bounds', async (t) => {
   })
 })
 
-
-
 /**
  * A tool that sends `before` progress notifications, waits for `cut`, sends `after` more
  * (each awaited, so each is stored), signals `sent`, waits for `finish` and returns 'done'.
@@ -458,6 +456,17 @@ function lastDataId (reader: StreamReader): string {
   return id
 }
 
+/** A `burst` call (progress token 'tok') read up to its 3rd event, then its connection dropped. */
+async function burstThenDrop (t: Test, url: URL, session: Session, id: number): Promise<{ first: StreamReader, lastSeen: string, streamId: string }> {
+  const first = await request(url, 'POST', session.headers, callTool(id, 'burst', {}, 'tok'))
+  t.teardown(() => first.destroy())
+  await first.until((r) => r.messages().length === 3)
+  const lastSeen = lastDataId(first)
+  first.destroy()
+  await first.waitEnd()
+  return { first, lastSeen, streamId: parseEventId(lastSeen)!.streamId }
+}
+
 /** Resumed events: ids strictly increasing on one stream, none repeated. */
 function assertOrdered (t: Test, streamId: string, ids: string[]): void {
   t.ok(ids.every((id) => parseEventId(id)?.streamId === streamId), 'every event belongs to the resumed stream')
@@ -468,17 +477,11 @@ function assertOrdered (t: Test, streamId: string, ids: string[]): void {
 
 t.test('through the plugin', async (t) => {
   t.test('maxEventsPerStream: a POST stream resumed while its handler runs loses the oldest events, then gets the rest live', async (t) => {
-    const { app, url } = await serve(t, { maxEventsPerStream: 20 })
+    const { app, url } = await serve(t, { demo: true, options: { maxEventsPerStream: 20 } })
     const burst = addBurst(app, 3, 50)
     const session = await openSessionHttp(url)
-    const first = await request(url, 'POST', session.headers, callTool(7, 'burst', {}, 'tok'))
-    t.teardown(() => first.destroy())
+    const { first, lastSeen, streamId } = await burstThenDrop(t, url, session, 7)
     t.equal(first.headers['content-type'], 'text/event-stream')
-    await first.until((r) => r.messages().length === 3)
-    const lastSeen = lastDataId(first)
-    const streamId = parseEventId(lastSeen)!.streamId
-    first.destroy()
-    await first.waitEnd()
 
     burst.cut.resolve()
     await within(burst.sent.promise, 'the handler to send 50 more')
@@ -506,17 +509,11 @@ t.test('through the plugin', async (t) => {
     const ended = deferred<string>()
     const originalEnd = store.end.bind(store)
     store.end = async (sessionId, streamId) => { await originalEnd(sessionId, streamId); ended.resolve(streamId) }
-    const { app, url } = await serve(t, { eventStore: store })
+    const { app, url } = await serve(t, { demo: true, options: { eventStore: store } })
     const burst = addBurst(app, 3, 50)
     burst.finish.resolve()
     const session = await openSessionHttp(url)
-    const first = await request(url, 'POST', session.headers, callTool(8, 'burst', {}, 'tok'))
-    t.teardown(() => first.destroy())
-    await first.until((r) => r.messages().length === 3)
-    const lastSeen = lastDataId(first)
-    const streamId = parseEventId(lastSeen)!.streamId
-    first.destroy()
-    await first.waitEnd()
+    const { lastSeen, streamId } = await burstThenDrop(t, url, session, 8)
     burst.cut.resolve()
     t.equal(await within(ended.promise, 'the stream to end in the store'), streamId)
 
@@ -539,7 +536,7 @@ t.test('through the plugin', async (t) => {
 
   t.test('DELETE drops the session\'s history and only its history', async (t) => {
     const store = new MemoryEventStore()
-    const { url } = await serve(t, { eventStore: store })
+    const { url } = await serve(t, { demo: true, options: { eventStore: store } })
     const keep = await openSessionHttp(url)
     const kept = await request(url, 'POST', keep.headers, callTool(1, 'countdown', { from: 3, intervalMs: 0 }, 'k'))
     await kept.waitEnd()
@@ -570,7 +567,7 @@ t.test('through the plugin', async (t) => {
 
   t.test('session expiry drops its history', async (t) => {
     const store = new MemoryEventStore()
-    const { app, url } = await serve(t, { eventStore: store, sessionTtlMs: 200 })
+    const { app, url } = await serve(t, { demo: true, options: { eventStore: store, sessionTtlMs: 200 } })
     const session = await openSessionHttp(url)
     const countdown = await request(url, 'POST', session.headers, callTool(1, 'countdown', { from: 2, intervalMs: 0 }, 'e'))
     await countdown.waitEnd()
@@ -600,8 +597,7 @@ t.test('through the plugin', async (t) => {
       deleteSession: (sessionId) => inner.deleteSession(sessionId),
       async close () { closes++ }
     }
-    const app = await buildApp(t, { eventStore: store })
-    const url = await listen(app)
+    const { app, url } = await serve(t, { demo: true, options: { eventStore: store } })
     const session = await openSessionHttp(url)
     const reader = await request(url, 'POST', session.headers, callTool(3, 'countdown', { from: 2, intervalMs: 0 }, 'c'))
     await reader.waitEnd()
@@ -653,4 +649,3 @@ t.test('through the plugin', async (t) => {
     t.notOk(app.hasDecorator('mcp'))
   })
 })
-

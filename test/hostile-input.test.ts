@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp, openSession, rpc, type Session } from './helpers.js'
+import { buildApp, openSession, rpc, type Session } from './helpers/index.js'
 
 type TT = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -88,12 +88,12 @@ function assertNotPolluted (t: TT): void {
   const probe: Record<string, unknown> = {}
   for (const key of ['polluted', 'isAdmin', 'injected']) {
     t.equal(probe[key], undefined, `Object.prototype.${key} is not set`)
-    t.notOk(Object.prototype.hasOwnProperty.call(Object.prototype, key), `Object.prototype has no own ${key}`)
+    t.notOk(Object.hasOwn(Object.prototype, key), `Object.prototype has no own ${key}`)
   }
 }
 
 t.test('hostile input', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const victim = await openSession(app)
   const bystander = await openSession(app, '2025-03-26')
 
@@ -389,7 +389,7 @@ t.test('hostile input', async (t) => {
 })
 
 t.test('hostile input with a small bodyLimit', async (t) => {
-  const app = await buildApp(t, { bodyLimit: 1024 })
+  const app = await buildApp(t, { demo: true, options: { bodyLimit: 1024 } })
   const session = await openSession(app)
 
   t.test('a lying Content-Length over the limit → 413 -32000', async (t) => {

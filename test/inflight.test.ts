@@ -3,7 +3,7 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, deferred, notification, openSession, post, postHeaders, rpc, type Deferred } from './helpers.js'
+import { buildApp, deferred, notification, openSession, post, postHeaders, rpc, type Deferred } from './helpers/index.js'
 
 /** A tool that waits until the test releases it. */
 function addGate (app: FastifyInstance): { gates: Array<Deferred<void>>, started: Deferred<void>[] } {
@@ -21,7 +21,7 @@ function addGate (app: FastifyInstance): { gates: Array<Deferred<void>>, started
 const call = (id: number | string, n: number) => rpc(id, 'tools/call', { name: 'gate', arguments: { n } })
 
 t.test('a request id already in flight on the session is refused with -32600; the first still answers', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const { gates, started } = addGate(app)
   const session = await openSession(app)
   const first = post(app, call(7, 0), session.headers)
@@ -44,7 +44,7 @@ t.test('a request id already in flight on the session is refused with -32600; th
 })
 
 t.test('maxInFlightRequests bounds concurrent requests per session', async (t) => {
-  const app = await buildApp(t, { maxInFlightRequests: 2 })
+  const app = await buildApp(t, { demo: true, options: { maxInFlightRequests: 2 } })
   const { gates, started } = addGate(app)
   const session = await openSession(app)
   const a = post(app, call(1, 0), session.headers)
@@ -67,7 +67,7 @@ t.test('maxInFlightRequests bounds concurrent requests per session', async (t) =
 })
 
 t.test('cancelling an unknown or finished request is ignored', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const session = await openSession(app)
   const res = await post(app, notification('notifications/cancelled', { requestId: 'nope', reason: 'x' }), session.headers)
   t.equal(res.statusCode, 202)
@@ -78,7 +78,7 @@ t.test('cancelling an unknown or finished request is ignored', async (t) => {
 })
 
 t.test('Accept media ranges: */* and type/* count, a missing type does not', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const session = await openSession(app)
   const cases: Array<[string, number]> = [
     ['*/*', 200],

@@ -1,6 +1,6 @@
 // Tools whose schemas are raw JSON Schema 2020-12 (what TypeBox does not express).
 import t from 'tap'
-import { buildApp, openSession, post, rpc } from './helpers.js'
+import { buildApp, openSession, post, rpc } from './helpers/index.js'
 
 // The conformance suite's json_schema_2020_12_tool, verbatim.
 const SCHEMA = {
@@ -12,7 +12,7 @@ const SCHEMA = {
 }
 
 t.test('a raw 2020-12 inputSchema is published exactly as written and enforced', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   app.mcp.tool({ name: 'json_schema_2020_12_tool', description: 'raw schema', inputSchema: SCHEMA }, async (args) => `hello ${String(args.name)}`)
   const session = await openSession(app)
   const list = (await post(app, rpc(1, 'tools/list'), session.headers)).json()
@@ -31,7 +31,7 @@ t.test('a raw 2020-12 inputSchema is published exactly as written and enforced',
 })
 
 t.test('a raw outputSchema checks structuredContent', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const outputSchema = { type: 'object' as const, properties: { n: { type: 'integer', minimum: 0 } }, required: ['n'] }
   app.mcp.tool({ name: 'count', description: 'count', inputSchema: { type: 'object', properties: { n: { type: 'integer' } } }, outputSchema }, async (args) => ({ structuredContent: { n: args.n } }))
   const session = await openSession(app)
@@ -43,7 +43,7 @@ t.test('a raw outputSchema checks structuredContent', async (t) => {
 })
 
 t.test('unsupported dialects and unresolvable references are refused at registration', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   t.throws(() => app.mcp.tool({ name: 'draft7', description: 'x', inputSchema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' } }, async () => 'x'),
     { code: 'FST_MCP_INVALID_TOOL', message: /unsupported JSON Schema dialect/ })
   t.throws(() => app.mcp.tool({ name: 'remote', description: 'x', inputSchema: { type: 'object', properties: { a: { $ref: 'https://example.com/schema.json' } } } }, async () => 'x'),

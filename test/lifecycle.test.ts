@@ -1,22 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import mcp, { MemorySessionStore, type SessionRecord } from '../lib/index.js'
 import {
-  buildApp,
-  listen,
-  notification,
-  openSession,
-  openSessionHttp,
-  post,
-  postHeaders,
-  request,
-  rpc,
-  initializeParams,
-  streamHeaders,
-  type Session
-} from './helpers.js'
+  buildApp, listen, notification, openSession, openSessionHttp, post, postHeaders, request, rpc, initializeParams,
+  serve, streamHeaders, type Session
+} from './helpers/index.js'
 
 /** Counts the calls the plugin makes on its store. */
 class CountingStore extends MemorySessionStore {
@@ -58,7 +48,7 @@ function healthUrl (mcpUrl: URL, path = '/health'): URL {
 
 t.test('idle TTL', async (t) => {
   t.test('a session unused for longer than sessionTtlMs answers 404 on POST, GET and DELETE', async (t) => {
-    const app = await buildApp(t, { sessionTtlMs: 100 })
+    const app = await buildApp(t, { demo: true, options: { sessionTtlMs: 100 } })
     const s1 = await openSession(app)
     t.equal((await ping(app, s1)).statusCode, 200, 'alive at first')
     const s2 = await openSession(app)
@@ -81,7 +71,7 @@ t.test('idle TTL', async (t) => {
 
   t.test('a session used regularly does not expire', async (t) => {
     // Pings every 50 ms against a 500 ms TTL: a ten-fold margin for a loaded machine.
-    const app = await buildApp(t, { sessionTtlMs: 500 })
+    const app = await buildApp(t, { demo: true, options: { sessionTtlMs: 500 } })
     const used = await openSession(app)
     const idle = await openSession(app)
     const until = Date.now() + 1500
@@ -96,30 +86,30 @@ t.test('idle TTL', async (t) => {
     t.equal((await ping(app, idle)).statusCode, 404, 'while an idle session of the same app expired')
   })
 
-  t.test('the TTL refresh is throttled: no store write per request', async (t) => {
+  /** How many times 50 pings on one session touch the store, with `touchIntervalMs`. */
+  async function touchesFor50Pings (t: Test, touchIntervalMs: number): Promise<number> {
     const store = new CountingStore({ ttlMs: 600_000 })
     t.teardown(() => store.close())
-    const app = await buildApp(t, { sessionStore: store, touchIntervalMs: 60_000 })
+    const app = await buildApp(t, { demo: true, options: { sessionStore: store, touchIntervalMs } })
     const session = await openSession(app)
     store.touches = 0
     for (let i = 1; i <= 50; i++) t.equal((await ping(app, session, i)).statusCode, 200)
-    t.ok(store.touches <= 1, `touch() called ${store.touches} times for 50 requests`)
+    return store.touches
+  }
+
+  t.test('the TTL refresh is throttled: no store write per request', async (t) => {
+    const touches = await touchesFor50Pings(t, 60_000)
+    t.ok(touches <= 1, `touch() called ${touches} times for 50 requests`)
   })
 
   t.test('touchIntervalMs: 0 refreshes on every request', async (t) => {
-    const store = new CountingStore({ ttlMs: 600_000 })
-    t.teardown(() => store.close())
-    const app = await buildApp(t, { sessionStore: store, touchIntervalMs: 0 })
-    const session = await openSession(app)
-    store.touches = 0
-    for (let i = 1; i <= 50; i++) t.equal((await ping(app, session, i)).statusCode, 200)
-    t.equal(store.touches, 50)
+    t.equal(await touchesFor50Pings(t, 0), 50)
   })
 
   t.test('a touch is done once the interval has passed', async (t) => {
     const store = new CountingStore({ ttlMs: 600_000 })
     t.teardown(() => store.close())
-    const app = await buildApp(t, { sessionStore: store, touchIntervalMs: 60_000 })
+    const app = await buildApp(t, { demo: true, options: { sessionStore: store, touchIntervalMs: 60_000 } })
     const session = await openSession(app)
     // Age the record past the interval instead of sleeping: two requests a few ms apart
     // on a loaded machine must not both count as "after the interval".
@@ -135,8 +125,7 @@ t.test('idle TTL', async (t) => {
 
 t.test('an open GET stream keeps its session alive without any POST', async (t) => {
   const ttl = 600
-  const app = await buildApp(t, { sessionTtlMs: ttl })
-  const url = await listen(app)
+  const { url } = await serve(t, { demo: true, options: { sessionTtlMs: ttl } })
   const streaming = await openSessionHttp(url)
   const idle = await openSessionHttp(url)
   const stream = await request(url, 'GET', streamHeaders(streaming))
@@ -154,7 +143,7 @@ t.test('an open GET stream keeps its session alive without any POST', async (t) 
 })
 
 t.test('session cap', async (t) => {
-  const app = await buildApp(t, { maxSessions: 2 })
+  const app = await buildApp(t, { demo: true, options: { maxSessions: 2 } })
   const a = await openSession(app)
   await openSession(app)
   const res = await initialize(app)
@@ -180,8 +169,7 @@ t.test('session cap', async (t) => {
 t.test('expiry closes live things', async (t) => {
   t.test('an open GET stream ends when its session expires', async (t) => {
     const ttl = 60_000
-    const app = await buildApp(t, { sessionTtlMs: ttl })
-    const url = await listen(app)
+    const { app, url } = await serve(t, { demo: true, options: { sessionTtlMs: ttl } })
     const session = await openSessionHttp(url)
     const other = await openSessionHttp(url)
     const stream = await request(url, 'GET', streamHeaders(session))
@@ -206,7 +194,7 @@ t.test('expiry closes live things', async (t) => {
   })
 
   t.test('an in-flight POST of an expiring session is answered 404 and its handler aborted', async (t) => {
-    const app = await buildApp(t, { sessionTtlMs: 60_000 })
+    const app = await buildApp(t, { demo: true, options: { sessionTtlMs: 60_000 } })
     let started!: () => void
     const running = new Promise<void>((resolve) => { started = resolve })
     let abortedWith: unknown
@@ -230,8 +218,7 @@ t.test('expiry closes live things', async (t) => {
 
 t.test('shutdown', async (t) => {
   t.test('app.close() resolves while a GET stream is open, and ends it', async (t) => {
-    const app = await buildApp(t)
-    const url = await listen(app)
+    const { app, url } = await serve(t, { demo: true })
     const session = await openSessionHttp(url)
     const stream = await request(url, 'GET', streamHeaders(session))
     t.equal(stream.status, 200)
@@ -244,26 +231,32 @@ t.test('shutdown', async (t) => {
   })
 
   t.test('while closing, initialize and GET answer 503 and /health reports closing', async (t) => {
+    // Filled in once listening; the hook below runs only at close.
+    const live = {} as { url: URL, session: Session }
+    const seen: { init?: { status: number, headers: Record<string, unknown>, body: string }, get?: { status: number, body: string }, health?: { status: number, body: string } } = {}
     // return503OnClosing: false lets requests reach the plugin during preClose, so what is
     // checked is the plugin's own answer, not Fastify's generic 503.
-    const app = await buildApp(t, {}, { return503OnClosing: false })
-    let url!: URL
-    let session!: Session
-    const seen: { init?: { status: number, headers: Record<string, unknown>, body: string }, get?: { status: number, body: string }, health?: { status: number, body: string } } = {}
-    // Registered after the plugin, so it runs after the plugin's preClose hook.
-    app.addHook('preClose', async () => {
-      const init = await request(url, 'POST', postHeaders(), rpc(0, 'initialize', initializeParams()))
-      await init.waitEnd()
-      seen.init = { status: init.status, headers: init.headers, body: init.raw }
-      const get = await request(url, 'GET', streamHeaders(session))
-      await get.waitEnd()
-      seen.get = { status: get.status, body: get.raw }
-      const health = await request(healthUrl(url), 'GET', {})
-      await health.waitEnd()
-      seen.health = { status: health.status, body: health.raw }
+    const app = await buildApp(t, {
+      demo: true,
+      fastify: { return503OnClosing: false },
+      setup: (app) => {
+        // Registered after the plugin, so it runs after the plugin's preClose hook.
+        app.addHook('preClose', async () => {
+          const { url, session } = live
+          const init = await request(url, 'POST', postHeaders(), rpc(0, 'initialize', initializeParams()))
+          await init.waitEnd()
+          seen.init = { status: init.status, headers: init.headers, body: init.raw }
+          const get = await request(url, 'GET', streamHeaders(session))
+          await get.waitEnd()
+          seen.get = { status: get.status, body: get.raw }
+          const health = await request(healthUrl(url), 'GET', {})
+          await health.waitEnd()
+          seen.health = { status: health.status, body: health.raw }
+        })
+      }
     })
-    url = await listen(app)
-    session = await openSessionHttp(url)
+    live.url = await listen(app)
+    live.session = await openSessionHttp(live.url)
     await app.close()
     t.equal(seen.init?.status, 503, 'initialize refused while closing')
     t.ok(seen.init?.headers['retry-after'], 'with Retry-After')
@@ -277,7 +270,7 @@ t.test('shutdown', async (t) => {
   })
 
   t.test('the plugin closes the memory store it created', async (t) => {
-    const app = await buildApp(t)
+    const app = await buildApp(t, { demo: true })
     await app.ready()
     const store = app.mcp.sessions as MemorySessionStore
     t.ok(store instanceof MemorySessionStore, 'the default store is a MemorySessionStore')
@@ -294,7 +287,7 @@ t.test('shutdown', async (t) => {
   t.test('a user-provided sessionStore is not closed by the plugin', async (t) => {
     const store = new CountingStore({ ttlMs: 600_000 })
     t.teardown(() => store.close())
-    const app = await buildApp(t, { sessionStore: store })
+    const app = await buildApp(t, { demo: true, options: { sessionStore: store } })
     const session = await openSession(app)
     t.equal(app.mcp.sessions, store, 'the given store is used')
     await app.close()
@@ -305,7 +298,7 @@ t.test('shutdown', async (t) => {
   t.test('the plugin unsubscribes from a user store\'s expiry events at close', async (t) => {
     const store = new CountingStore({ ttlMs: 600_000 })
     t.teardown(() => store.close())
-    const app = await buildApp(t, { sessionStore: store })
+    const app = await buildApp(t, { demo: true, options: { sessionStore: store } })
     await app.ready()
     t.equal(store.listeners, 1, 'the plugin listens for expiries')
     await openSession(app)
@@ -316,8 +309,7 @@ t.test('shutdown', async (t) => {
 
 t.test('health route', async (t) => {
   t.test('/health → 200 {status, sessions, streams} with correct counts', async (t) => {
-    const app = await buildApp(t)
-    const url = await listen(app)
+    const { app, url } = await serve(t, { demo: true })
     const empty = await request(healthUrl(url), 'GET', {})
     await empty.waitEnd()
     t.equal(empty.status, 200)
@@ -347,7 +339,7 @@ t.test('health route', async (t) => {
   })
 
   t.test('health: "/healthz" moves it', async (t) => {
-    const app = await buildApp(t, { health: '/healthz' })
+    const app = await buildApp(t, { demo: true, options: { health: '/healthz' } })
     const moved = await app.inject({ method: 'GET', url: '/healthz' })
     t.equal(moved.statusCode, 200)
     t.equal(moved.json().status, 'ok')
@@ -355,7 +347,7 @@ t.test('health route', async (t) => {
   })
 
   t.test('health: false removes it', async (t) => {
-    const app = await buildApp(t, { health: false })
+    const app = await buildApp(t, { demo: true, options: { health: false } })
     t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 404)
     t.equal((await initialize(app)).statusCode, 200, 'MCP itself still works')
   })
@@ -369,7 +361,7 @@ t.test('registering the plugin twice on one instance throws FST_MCP_ALREADY_REGI
 })
 
 t.test('notifications/initialized marks the stored record', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const res = await initialize(app)
   const id = res.headers['mcp-session-id'] as string
   const before = await app.mcp.sessions.get(id) as SessionRecord

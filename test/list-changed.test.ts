@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import mcp from '../lib/index.js'
-import { listen, openSessionHttp, request, streamHeaders, type StreamReader } from './helpers.js'
+import { listen, openSessionHttp, request, streamHeaders, type StreamReader } from './helpers/index.js'
 
 const NO_ARGS = Type.Object({})
 

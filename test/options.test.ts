@@ -2,16 +2,7 @@ import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import mcp, { MemorySessionStore, type McpPluginOptions } from '../lib/index.js'
-import { buildApp, initializeParams, postHeaders, rpc } from './helpers.js'
-
-/** A bare Fastify with only the plugin (no demo defaults), closed at teardown. */
-async function bare (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions): Promise<FastifyInstance> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(mcp, options)
-  await app.ready()
-  return app
-}
+import { buildApp, initializeParams, postHeaders, rpc } from './helpers/index.js'
 
 function initialize (app: FastifyInstance, url = '/mcp') {
   return app.inject({ method: 'POST', url, headers: postHeaders(), payload: rpc(0, 'initialize', initializeParams()) })
@@ -63,18 +54,20 @@ t.test('every bad option throws FST_MCP_INVALID_OPTION naming it', async (t) => 
 })
 
 t.test('valid edge values are accepted', async (t) => {
-  const app = await bare(t, {
-    sessionTtlMs: 1,
-    maxSessions: 1,
-    touchIntervalMs: 0,
-    keepAliveMs: 0,
-    bodyLimit: 1,
-    maxQueuedBytes: 1024,
-    allowedHosts: false,
-    allowedOrigins: false,
-    cors: false,
-    health: false,
-    responseMode: 'json'
+  const app = await buildApp(t, {
+    options: {
+      sessionTtlMs: 1,
+      maxSessions: 1,
+      touchIntervalMs: 0,
+      keepAliveMs: 0,
+      bodyLimit: 1,
+      maxQueuedBytes: 1024,
+      allowedHosts: false,
+      allowedOrigins: false,
+      cors: false,
+      health: false,
+      responseMode: 'json'
+    }
   })
   t.ok(app.hasDecorator('mcp'))
 })
@@ -108,7 +101,7 @@ t.test('a sessionStore missing a method throws FST_MCP_INVALID_STORE', async (t)
 })
 
 t.test('path: "/custom" serves MCP there and not on /mcp', async (t) => {
-  const app = await buildApp(t, { path: '/custom' })
+  const app = await buildApp(t, { demo: true, options: { path: '/custom' } })
   const res = await initialize(app, '/custom')
   t.equal(res.statusCode, 200)
   t.ok(res.headers['mcp-session-id'], 'a session was created on /custom')
@@ -121,7 +114,7 @@ t.test('path: "/custom" serves MCP there and not on /mcp', async (t) => {
 
 t.test('serverInfo and instructions appear in the initialize result', async (t) => {
   const serverInfo = { name: 'my-server', version: '3.2.1', title: 'My Server' }
-  const app = await bare(t, { serverInfo, instructions: 'Use the tools wisely.' })
+  const app = await buildApp(t, { options: { serverInfo, instructions: 'Use the tools wisely.' } })
   const res = await initialize(app)
   t.equal(res.statusCode, 200)
   const result = res.json().result
@@ -130,21 +123,21 @@ t.test('serverInfo and instructions appear in the initialize result', async (t) 
 })
 
 t.test('without instructions the initialize result has none', async (t) => {
-  const app = await bare(t, { serverInfo: { name: 'n', version: '1' } })
+  const app = await buildApp(t, { options: { serverInfo: { name: 'n', version: '1' } } })
   const result = (await initialize(app)).json().result
   t.notOk('instructions' in result)
 })
 
 t.test('the default serverInfo is the package name and version', async (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-  const app = await bare(t, {})
+  const app = await buildApp(t)
   const res = await initialize(app)
   t.equal(res.statusCode, 200)
   t.strictSame(res.json().result.serverInfo, { name: pkg.name, version: pkg.version })
 })
 
 t.test('maxSessions and sessionTtlMs reach the default memory store', async (t) => {
-  const app = await bare(t, { maxSessions: 7, sessionTtlMs: 12_345 })
+  const app = await buildApp(t, { options: { maxSessions: 7, sessionTtlMs: 12_345 } })
   const store = app.mcp.sessions as MemorySessionStore
   t.ok(store instanceof MemorySessionStore)
   t.equal(store.maxSessions, 7)

@@ -1,23 +1,10 @@
-import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import mcp, { McpError, type McpPluginOptions, type PromptMessage, type ToolContext } from '../lib/index.js'
-import { deferred, listen, notification, openSession, openSessionHttp, post, postHeaders, request, rpc, streamHeaders, within, type Session } from './helpers.js'
-
-type Setup = (app: FastifyInstance) => void
-
-/** Fastify + the plugin + whatever `setup` registers (before ready). Closed at teardown. */
-async function makeApp (t: { teardown (fn: () => unknown): void }, setup: Setup = () => {}, options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions)
-  t.teardown(() => app.close())
-  await app.register(mcp, { serverInfo: { name: 'prompts-test', version: '1.0.0' }, ...options })
-  setup(app)
-  await app.ready()
-  return app
-}
+import { McpError, type PromptMessage, type ToolContext } from '../lib/index.js'
+import { buildApp, deferred, logCapture, notification, openSession, openSessionHttp, post, postHeaders, request, rpc, serve, streamHeaders, within, type Session, type Setup } from './helpers/index.js'
 
 async function list (app: FastifyInstance, session: Session, cursor?: unknown, id: string | number = 1) {
   return (await post(app, rpc(id, 'prompts/list', cursor === undefined ? {} : { cursor }), session.headers)).json()
@@ -37,9 +24,14 @@ async function capabilities (app: FastifyInstance): Promise<Record<string, unkno
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
 const hello = () => 'hello'
 
+/** Registers a prompt per name, without arguments. */
+const promptsNamed = (names: string[]): Setup => (app) => {
+  for (const name of names) app.mcp.prompt({ name, description: name }, hello)
+}
+
 t.test('registration', async (t) => {
   t.test('invalid names → FST_MCP_INVALID_PROMPT; edge names are accepted', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     for (const name of ['', 'a b', 'x'.repeat(129), 'héllo', 'a/b', 'p!']) {
       t.throws(() => app.mcp.prompt({ name, description: 'd' }, hello), { code: 'FST_MCP_INVALID_PROMPT' }, JSON.stringify(name.slice(0, 20)))
     }
@@ -52,7 +44,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('a duplicate name → FST_MCP_DUPLICATE_PROMPT, and the first one stays', async (t) => {
-    const app = await makeApp(t, (app) => { app.mcp.prompt({ name: 'dup', description: 'first' }, () => 'first') })
+    const app = await buildApp(t, { setup: (app) => { app.mcp.prompt({ name: 'dup', description: 'first' }, () => 'first') } })
     t.throws(() => app.mcp.prompt({ name: 'dup', description: 'second' }, () => 'second'), { code: 'FST_MCP_DUPLICATE_PROMPT', message: /"dup"/ })
     const session = await openSession(app)
     t.strictSame((await list(app, session)).result.prompts.map((p: any) => p.description), ['first'])
@@ -60,7 +52,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('a missing or empty description, a missing handler, a non-object definition', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     t.throws(() => app.mcp.prompt({ name: 'nodesc' } as never, hello), { code: 'FST_MCP_INVALID_PROMPT', message: /description/ })
     t.throws(() => app.mcp.prompt({ name: 'empty', description: '' }, hello), { code: 'FST_MCP_INVALID_PROMPT', message: /description/ })
     t.throws(() => app.mcp.prompt({ name: 'nohandler', description: 'd' }, undefined as never), { code: 'FST_MCP_INVALID_PROMPT', message: /handler/ })
@@ -69,7 +61,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('the arguments schema must be a TypeBox object of strings', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const bad: Array<[string, unknown, RegExp]> = [
       ['plain JSON Schema', { type: 'object', properties: { a: { type: 'string' } } }, /TypeBox object/],
       ['a TypeBox string', Type.String(), /TypeBox object/],
@@ -89,7 +81,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('complete callbacks must name declared arguments and be functions', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const args = Type.Object({ a: Type.String() })
     t.throws(() => app.mcp.prompt({ name: 'p', description: 'd', arguments: args, complete: { b: () => [] } as never }, hello),
       { code: 'FST_MCP_INVALID_PROMPT', message: /complete\.b/ }, 'an undeclared argument')
@@ -105,21 +97,23 @@ t.test('prompts/list', async (t) => {
   t.test('entries are derived from the definition and the arguments schema', async (t) => {
     const icons = [{ src: 'https://example.com/p.png', mimeType: 'image/png', sizes: ['48x48'] }]
     const _meta = { 'example.com/owner': 'team-a' }
-    const app = await makeApp(t, (app) => {
-      app.mcp.prompt({
-        name: 'review',
-        title: 'Code review',
-        description: 'Review some code',
-        arguments: Type.Object({
-          code: Type.String({ description: 'The code to review', title: 'Code' }),
-          language: Type.Optional(Type.String({ description: 'Its language' })),
-          focus: Type.String(),
-          style: Type.Optional(Type.String())
-        }),
-        icons,
-        _meta
-      }, ({ code }) => code)
-      app.mcp.prompt({ name: 'bare', description: 'No arguments' }, hello)
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.prompt({
+          name: 'review',
+          title: 'Code review',
+          description: 'Review some code',
+          arguments: Type.Object({
+            code: Type.String({ description: 'The code to review', title: 'Code' }),
+            language: Type.Optional(Type.String({ description: 'Its language' })),
+            focus: Type.String(),
+            style: Type.Optional(Type.String())
+          }),
+          icons,
+          _meta
+        }, ({ code }) => code)
+        app.mcp.prompt({ name: 'bare', description: 'No arguments' }, hello)
+      }
     })
     const session = await openSession(app)
     const { result } = await list(app, session)
@@ -146,7 +140,7 @@ t.test('prompts/list', async (t) => {
   t.test('changing the definition after registration does not change what is published', async (t) => {
     const args = Type.Object({ a: Type.String() })
     const definition = { name: 'mut', description: 'before', arguments: args }
-    const app = await makeApp(t, (app) => { app.mcp.prompt(definition, hello) })
+    const app = await buildApp(t, { setup: (app) => { app.mcp.prompt(definition, hello) } })
     definition.description = 'after'
     ;(args.properties as Record<string, unknown>).b = Type.String()
     const session = await openSession(app)
@@ -156,9 +150,7 @@ t.test('prompts/list', async (t) => {
   })
 
   t.test('pagination by name with pageSize 2, stable across changes', async (t) => {
-    const app = await makeApp(t, (app) => {
-      for (const name of ['e', 'c', 'a', 'd', 'b']) app.mcp.prompt({ name, description: name }, hello)
-    }, { pageSize: 2 })
+    const app = await buildApp(t, { options: { pageSize: 2 }, setup: promptsNamed(['e', 'c', 'a', 'd', 'b']) })
     const session = await openSession(app)
     const p1 = (await list(app, session)).result
     t.same(p1.prompts.map((p: any) => p.name), ['a', 'b'])
@@ -179,9 +171,7 @@ t.test('prompts/list', async (t) => {
   })
 
   t.test('an invalid cursor → -32602', async (t) => {
-    const app = await makeApp(t, (app) => {
-      for (const name of ['a', 'b', 'c']) app.mcp.prompt({ name, description: name }, hello)
-    }, { pageSize: 2 })
+    const app = await buildApp(t, { options: { pageSize: 2 }, setup: promptsNamed(['a', 'b', 'c']) })
     const session = await openSession(app)
     for (const cursor of ['not a cursor!', Buffer.from('offset:2').toString('base64url'), '', 5]) {
       const body = await list(app, session, cursor, 9)
@@ -203,49 +193,51 @@ t.test('prompts/get', async (t) => {
     { role: 'user', content: { type: 'resource', resource: { uri: 'file:///b.bin', blob: 'AAEC' } } },
     { role: 'user', content: { type: 'resource_link', uri: 'file:///c.md', name: 'c.md' } }
   ]
-  const lines: any[] = []
-  const stream = new Writable({ write (chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line)); done() } })
-  const app = await makeApp(t, (app) => {
-    app.mcp.prompt({ name: 'text', description: 'd' }, async () => 'plain text')
-    app.mcp.prompt({ name: 'sync', description: 'd' }, () => 'sync text')
-    app.mcp.prompt({ name: 'blocks', description: 'd' }, async () => [...blocks])
-    app.mcp.prompt({ name: 'full', description: 'd' }, async () => ({ description: 'A full result', messages: [{ role: 'assistant', content: { type: 'text', text: 'x' } }], _meta: { k: 1 } }))
-    app.mcp.prompt({
-      name: 'args',
-      description: 'd',
-      arguments: Type.Object({ arg1: Type.String(), arg2: Type.String(), extra: Type.Optional(Type.String()) })
-    }, ({ arg1, arg2, extra }) => {
-      calls.push({ arg1, arg2, extra })
-      return `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'${extra === undefined ? '' : `, extra='${extra}'`}`
-    })
-    app.mcp.prompt({
-      name: 'embedded',
-      description: 'd',
-      arguments: Type.Object({ resourceUri: Type.String({ description: 'URI of the resource to embed' }) })
-    }, ({ resourceUri }) => [
-      { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
-      { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } }
-    ])
-    app.mcp.prompt({ name: 'image', description: 'd' }, () => [
-      { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
-      { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }
-    ])
-    app.mcp.prompt({ name: 'strict', description: 'd', arguments: Type.Object({ code: Type.String({ pattern: '^[A-Z]{3}$' }) }) }, ({ code }) => {
-      calls.push({ code })
-      return code
-    })
-    app.mcp.prompt({ name: 'closed', description: 'd', arguments: Type.Object({ a: Type.Optional(Type.String()) }, { additionalProperties: false }) }, () => 'closed')
-    app.mcp.prompt({ name: 'throws', description: 'd' }, async () => { throw new Error('secret database password in message') })
-    app.mcp.prompt({ name: 'throws-sync', description: 'd' }, () => { throw new Error('sync failure') })
-    app.mcp.prompt({ name: 'mcperror', description: 'd' }, async () => { throw new McpError(-32602, 'Unknown city: Atlantis', { city: 'Atlantis' }) })
-    app.mcp.prompt({ name: 'number', description: 'd' }, async () => 42 as never)
-    app.mcp.prompt({ name: 'nullish', description: 'd' }, async () => null as never)
-    app.mcp.prompt({ name: 'badrole', description: 'd' }, () => [{ role: 'system', content: { type: 'text', text: 'x' } }] as never)
-    app.mcp.prompt({ name: 'badblock', description: 'd' }, () => [{ role: 'user', content: { type: 'video', url: 'x' } }] as never)
-    app.mcp.prompt({ name: 'badimage', description: 'd' }, () => [{ role: 'user', content: { type: 'image', data: PNG } }] as never)
-    app.mcp.prompt({ name: 'nomessages', description: 'd' }, () => ({ description: 'x' }) as never)
-    app.mcp.prompt({ name: 'baredblock', description: 'd' }, () => [{ type: 'text', text: 'a content block, not a message' }] as never)
-  }, {}, { logger: { level: 'info', stream } })
+  const { stream, records: lines } = logCapture()
+  const app = await buildApp(t, {
+    fastify: { logger: { level: 'info', stream } },
+    setup: (app) => {
+      app.mcp.prompt({ name: 'text', description: 'd' }, async () => 'plain text')
+      app.mcp.prompt({ name: 'sync', description: 'd' }, () => 'sync text')
+      app.mcp.prompt({ name: 'blocks', description: 'd' }, async () => [...blocks])
+      app.mcp.prompt({ name: 'full', description: 'd' }, async () => ({ description: 'A full result', messages: [{ role: 'assistant', content: { type: 'text', text: 'x' } }], _meta: { k: 1 } }))
+      app.mcp.prompt({
+        name: 'args',
+        description: 'd',
+        arguments: Type.Object({ arg1: Type.String(), arg2: Type.String(), extra: Type.Optional(Type.String()) })
+      }, ({ arg1, arg2, extra }) => {
+        calls.push({ arg1, arg2, extra })
+        return `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'${extra === undefined ? '' : `, extra='${extra}'`}`
+      })
+      app.mcp.prompt({
+        name: 'embedded',
+        description: 'd',
+        arguments: Type.Object({ resourceUri: Type.String({ description: 'URI of the resource to embed' }) })
+      }, ({ resourceUri }) => [
+        { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+        { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } }
+      ])
+      app.mcp.prompt({ name: 'image', description: 'd' }, () => [
+        { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
+        { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }
+      ])
+      app.mcp.prompt({ name: 'strict', description: 'd', arguments: Type.Object({ code: Type.String({ pattern: '^[A-Z]{3}$' }) }) }, ({ code }) => {
+        calls.push({ code })
+        return code
+      })
+      app.mcp.prompt({ name: 'closed', description: 'd', arguments: Type.Object({ a: Type.Optional(Type.String()) }, { additionalProperties: false }) }, () => 'closed')
+      app.mcp.prompt({ name: 'throws', description: 'd' }, async () => { throw new Error('secret database password in message') })
+      app.mcp.prompt({ name: 'throws-sync', description: 'd' }, () => { throw new Error('sync failure') })
+      app.mcp.prompt({ name: 'mcperror', description: 'd' }, async () => { throw new McpError(-32602, 'Unknown city: Atlantis', { city: 'Atlantis' }) })
+      app.mcp.prompt({ name: 'number', description: 'd' }, async () => 42 as never)
+      app.mcp.prompt({ name: 'nullish', description: 'd' }, async () => null as never)
+      app.mcp.prompt({ name: 'badrole', description: 'd' }, () => [{ role: 'system', content: { type: 'text', text: 'x' } }] as never)
+      app.mcp.prompt({ name: 'badblock', description: 'd' }, () => [{ role: 'user', content: { type: 'video', url: 'x' } }] as never)
+      app.mcp.prompt({ name: 'badimage', description: 'd' }, () => [{ role: 'user', content: { type: 'image', data: PNG } }] as never)
+      app.mcp.prompt({ name: 'nomessages', description: 'd' }, () => ({ description: 'x' }) as never)
+      app.mcp.prompt({ name: 'baredblock', description: 'd' }, () => [{ type: 'text', text: 'a content block, not a message' }] as never)
+    }
+  })
   const session = await openSession(app)
 
   t.test('a string → one user text message', async (t) => {
@@ -350,17 +342,19 @@ t.test('prompts/get handler context and cancellation', async (t) => {
   const seen: Array<Record<string, unknown>> = []
   const started = deferred()
   const aborted = deferred<unknown>()
-  const app = await makeApp(t, (app) => {
-    app.mcp.prompt({ name: 'ctx', description: 'd' }, (_args, ctx: ToolContext) => {
-      seen.push({ requestId: ctx.requestId, sessionId: ctx.sessionId, protocolVersion: ctx.protocolVersion, meta: ctx.meta })
-      return 'ok'
-    })
-    app.mcp.prompt({ name: 'slow', description: 'd' }, async (_args, ctx) => {
-      started.resolve()
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }))
-      aborted.resolve(ctx.signal.reason)
-      return 'too late'
-    })
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.prompt({ name: 'ctx', description: 'd' }, (_args, ctx: ToolContext) => {
+        seen.push({ requestId: ctx.requestId, sessionId: ctx.sessionId, protocolVersion: ctx.protocolVersion, meta: ctx.meta })
+        return 'ok'
+      })
+      app.mcp.prompt({ name: 'slow', description: 'd' }, async (_args, ctx) => {
+        started.resolve()
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }))
+        aborted.resolve(ctx.signal.reason)
+        return 'too late'
+      })
+    }
   })
   const session = await openSession(app, '2025-06-18')
   await post(app, rpc('r-1', 'prompts/get', { name: 'ctx', _meta: { custom: 'x' } }), session.headers)
@@ -379,9 +373,11 @@ t.test('prompts/get handler context and cancellation', async (t) => {
 })
 
 t.test('removePrompt', async (t) => {
-  const app = await makeApp(t, (app) => {
-    app.mcp.prompt({ name: 'keep', description: 'd' }, hello)
-    app.mcp.prompt({ name: 'gone', description: 'd' }, hello)
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.prompt({ name: 'keep', description: 'd' }, hello)
+      app.mcp.prompt({ name: 'gone', description: 'd' }, hello)
+    }
   })
   const session = await openSession(app)
   t.equal(app.mcp.removePrompt('gone'), true)
@@ -395,7 +391,7 @@ t.test('removePrompt', async (t) => {
 
 t.test('capabilities', async (t) => {
   t.test('no prompts: no prompts capability, and the methods still answer', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     t.strictSame(await capabilities(app), { logging: {} })
     const session = await openSession(app)
     t.strictSame((await list(app, session)).result, { prompts: [] })
@@ -403,7 +399,7 @@ t.test('capabilities', async (t) => {
   })
 
   t.test('prompts {listChanged: true} follows prompts added and removed; no completions without callbacks', async (t) => {
-    const app = await makeApp(t, (app) => { app.mcp.prompt({ name: 'p', description: 'd', arguments: Type.Object({ a: Type.String() }) }, hello) })
+    const app = await buildApp(t, { setup: (app) => { app.mcp.prompt({ name: 'p', description: 'd', arguments: Type.Object({ a: Type.String() }) }, hello) } })
     t.strictSame(await capabilities(app), { logging: {}, prompts: { listChanged: true } })
     app.mcp.prompt({ name: 'q', description: 'd' }, hello)
     app.mcp.removePrompt('p')
@@ -416,8 +412,7 @@ t.test('capabilities', async (t) => {
 })
 
 t.test('notifications/prompts/list_changed on open GET streams', async (t) => {
-  const app = await makeApp(t, (app) => { app.mcp.tool({ name: 'tool', description: 'd', inputSchema: Type.Object({}) }, async () => 'ok') })
-  const url = await listen(app)
+  const { app, url } = await serve(t, { setup: (app) => { app.mcp.tool({ name: 'tool', description: 'd', inputSchema: Type.Object({}) }, async () => 'ok') } })
   // Opened while no prompt exists: it was not promised prompts.listChanged.
   const before = await openSessionHttp(url)
   app.mcp.prompt({ name: 'first', description: 'd' }, hello)
@@ -447,31 +442,30 @@ t.test('notifications/prompts/list_changed on open GET streams', async (t) => {
 })
 
 t.test('SDK client interop: listPrompts, getPrompt, complete', async (t) => {
-  const app = Fastify()
-  await app.register(mcp, { serverInfo: { name: 'prompts-sdk', version: '1.0.0' } })
-  app.mcp.prompt({ name: 'test_simple_prompt', description: 'A simple prompt without arguments' }, () => 'This is a simple prompt for testing.')
-  app.mcp.prompt({
-    name: 'test_prompt_with_arguments',
-    description: 'A prompt with two required arguments',
-    arguments: Type.Object({ arg1: Type.String({ description: 'First argument' }), arg2: Type.String({ description: 'Second argument' }) }),
-    complete: {
-      arg1: (value, { arguments: filled }) => ['testValue1', 'testing', 'other', `with-arg2=${filled.arg2 ?? ''}`].filter((v) => v.startsWith(value))
+  const { url } = await serve(t, {
+    setup: (app) => {
+      app.mcp.prompt({ name: 'test_simple_prompt', description: 'A simple prompt without arguments' }, () => 'This is a simple prompt for testing.')
+      app.mcp.prompt({
+        name: 'test_prompt_with_arguments',
+        description: 'A prompt with two required arguments',
+        arguments: Type.Object({ arg1: Type.String({ description: 'First argument' }), arg2: Type.String({ description: 'Second argument' }) }),
+        complete: {
+          arg1: (value, { arguments: filled }) => ['testValue1', 'testing', 'other', `with-arg2=${filled.arg2 ?? ''}`].filter((v) => v.startsWith(value))
+        }
+      }, ({ arg1, arg2 }) => [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }])
+      app.mcp.prompt({
+        name: 'test_prompt_with_image',
+        description: 'A prompt with an image',
+        arguments: Type.Object({ detail: Type.Optional(Type.String()) })
+      }, () => [
+        { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
+        { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }
+      ])
     }
-  }, ({ arg1, arg2 }) => [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }])
-  app.mcp.prompt({
-    name: 'test_prompt_with_image',
-    description: 'A prompt with an image',
-    arguments: Type.Object({ detail: Type.Optional(Type.String()) })
-  }, () => [
-    { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
-    { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } }
-  ])
-  const url = await listen(app)
-  const client = new Client({ name: 'sdk-prompts-test', version: '1.0.0' })
-  t.teardown(async () => {
-    await client.close().catch(() => {})
-    await app.close()
   })
+  const client = new Client({ name: 'sdk-prompts-test', version: '1.0.0' })
+  // Registered after serve's teardown, so it runs first.
+  t.teardown(() => client.close().catch(() => {}))
   await client.connect(new StreamableHTTPClientTransport(url))
 
   t.strictSame(client.getServerCapabilities(), { logging: {}, prompts: { listChanged: true }, completions: {} })

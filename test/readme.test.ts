@@ -55,15 +55,12 @@ t.test('the status table covers every status the endpoint answers', async (t) =>
   }
 })
 
-// Files other changes add; drop a name once it is in the repository.
-const PENDING = new Set(['LICENSE'])
-
 t.test('README links stay inside the repository and point at files that exist', async (t) => {
   for (const [, target] of readme.matchAll(/\]\(([^)\s]+)\)/g)) {
     if (/^[a-z]+:/.test(target!) || target!.startsWith('#')) continue
     const path = target!.split('#')[0]!
     t.notOk(path.startsWith('../') || path.startsWith('/'), `${target} is inside the repository`)
-    if (!PENDING.has(path)) t.ok(existsSync(new URL(`../${path}`, import.meta.url)), `${path} exists`)
+    t.ok(existsSync(new URL(`../${path}`, import.meta.url)), `${path} exists`)
   }
   t.notMatch(readme, /\bDESIGN\b|\.\.\/shared\//, 'no references to the design notes outside the repository')
   t.notMatch(readme, /\bissue \d|the issue's/i, 'no references to issues instead of their content')

@@ -5,16 +5,11 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisMessageBus } from '../lib/stores/redis-message-bus.js'
 import { RedisSessionStore } from '../lib/stores/redis-session-store.js'
-import { RedisServer, skipWithoutRedis } from './redis-server.js'
-import { sampleRecord, sessionStoreSuite } from './store-suite.js'
+import { withRedis } from './helpers/redis-server.js'
+import { sampleRecord, sessionStoreSuite } from './helpers/store-suite.js'
 import type { SessionRecord } from '../lib/stores/session-store.js'
 
-const skip = skipWithoutRedis()
-if (skip !== false) {
-  t.test('RedisSessionStore', { skip }, async () => {})
-} else {
-  const server = await RedisServer.start()
-  t.teardown(() => server.close())
+withRedis(t, 'RedisSessionStore', async (t, server) => {
   let n = 0
 
   /** A store on its own client, bus and key prefix (so suites never see each other's keys). */
@@ -47,7 +42,7 @@ if (skip !== false) {
       const record = sampleRecord({ subscriptions: ['file:///a'] })
       t.equal(await store.create(record), true)
       const keys = server.cli('--scan', '--pattern', 'tagged:*').split('\n').sort()
-      t.same(keys, [`tagged:sessions`, `tagged:{${record.id}}:s`].sort(), 'the record (subscriptions included) and the index entry')
+      t.same(keys, ['tagged:sessions', `tagged:{${record.id}}:s`].sort(), 'the record (subscriptions included) and the index entry')
       const ttl = Number(server.cli('pttl', `tagged:{${record.id}}:s`))
       t.ok(ttl > 59_000 && ttl <= 60_000, `the record expires with the idle TTL (${ttl} ms)`)
     })
@@ -197,4 +192,4 @@ if (skip !== false) {
       t.equal(await a.size(), 0)
     })
   })
-}
+})

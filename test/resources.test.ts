@@ -1,31 +1,18 @@
-import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ResourceUpdatedNotificationSchema, type ResourceUpdatedNotification } from '@modelcontextprotocol/sdk/types.js'
-import mcp, { McpError, MemorySessionStore, type McpPluginOptions, type ToolContext } from '../lib/index.js'
+import { McpError, MemorySessionStore, type ToolContext } from '../lib/index.js'
 import { MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTION_URI_LENGTH } from '../lib/legacy/session-methods.js'
 import { UriTemplate } from '../lib/core/features/uri-template.js'
 import {
-  deferred, initializeParams, listen, openSession, openSessionHttp, post, postHeaders, request, rpc, sseMessages,
-  streamHeaders, within, type Session, type StreamReader
-} from './helpers.js'
-
-type Setup = (app: FastifyInstance) => void
+  buildApp, deferred, initializeParams, listen, logCapture, openSession, openSessionHttp, post, postHeaders, request,
+  rpc, serve, sseMessages, streamHeaders, within, type Session, type Setup, type StreamReader
+} from './helpers/index.js'
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
-
-/** Fastify + the plugin + whatever `setup` registers (before ready). Closed at teardown. */
-async function makeApp (t: { teardown (fn: () => unknown): void }, setup: Setup = () => {}, options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions)
-  t.teardown(() => app.close())
-  await app.register(mcp, { serverInfo: { name: 'resources-test', version: '1.0.0' }, ...options })
-  setup(app)
-  await app.ready()
-  return app
-}
 
 /** The conformance fixture: two fixed resources, a template and a watched resource. */
 const fixture: Setup = (app) => {
@@ -67,7 +54,7 @@ const text = (value: string) => () => value
 
 t.test('registration', async (t) => {
   t.test('invalid resources → FST_MCP_INVALID_RESOURCE, nothing registered', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const bad: Array<[string, unknown]> = [
       ['no scheme', { uri: 'static-text', name: 'a' }],
       ['whitespace', { uri: 'test://a b', name: 'a' }],
@@ -90,7 +77,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('malformed templates → FST_MCP_INVALID_RESOURCE', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const bad = [
       '', 'test://{', 'test://}', 'test://{id', 'test://id}', 'test://{}', 'test://{a}{b}', 'test://{+a}', 'test://{#a}',
       'test://{/a}', 'test://{?a}', 'test://{a,b}', 'test://{a:3}', 'test://{a*}', 'test://{a-b}', 'test://{a}/{a}',
@@ -107,14 +94,14 @@ t.test('registration', async (t) => {
   })
 
   t.test('well-formed level-1 templates are accepted', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     for (const uriTemplate of ['test://{a}', 'test://{a.b}/{c_d}', 'test://x/{a}-{b}.json', 'test://{%41}', 'test://fixed']) {
       t.doesNotThrow(() => app.mcp.resourceTemplate({ uriTemplate, name: uriTemplate }, text('x')), uriTemplate)
     }
   })
 
   t.test('variables must be a TypeBox object over template variables; completers must name variables', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const def = { uriTemplate: 'test://{id}', name: 'n' }
     t.throws(() => app.mcp.resourceTemplate({ ...def, variables: { type: 'object', properties: {} } as never }, text('x')),
       { code: 'FST_MCP_INVALID_RESOURCE' }, 'plain JSON Schema')
@@ -130,9 +117,11 @@ t.test('registration', async (t) => {
   })
 
   t.test('duplicates → FST_MCP_DUPLICATE_RESOURCE, and the first one stays', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.resource({ uri: 'test://one', name: 'one' }, text('first'))
-      app.mcp.resourceTemplate({ uriTemplate: 'test://t/{x}', name: 'tmpl' }, text('first template'))
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resource({ uri: 'test://one', name: 'one' }, text('first'))
+        app.mcp.resourceTemplate({ uriTemplate: 'test://t/{x}', name: 'tmpl' }, text('first template'))
+      }
     })
     t.throws(() => app.mcp.resource({ uri: 'test://one', name: 'other' }, text('second')), { code: 'FST_MCP_DUPLICATE_RESOURCE', message: /uri/ })
     t.throws(() => app.mcp.resourceTemplate({ uriTemplate: 'test://t/{x}', name: 'other' }, text('x')), { code: 'FST_MCP_DUPLICATE_RESOURCE', message: /uriTemplate/ })
@@ -154,12 +143,14 @@ t.test('resources/list', async (t) => {
   t.test('publishes every field as given, sorted by uri', async (t) => {
     const icons = [{ src: 'https://example.com/i.png', mimeType: 'image/png', sizes: ['48x48'] }]
     const annotations = { audience: ['user' as const], priority: 0.5, lastModified: '2025-01-01T00:00:00Z' }
-    const app = await makeApp(t, (app) => {
-      app.mcp.resource({ uri: 'test://z', name: 'z' }, text('z'))
-      app.mcp.resource({
-        uri: 'test://a', name: 'a', title: 'A', description: 'The A', mimeType: 'text/markdown', size: 12, icons, annotations, _meta: { 'x.y/k': 1 }
-      }, text('a'))
-      app.mcp.resourceTemplate({ uriTemplate: 'test://t/{x}', name: 'not-a-resource' }, text('t'))
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resource({ uri: 'test://z', name: 'z' }, text('z'))
+        app.mcp.resource({
+          uri: 'test://a', name: 'a', title: 'A', description: 'The A', mimeType: 'text/markdown', size: 12, icons, annotations, _meta: { 'x.y/k': 1 }
+        }, text('a'))
+        app.mcp.resourceTemplate({ uriTemplate: 'test://t/{x}', name: 'not-a-resource' }, text('t'))
+      }
     })
     const session = await openSession(app)
     t.strictSame((await send(app, session, 'resources/list')).result, {
@@ -172,9 +163,12 @@ t.test('resources/list', async (t) => {
 
   t.test('pagination: pageSize pages, stable cursors, invalid cursor → -32602', async (t) => {
     const uris = ['test://e', 'test://a', 'test://d', 'test://b', 'test://c']
-    const app = await makeApp(t, (app) => {
-      for (const uri of uris) app.mcp.resource({ uri, name: uri }, text(uri))
-    }, { pageSize: 2 })
+    const app = await buildApp(t, {
+      options: { pageSize: 2 },
+      setup: (app) => {
+        for (const uri of uris) app.mcp.resource({ uri, name: uri }, text(uri))
+      }
+    })
     const session = await openSession(app)
     const seen: string[] = []
     let cursor: string | undefined
@@ -204,12 +198,15 @@ t.test('resources/list', async (t) => {
 
 t.test('resources/templates/list', async (t) => {
   t.test('publishes every field, sorted by uriTemplate; pagination and bad cursor', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.resourceTemplate({ uriTemplate: 'test://c/{x}', name: 'c', title: 'C', description: 'd', mimeType: 'text/plain', annotations: { priority: 1 }, _meta: { m: true } }, text('c'))
-      app.mcp.resourceTemplate({ uriTemplate: 'test://a/{x}', name: 'a', variables: Type.Object({ x: Type.String() }), complete: { x: () => [] } }, text('a'))
-      app.mcp.resourceTemplate({ uriTemplate: 'test://b/{x}', name: 'b' }, text('b'))
-      app.mcp.resource({ uri: 'test://fixed', name: 'fixed' }, text('f'))
-    }, { pageSize: 2 })
+    const app = await buildApp(t, {
+      options: { pageSize: 2 },
+      setup: (app) => {
+        app.mcp.resourceTemplate({ uriTemplate: 'test://c/{x}', name: 'c', title: 'C', description: 'd', mimeType: 'text/plain', annotations: { priority: 1 }, _meta: { m: true } }, text('c'))
+        app.mcp.resourceTemplate({ uriTemplate: 'test://a/{x}', name: 'a', variables: Type.Object({ x: Type.String() }), complete: { x: () => [] } }, text('a'))
+        app.mcp.resourceTemplate({ uriTemplate: 'test://b/{x}', name: 'b' }, text('b'))
+        app.mcp.resource({ uri: 'test://fixed', name: 'fixed' }, text('f'))
+      }
+    })
     const session = await openSession(app)
     const page1 = (await send(app, session, 'resources/templates/list')).result
     t.strictSame(page1.resourceTemplates, [
@@ -227,7 +224,7 @@ t.test('resources/templates/list', async (t) => {
 
 t.test('resources/read', async (t) => {
   t.test('the conformance fixture: text, blob and template', async (t) => {
-    const app = await makeApp(t, fixture)
+    const app = await buildApp(t, { setup: fixture })
     const session = await openSession(app)
     t.strictSame((await read(app, session, 'test://static-text')).result, {
       contents: [{ uri: 'test://static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' }]
@@ -242,18 +239,20 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('every return shape is normalised; mimeType from the result overrides the definition', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.resource({ uri: 'test://string-no-mime', name: 'a' }, text('plain'))
-      app.mcp.resource({ uri: 'test://text-obj', name: 'b', mimeType: 'text/plain' }, () => ({ text: '# md', mimeType: 'text/markdown' }))
-      app.mcp.resource({ uri: 'test://text-default', name: 'c', mimeType: 'text/csv' }, async () => ({ text: 'a,b' }))
-      app.mcp.resource({ uri: 'test://blob-obj', name: 'd' }, () => ({ blob: 'AAEC', mimeType: 'application/octet-stream', _meta: { k: 1 } }))
-      app.mcp.resource({ uri: 'test://full', name: 'e', mimeType: 'ignored/here' }, () => ({
-        contents: [
-          { uri: 'test://full#part1', text: 'one' },
-          { uri: 'test://full#part2', mimeType: 'image/png', blob: PNG }
-        ],
-        _meta: { whole: true }
-      }))
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resource({ uri: 'test://string-no-mime', name: 'a' }, text('plain'))
+        app.mcp.resource({ uri: 'test://text-obj', name: 'b', mimeType: 'text/plain' }, () => ({ text: '# md', mimeType: 'text/markdown' }))
+        app.mcp.resource({ uri: 'test://text-default', name: 'c', mimeType: 'text/csv' }, async () => ({ text: 'a,b' }))
+        app.mcp.resource({ uri: 'test://blob-obj', name: 'd' }, () => ({ blob: 'AAEC', mimeType: 'application/octet-stream', _meta: { k: 1 } }))
+        app.mcp.resource({ uri: 'test://full', name: 'e', mimeType: 'ignored/here' }, () => ({
+          contents: [
+            { uri: 'test://full#part1', text: 'one' },
+            { uri: 'test://full#part2', mimeType: 'image/png', blob: PNG }
+          ],
+          _meta: { whole: true }
+        }))
+      }
     })
     const session = await openSession(app)
     t.strictSame((await read(app, session, 'test://string-no-mime')).result, { contents: [{ uri: 'test://string-no-mime', text: 'plain' }] })
@@ -267,7 +266,7 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('unknown URI → -32002 "Resource not found" with data.uri; bad params → -32602', async (t) => {
-    const app = await makeApp(t, fixture)
+    const app = await buildApp(t, { setup: fixture })
     const session = await openSession(app)
     const res = await read(app, session, 'test://nope')
     t.strictSame(res.error, { code: -32002, message: 'Resource not found', data: { uri: 'test://nope' } })
@@ -277,16 +276,18 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('a throwing read → -32603 "Internal error", logged; an McpError passes through; an invalid result → -32603', async (t) => {
-    const lines: any[] = []
-    const stream = new Writable({ write (chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line)); done() } })
-    const app = await makeApp(t, (app) => {
-      app.mcp.resource({ uri: 'test://boom', name: 'boom' }, () => { throw new Error('secret database detail') })
-      app.mcp.resource({ uri: 'test://async-boom', name: 'async-boom' }, async () => { throw new Error('later') })
-      app.mcp.resource({ uri: 'test://denied', name: 'denied' }, () => { throw new McpError(-32602, 'Not for you', { why: 'acl' }) })
-      app.mcp.resource({ uri: 'test://bad-result', name: 'bad' }, () => 42 as never)
-      app.mcp.resource({ uri: 'test://both', name: 'both' }, () => ({ text: 'a', blob: 'AA' }) as never)
-      app.mcp.resourceTemplate({ uriTemplate: 'test://tb/{x}', name: 'tboom' }, () => { throw new Error('template detail') })
-    }, {}, { logger: { level: 'error', stream } })
+    const { stream, records: lines } = logCapture()
+    const app = await buildApp(t, {
+      fastify: { logger: { level: 'error', stream } },
+      setup: (app) => {
+        app.mcp.resource({ uri: 'test://boom', name: 'boom' }, () => { throw new Error('secret database detail') })
+        app.mcp.resource({ uri: 'test://async-boom', name: 'async-boom' }, async () => { throw new Error('later') })
+        app.mcp.resource({ uri: 'test://denied', name: 'denied' }, () => { throw new McpError(-32602, 'Not for you', { why: 'acl' }) })
+        app.mcp.resource({ uri: 'test://bad-result', name: 'bad' }, () => 42 as never)
+        app.mcp.resource({ uri: 'test://both', name: 'both' }, () => ({ text: 'a', blob: 'AA' }) as never)
+        app.mcp.resourceTemplate({ uriTemplate: 'test://tb/{x}', name: 'tboom' }, () => { throw new Error('template detail') })
+      }
+    })
     const session = await openSession(app)
     const boom = await read(app, session, 'test://boom')
     t.strictSame(boom.error, { code: -32603, message: 'Internal error' }, 'no detail leaks to the client')
@@ -303,15 +304,17 @@ t.test('resources/read', async (t) => {
   t.test('the read callback gets the URI and a handler context', async (t) => {
     let seen: { uri: string, sessionId?: string, requestId?: unknown, protocolVersion?: string, aborted?: boolean } | undefined
     let seenVars: unknown
-    const app = await makeApp(t, (app) => {
-      app.mcp.resource({ uri: 'test://ctx', name: 'ctx' }, (uri, ctx: ToolContext) => {
-        seen = { uri, sessionId: ctx.sessionId, requestId: ctx.requestId, protocolVersion: ctx.protocolVersion, aborted: ctx.signal.aborted }
-        return 'ok'
-      })
-      app.mcp.resourceTemplate({ uriTemplate: 'test://v/{a}/{b}', name: 'v' }, (uri, variables, ctx) => {
-        seenVars = { uri, variables, sessionId: ctx.sessionId }
-        return 'ok'
-      })
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resource({ uri: 'test://ctx', name: 'ctx' }, (uri, ctx: ToolContext) => {
+          seen = { uri, sessionId: ctx.sessionId, requestId: ctx.requestId, protocolVersion: ctx.protocolVersion, aborted: ctx.signal.aborted }
+          return 'ok'
+        })
+        app.mcp.resourceTemplate({ uriTemplate: 'test://v/{a}/{b}', name: 'v' }, (uri, variables, ctx) => {
+          seenVars = { uri, variables, sessionId: ctx.sessionId }
+          return 'ok'
+        })
+      }
     })
     const session = await openSession(app)
     await send(app, session, 'resources/read', { uri: 'test://ctx' }, 'req-7')
@@ -321,10 +324,12 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('fixed resources win over templates; templates are tried in registration order', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.resourceTemplate({ uriTemplate: 'test://items/{id}', name: 'first' }, (_u, { id }) => `first:${id}`)
-      app.mcp.resourceTemplate({ uriTemplate: 'test://{kind}/{id}', name: 'second' }, (_u, { kind, id }) => `second:${kind}:${id}`)
-      app.mcp.resource({ uri: 'test://items/special', name: 'special' }, text('fixed'))
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resourceTemplate({ uriTemplate: 'test://items/{id}', name: 'first' }, (_u, { id }) => `first:${id}`)
+        app.mcp.resourceTemplate({ uriTemplate: 'test://{kind}/{id}', name: 'second' }, (_u, { kind, id }) => `second:${kind}:${id}`)
+        app.mcp.resource({ uri: 'test://items/special', name: 'special' }, text('fixed'))
+      }
     })
     const session = await openSession(app)
     t.equal((await read(app, session, 'test://items/special')).result.contents[0].text, 'fixed')
@@ -337,9 +342,11 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('template matching over the wire: decoding, no match across "/", literal mismatch', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.resourceTemplate({ uriTemplate: 'test://template/{id}/data', name: 'tmpl' }, (_u, { id }) => JSON.stringify(id))
-      app.mcp.resourceTemplate({ uriTemplate: 'file:///logs/{day}-{n}.txt', name: 'logs' }, (_u, vars) => JSON.stringify(vars))
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resourceTemplate({ uriTemplate: 'test://template/{id}/data', name: 'tmpl' }, (_u, { id }) => JSON.stringify(id))
+        app.mcp.resourceTemplate({ uriTemplate: 'file:///logs/{day}-{n}.txt', name: 'logs' }, (_u, vars) => JSON.stringify(vars))
+      }
     })
     const session = await openSession(app)
     const value = async (uri: string) => {
@@ -361,17 +368,19 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('variables schema: typed, checked after matching → -32602 with data.uri', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.resourceTemplate({
-        uriTemplate: 'test://users/{userId}/posts/{slug}',
-        name: 'posts',
-        variables: Type.Object({ userId: Type.String({ pattern: '^[0-9]+$' }), slug: Type.String({ maxLength: 10 }) })
-      }, (_uri, variables) => {
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.resourceTemplate({
+          uriTemplate: 'test://users/{userId}/posts/{slug}',
+          name: 'posts',
+          variables: Type.Object({ userId: Type.String({ pattern: '^[0-9]+$' }), slug: Type.String({ maxLength: 10 }) })
+        }, (_uri, variables) => {
         // Compile-time check that the variables are typed from the schema.
-        const userId: string = variables.userId
-        const slug: string = variables.slug
-        return `${userId}/${slug}`
-      })
+          const userId: string = variables.userId
+          const slug: string = variables.slug
+          return `${userId}/${slug}`
+        })
+      }
     })
     const session = await openSession(app)
     t.equal((await read(app, session, 'test://users/42/posts/hello')).result.contents[0].text, '42/hello')
@@ -383,7 +392,7 @@ t.test('resources/read', async (t) => {
   })
 
   t.test('stateless mode reads too', async (t) => {
-    const app = await makeApp(t, fixture, { stateless: true })
+    const app = await buildApp(t, { options: { stateless: true }, setup: fixture })
     const res = responseOf(await post(app, rpc(1, 'resources/read', { uri: 'test://template/9/data' }), postHeaders({ 'mcp-protocol-version': '2025-11-25' })))
     t.match(res.result.contents[0].text, /"id":"9"/)
   })
@@ -415,7 +424,7 @@ t.test('UriTemplate (unit)', async (t) => {
 
 t.test('resources/subscribe and unsubscribe', async (t) => {
   t.test('return {} and keep deduplicated session state in the store', async (t) => {
-    const app = await makeApp(t, fixture)
+    const app = await buildApp(t, { setup: fixture })
     const session = await openSession(app)
     const other = await openSession(app)
     t.equal(await subscriptions(app, session), undefined, 'nothing before')
@@ -435,7 +444,7 @@ t.test('resources/subscribe and unsubscribe', async (t) => {
   })
 
   t.test('errors: unknown resource → -32002, bad params / too long → -32602', async (t) => {
-    const app = await makeApp(t, fixture)
+    const app = await buildApp(t, { setup: fixture })
     const session = await openSession(app)
     t.strictSame((await send(app, session, 'resources/subscribe', { uri: 'test://nope' })).error, { code: -32002, message: 'Resource not found', data: { uri: 'test://nope' } })
     t.equal((await send(app, session, 'resources/subscribe', {})).error?.code, -32602)
@@ -446,7 +455,7 @@ t.test('resources/subscribe and unsubscribe', async (t) => {
   })
 
   t.test(`bounded: at most ${MAX_SUBSCRIPTIONS} per session`, async (t) => {
-    const app = await makeApp(t, fixture)
+    const app = await buildApp(t, { setup: fixture })
     const session = await openSession(app)
     const full = Array.from({ length: MAX_SUBSCRIPTIONS }, (_, i) => `test://template/${i}/data`)
     await app.mcp.sessions.update(session.id, { subscriptions: full })
@@ -480,7 +489,7 @@ t.test('resources/subscribe and unsubscribe', async (t) => {
     }
     const sessionStore = new SlowStore()
     t.teardown(() => sessionStore.close())
-    const app = await makeApp(t, fixture, { sessionStore })
+    const app = await buildApp(t, { options: { sessionStore }, setup: fixture })
     const session = await openSession(app)
     const uris = Array.from({ length: 20 }, (_, i) => `test://template/${i}/data`)
     const answers = await Promise.all(uris.map((uri, i) => send(app, session, 'resources/subscribe', { uri }, i + 1)))
@@ -489,7 +498,7 @@ t.test('resources/subscribe and unsubscribe', async (t) => {
   })
 
   t.test('stateless: accepted, nothing kept', async (t) => {
-    const app = await makeApp(t, fixture, { stateless: true })
+    const app = await buildApp(t, { options: { stateless: true }, setup: fixture })
     const headers = postHeaders({ 'mcp-protocol-version': '2025-11-25' })
     t.strictSame(responseOf(await post(app, rpc(1, 'resources/subscribe', { uri: 'test://watched-resource' }), headers)).result, {})
     t.strictSame(responseOf(await post(app, rpc(2, 'resources/unsubscribe', { uri: 'test://watched-resource' }), headers)).result, {})
@@ -504,7 +513,7 @@ const updated = (uri: string) => ({ jsonrpc: '2.0', method: 'notifications/resou
 const LIST_CHANGED = { jsonrpc: '2.0', method: 'notifications/resources/list_changed' }
 const methodsOf = (stream: StreamReader, method: string) => stream.messages().filter((m) => m.method === method)
 
-async function openStream (t: { teardown (fn: () => unknown): void }, url: URL, session: Session): Promise<StreamReader> {
+async function openStream (t: Test, url: URL, session: Session): Promise<StreamReader> {
   const stream = await request(url, 'GET', streamHeaders(session))
   t.teardown(() => stream.destroy())
   if (stream.status !== 200) throw new Error(`GET answered ${stream.status}`)
@@ -512,9 +521,11 @@ async function openStream (t: { teardown (fn: () => unknown): void }, url: URL, 
 }
 
 t.test('notifyResourceUpdated reaches only subscribed sessions with an open GET stream', async (t) => {
-  const app = await makeApp(t, (app) => {
-    fixture(app)
-    app.mcp.tool({ name: 'noop', description: 'marker', inputSchema: Type.Object({}) }, async () => 'ok')
+  const app = await buildApp(t, {
+    setup: (app) => {
+      fixture(app)
+      app.mcp.tool({ name: 'noop', description: 'marker', inputSchema: Type.Object({}) }, async () => 'ok')
+    }
   })
   const url = await listen(app)
   const subscribed = await openSessionHttp(url)
@@ -558,8 +569,10 @@ t.test('notifyResourceUpdated reaches only subscribed sessions with an open GET 
 })
 
 t.test('list_changed on add and remove, coalesced per tick, only to sessions declaring resources.listChanged', async (t) => {
-  const app = await makeApp(t, (app) => {
-    app.mcp.tool({ name: 'noop', description: 'marker', inputSchema: Type.Object({}) }, async () => 'ok')
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'noop', description: 'marker', inputSchema: Type.Object({}) }, async () => 'ok')
+    }
   })
   const url = await listen(app)
   const early = await openSessionHttp(url) // initialized before any resource: no resources capability
@@ -602,7 +615,7 @@ t.test('list_changed on add and remove, coalesced per tick, only to sessions dec
 
 t.test('capabilities', async (t) => {
   t.test('absent without resources, present with a resource or a template, follows removal', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const capabilities = async () => (await initialize(app)).json().result.capabilities
     t.notOk('resources' in await capabilities(), 'no resources, no capability')
     app.mcp.resource({ uri: 'test://a', name: 'a' }, text('a'))
@@ -623,30 +636,32 @@ t.test('capabilities', async (t) => {
 
 t.test('completion/complete for ref/resource', async (t) => {
   const seen: unknown[] = []
-  const app = await makeApp(t, (app) => {
-    app.mcp.resource({ uri: 'test://fixed', name: 'fixed' }, text('f'))
-    app.mcp.resourceTemplate({
-      uriTemplate: 'test://repos/{owner}/{repo}',
-      name: 'repos',
-      variables: Type.Object({ owner: Type.String(), repo: Type.String() }),
-      complete: {
-        repo: async (value, context) => {
-          seen.push(context.arguments)
-          const owner = context.arguments.owner ?? 'nobody'
-          return [`${owner}-app`, `${owner}-api`, 'other'].filter((r) => r.startsWith(value))
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.resource({ uri: 'test://fixed', name: 'fixed' }, text('f'))
+      app.mcp.resourceTemplate({
+        uriTemplate: 'test://repos/{owner}/{repo}',
+        name: 'repos',
+        variables: Type.Object({ owner: Type.String(), repo: Type.String() }),
+        complete: {
+          repo: async (value, context) => {
+            seen.push(context.arguments)
+            const owner = context.arguments.owner ?? 'nobody'
+            return [`${owner}-app`, `${owner}-api`, 'other'].filter((r) => r.startsWith(value))
+          }
         }
-      }
-    }, text('r'))
-    app.mcp.resourceTemplate({
-      uriTemplate: 'test://many/{n}',
-      name: 'many',
-      complete: { n: () => Array.from({ length: 150 }, (_, i) => String(i)) }
-    }, text('n'))
-    app.mcp.resourceTemplate({
-      uriTemplate: 'test://result/{n}',
-      name: 'result',
-      complete: { n: () => ({ values: ['a'], total: 10, hasMore: true }) }
-    }, text('n'))
+      }, text('r'))
+      app.mcp.resourceTemplate({
+        uriTemplate: 'test://many/{n}',
+        name: 'many',
+        complete: { n: () => Array.from({ length: 150 }, (_, i) => String(i)) }
+      }, text('n'))
+      app.mcp.resourceTemplate({
+        uriTemplate: 'test://result/{n}',
+        name: 'result',
+        complete: { n: () => ({ values: ['a'], total: 10, hasMore: true }) }
+      }, text('n'))
+    }
   })
   const session = await openSession(app)
   const complete = (uri: unknown, name: string, value: string, args?: Record<string, string>) =>
@@ -679,8 +694,7 @@ t.test('completion/complete for ref/resource', async (t) => {
 // ---- SDK interop -------------------------------------------------------------------------
 
 t.test('SDK client: listResources, readResource, templates, subscribe, updated notification', async (t) => {
-  const app = await makeApp(t, fixture)
-  const url = await listen(app)
+  const { app, url } = await serve(t, { setup: fixture })
   const client = new Client({ name: 'resources-sdk-test', version: '1.0.0' })
   t.teardown(() => client.close().catch(() => {}))
   await client.connect(new StreamableHTTPClientTransport(url))

@@ -5,25 +5,21 @@
 // answers late, ctx.closeStream() (SSE polling), maxStreamDurationMs, the official SDK
 // client's own reconnection, and resumability: false.
 import http from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { MemoryEventStore } from '../lib/index.js'
-import { buildApp, callTool, deferred, listen, openSessionHttp, request, rpc, serve, streamHeaders, StreamReader, type Deferred, type Session, type SseEvent, within } from './helpers.js'
-
-type Teardown = { teardown (fn: () => unknown): void }
+import { MemoryEventStore, type McpPluginOptions } from '../lib/index.js'
+import { callTool, deferred, openSessionHttp, request, rpc, serve, streamHeaders, StreamReader, type Deferred, type Session, type SseEvent, within } from './helpers/index.js'
 
 /** A `retry:` value nothing else produces, so seeing it proves it came from `sseRetryMs`. */
 const RETRY = 1234
 /** `<streamId>.<seq>`: the stream part is what formatEventId() builds stream ids from. */
 const EVENT_ID = /^([A-Za-z0-9_-]+)\.(\d+)$/
 
-
-
 /** Open a request and close it at teardown (a no-op once it has ended). */
-async function open (t: Teardown, url: URL, method: string, headers: Record<string, string>, body?: unknown): Promise<StreamReader> {
+async function open (t: Test, url: URL, method: string, headers: Record<string, string>, body?: unknown): Promise<StreamReader> {
   const reader = await request(url, method, headers, body)
   t.teardown(() => reader.destroy())
   return reader
@@ -83,6 +79,14 @@ async function subscribeNotes (url: URL, session: Session, count: number): Promi
     await res.waitEnd()
     if (res.status !== 200 || JSON.parse(res.raw).result === undefined) throw new Error(`subscribe failed: ${res.raw}`)
   }
+}
+
+/** The demo server with the note template and `options`, and a session subscribed to notes 1..`count`. */
+async function notesSession (t: Test, options: McpPluginOptions, count: number): Promise<{ app: FastifyInstance, url: URL, session: Session }> {
+  const { app, url } = await serve(t, { demo: true, options, setup: registerNotes })
+  const session = await openSessionHttp(url)
+  await subscribeNotes(url, session, count)
+  return { app, url, session }
 }
 
 /** Send the update of note `n`; resolves how many sessions' GET streams took it. */
@@ -230,9 +234,32 @@ function steppingTool (paused: Deferred<void>, gate: Deferred<void>) {
   })
 }
 
+/**
+ * A `steps` call (progress token 's') on a HeldStore-backed server, its connection cut while the
+ * handler is paused after `pauseAfter`; then the store holds the next append and the handler
+ * goes on. `held` is that append's message, not yet stored.
+ */
+async function cutPostThenHold (t: Test, id: number, steps: { total: number, pauseAfter: number }) {
+  const store = new HeldStore()
+  const paused = deferred()
+  const gate = deferred()
+  const { app, url } = await serve(t, { demo: true, options: { eventStore: store }, setup: steppingTool(paused, gate) })
+  const session = await openSessionHttp(url)
+  const closed = serverSocketClosed(app, 'post')
+  const post = await open(t, url, 'POST', { ...session.headers, 'x-probe': 'post' }, callTool(id, 'steps', steps, 's'))
+  await within(paused.promise, 'the handler to pause')
+  await post.until((r) => r.messages().length >= steps.pauseAfter)
+  post.destroy()
+  await closed
+
+  const held = store.hold()
+  gate.resolve()
+  return { store, url, session, lastEventId: lastIdOf(post.events), held: JSON.parse(await held) }
+}
+
 t.test('event ids: on every event of POST and GET streams, <streamId>.<seq>, unique in the session; none without resumability', async (t) => {
   t.test('resumability on', async (t) => {
-    const { app, url } = await serve(t)
+    const { app, url } = await serve(t, { demo: true })
     const session = await openSessionHttp(url)
     const get = await open(t, url, 'GET', streamHeaders(session))
     t.equal(get.status, 200)
@@ -261,7 +288,7 @@ t.test('event ids: on every event of POST and GET streams, <streamId>.<seq>, uni
   })
 
   t.test('resumability off', async (t) => {
-    const { app, url } = await serve(t, { resumability: false, sseRetryMs: RETRY })
+    const { app, url } = await serve(t, { demo: true, options: { resumability: false, sseRetryMs: RETRY } })
     const session = await openSessionHttp(url)
     const get = await open(t, url, 'GET', streamHeaders(session))
     t.equal(get.status, 200)
@@ -283,7 +310,7 @@ t.test('event ids: on every event of POST and GET streams, <streamId>.<seq>, uni
 })
 
 t.test('priming: 2025-11-25 streams open with an id, retry and empty data; older sessions get ids but no priming', async (t) => {
-  const { app, url } = await serve(t, { sseRetryMs: RETRY })
+  const { app, url } = await serve(t, { demo: true, options: { sseRetryMs: RETRY } })
   /** A countdown POST and a GET (seeing one list_changed) of a session, with the given version header. */
   async function streamsOf (session: Session, versionHeader = session.protocolVersion): Promise<{ post: StreamReader, get: StreamReader }> {
     const post = await open(t, url, 'POST', { ...session.headers, 'mcp-protocol-version': versionHeader }, callTool(1, 'countdown', { from: 2, intervalMs: 0 }, 'tok'))
@@ -353,7 +380,7 @@ t.test('a POST stream cut mid-way is resumed with Last-Event-ID: every message o
       const paused = deferred()
       const gate = deferred()
       const PAUSE_AFTER = 250 // steps: the first 500 messages are sent before the pause
-      const { url } = await serve(t, { sseRetryMs: RETRY }, gatedCountdown(paused, gate))
+      const { url } = await serve(t, { demo: true, options: { sseRetryMs: RETRY }, setup: gatedCountdown(paused, gate) })
       const session = await openSessionHttp(url)
       const post = await open(t, url, 'POST', session.headers, callTool(7, 'gated-countdown', { from: FROM, pauseAfter: PAUSE_AFTER }, 'tok'))
       t.equal(post.headers['content-type'], 'text/event-stream')
@@ -382,7 +409,7 @@ t.test('a POST stream cut mid-way is resumed with Last-Event-ID: every message o
 
     t.test(`cut after ${cutAfter} event(s), resumed after the handler finished`, async (t) => {
       const store = new EndSpyStore()
-      const { url } = await serve(t, { sseRetryMs: RETRY, eventStore: store })
+      const { url } = await serve(t, { demo: true, options: { sseRetryMs: RETRY, eventStore: store } })
       const session = await openSessionHttp(url)
       const post = await open(t, url, 'POST', session.headers, callTool(8, 'countdown', { from: FROM, intervalMs: 0 }, 'tok'))
       t.equal(post.headers['content-type'], 'text/event-stream')
@@ -405,9 +432,7 @@ t.test('a POST stream cut mid-way is resumed with Last-Event-ID: every message o
 })
 
 t.test('the GET stream across disconnections: what was sent meanwhile arrives once, then live; a plain GET replays nothing', async (t) => {
-  const { app, url } = await serve(t, { sseRetryMs: RETRY }, registerNotes)
-  const session = await openSessionHttp(url)
-  await subscribeNotes(url, session, 15)
+  const { app, url, session } = await notesSession(t, { sseRetryMs: RETRY }, 15)
 
   const firstClosed = serverSocketClosed(app, 'first')
   const first = await open(t, url, 'GET', streamHeaders(session, { 'x-probe': 'first' }))
@@ -450,7 +475,7 @@ t.test('the GET stream across disconnections: what was sent meanwhile arrives on
 t.test('Last-Event-ID from another session or made up: 400 with a JSON-RPC error, nothing replayed', async (t) => {
   const paused = deferred()
   const gate = deferred()
-  const { app, url } = await serve(t, {}, gatedCountdown(paused, gate))
+  const { app, url } = await serve(t, { demo: true, setup: gatedCountdown(paused, gate) })
   const a = await openSessionHttp(url)
   const b = await openSessionHttp(url)
 
@@ -517,7 +542,7 @@ t.test('half-dead reconnection: a second connection for the same stream takes ov
   t.test('a POST stream resumed while its first connection is still open', async (t) => {
     const paused = deferred()
     const gate = deferred()
-    const { url } = await serve(t, {}, steppingTool(paused, gate))
+    const { url } = await serve(t, { demo: true, setup: steppingTool(paused, gate) })
     const session = await openSessionHttp(url)
     const old = await open(t, url, 'POST', session.headers, callTool(3, 'steps', { total: 30, pauseAfter: 20 }, 's'))
     await within(paused.promise, 'the handler to pause')
@@ -545,16 +570,20 @@ t.test('half-dead reconnection: a second connection for the same stream takes ov
     const gate = deferred()
     const big = 'x'.repeat(16 * 1024)
     const COUNT = 2000 // ~32 MB of history: far more than a reader that does not read can buffer
-    const { app, url } = await serve(t, { maxEventBytesPerStream: 256 * 1024 * 1024, maxEventBytes: 256 * 1024 * 1024, slowReaderTimeoutMs: 60_000 }, (app) => app.mcp.tool({
-      name: 'flood',
-      description: 'many large log messages, then a pause',
-      inputSchema: Type.Object({})
-    }, async (_args, ctx) => {
-      for (let i = 1; i <= COUNT; i++) await ctx.log('info', { i, big })
-      paused.resolve()
-      await gate.promise
-      return 'flooded'
-    }))
+    const { app, url } = await serve(t, {
+      demo: true,
+      options: { maxEventBytesPerStream: 256 * 1024 * 1024, maxEventBytes: 256 * 1024 * 1024, slowReaderTimeoutMs: 60_000 },
+      setup: (app) => app.mcp.tool({
+        name: 'flood',
+        description: 'many large log messages, then a pause',
+        inputSchema: Type.Object({})
+      }, async (_args, ctx) => {
+        for (let i = 1; i <= COUNT; i++) await ctx.log('info', { i, big })
+        paused.resolve()
+        await gate.promise
+        return 'flooded'
+      })
+    })
     t.teardown(() => gate.resolve())
     const session = await openSessionHttp(url)
     const post = await open(t, url, 'POST', session.headers, callTool(9, 'flood', {}))
@@ -590,9 +619,7 @@ t.test('half-dead reconnection: a second connection for the same stream takes ov
   })
 
   t.test('the standalone GET stream: a plain second GET, then a Last-Event-ID GET, each replaces the open one', async (t) => {
-    const { app, url } = await serve(t, {}, registerNotes)
-    const session = await openSessionHttp(url)
-    await subscribeNotes(url, session, 3)
+    const { app, url, session } = await notesSession(t, {}, 3)
 
     const first = await open(t, url, 'GET', streamHeaders(session))
     await first.until((r) => r.events.length >= 1)
@@ -625,23 +652,10 @@ t.test('half-dead reconnection: a second connection for the same stream takes ov
 
 t.test('a resume racing a message still being stored (asynchronous event store): once each, in order', async (t) => {
   t.test('a progress notification pending in the store when the POST stream is resumed', async (t) => {
-    const store = new HeldStore()
-    const paused = deferred()
-    const gate = deferred()
-    const { app, url } = await serve(t, { eventStore: store }, steppingTool(paused, gate))
-    const session = await openSessionHttp(url)
-    const closed = serverSocketClosed(app, 'post')
-    const post = await open(t, url, 'POST', { ...session.headers, 'x-probe': 'post' }, callTool(1, 'steps', { total: 8, pauseAfter: 5 }, 's'))
-    await within(paused.promise, 'the handler to pause')
-    await post.until((r) => r.messages().length >= 5)
-    post.destroy()
-    await closed
-
-    const held = store.hold()
-    gate.resolve()
-    t.match(JSON.parse(await held), { method: 'notifications/progress', params: { progress: 6 } }, 'progress 6 is being stored')
+    const { store, url, session, lastEventId, held } = await cutPostThenHold(t, 1, { total: 8, pauseAfter: 5 })
+    t.match(held, { method: 'notifications/progress', params: { progress: 6 } }, 'progress 6 is being stored')
     // The GET's headers arrive once the server has taken the resume; only then is the append released.
-    const resumed = await open(t, url, 'GET', streamHeaders(session, { 'last-event-id': lastIdOf(post.events) }))
+    const resumed = await open(t, url, 'GET', streamHeaders(session, { 'last-event-id': lastEventId }))
     t.equal(resumed.status, 200)
     store.release()
     await resumed.waitEnd()
@@ -649,22 +663,9 @@ t.test('a resume racing a message still being stored (asynchronous event store):
   })
 
   t.test('the response pending in the store when the POST stream is resumed', async (t) => {
-    const store = new HeldStore()
-    const paused = deferred()
-    const gate = deferred()
-    const { app, url } = await serve(t, { eventStore: store }, steppingTool(paused, gate))
-    const session = await openSessionHttp(url)
-    const closed = serverSocketClosed(app, 'post')
-    const post = await open(t, url, 'POST', { ...session.headers, 'x-probe': 'post' }, callTool(2, 'steps', { total: 3, pauseAfter: 3 }, 's'))
-    await within(paused.promise, 'the handler to pause')
-    await post.until((r) => r.messages().length >= 3)
-    post.destroy()
-    await closed
-
-    const held = store.hold()
-    gate.resolve()
-    t.same(JSON.parse(await held), textResult(2, 'stepped'), 'the response is being stored')
-    const resumed = await open(t, url, 'GET', streamHeaders(session, { 'last-event-id': lastIdOf(post.events) }))
+    const { store, url, session, lastEventId, held } = await cutPostThenHold(t, 2, { total: 3, pauseAfter: 3 })
+    t.same(held, textResult(2, 'stepped'), 'the response is being stored')
+    const resumed = await open(t, url, 'GET', streamHeaders(session, { 'last-event-id': lastEventId }))
     t.equal(resumed.status, 200)
     store.release()
     await resumed.waitEnd()
@@ -674,9 +675,7 @@ t.test('a resume racing a message still being stored (asynchronous event store):
 
   t.test('a notification pending in the store when the GET stream is resumed', async (t) => {
     const store = new HeldStore()
-    const { app, url } = await serve(t, { eventStore: store }, registerNotes)
-    const session = await openSessionHttp(url)
-    await subscribeNotes(url, session, 4)
+    const { app, url, session } = await notesSession(t, { eventStore: store }, 4)
     const closed = serverSocketClosed(app, 'get')
     const first = await open(t, url, 'GET', streamHeaders(session, { 'x-probe': 'get' }))
     await first.until((r) => r.events.length >= 1)
@@ -716,11 +715,17 @@ t.test('ctx.closeStream(): SSE polling on 2025-11-25 with resumability, false ot
   }
   const log = (data: string) => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data } })
 
-  t.test('2025-11-25, closing at once: the POST ends after the priming event, with retry; the response comes on the resumed GET', async (t) => {
+  /** A server with the poll tool and `options`, and a session of revision `rev`. */
+  async function pollServer (t: Test, options: McpPluginOptions, rev?: string) {
     const returned = deferred<boolean>()
     const gate = deferred()
-    const { url } = await serve(t, { sseRetryMs: RETRY }, pollTool(returned, gate))
-    const session = await openSessionHttp(url)
+    const { url } = await serve(t, { demo: true, options, setup: pollTool(returned, gate) })
+    const session = await openSessionHttp(url, rev)
+    return { url, session, returned, gate }
+  }
+
+  t.test('2025-11-25, closing at once: the POST ends after the priming event, with retry; the response comes on the resumed GET', async (t) => {
+    const { url, session, returned, gate } = await pollServer(t, { sseRetryMs: RETRY })
     const post = await open(t, url, 'POST', session.headers, callTool(4, 'poll', { logBefore: false, logAfter: true }))
     t.equal(await within(returned.promise, 'closeStream() to be called'), true, 'closeStream() returns true')
     await post.waitEnd()
@@ -740,10 +745,7 @@ t.test('ctx.closeStream(): SSE polling on 2025-11-25 with resumability, false ot
   })
 
   t.test('2025-11-25, closing after a message: that message, then retry; the rest on the resumed GET', async (t) => {
-    const returned = deferred<boolean>()
-    const gate = deferred()
-    const { url } = await serve(t, { sseRetryMs: RETRY }, pollTool(returned, gate))
-    const session = await openSessionHttp(url)
+    const { url, session, returned, gate } = await pollServer(t, { sseRetryMs: RETRY })
     const post = await open(t, url, 'POST', session.headers, callTool(5, 'poll', { logBefore: true, logAfter: true }))
     t.equal(await within(returned.promise, 'closeStream() to be called'), true, 'closeStream() returns true')
     await post.waitEnd()
@@ -764,10 +766,7 @@ t.test('ctx.closeStream(): SSE polling on 2025-11-25 with resumability, false ot
   })
 
   t.test('2025-06-18: closeStream() returns false, the response arrives on the POST as usual', async (t) => {
-    const returned = deferred<boolean>()
-    const gate = deferred()
-    const { url } = await serve(t, {}, pollTool(returned, gate))
-    const session = await openSessionHttp(url, '2025-06-18')
+    const { url, session, returned, gate } = await pollServer(t, {}, '2025-06-18')
     // Nothing is streamed before the answer, so the response headers come with it: not awaited yet.
     const answer = open(t, url, 'POST', session.headers, callTool(6, 'poll', { logBefore: false, logAfter: false }))
     t.equal(await within(returned.promise, 'closeStream() to be called'), false, 'closeStream() returns false')
@@ -780,10 +779,7 @@ t.test('ctx.closeStream(): SSE polling on 2025-11-25 with resumability, false ot
   })
 
   t.test('resumability: false: closeStream() returns false, the response arrives on the POST', async (t) => {
-    const returned = deferred<boolean>()
-    const gate = deferred()
-    const { url } = await serve(t, { resumability: false }, pollTool(returned, gate))
-    const session = await openSessionHttp(url, '2025-11-25')
+    const { url, session, returned, gate } = await pollServer(t, { resumability: false }, '2025-11-25')
     const post = await open(t, url, 'POST', session.headers, callTool(7, 'poll', { logBefore: true, logAfter: true }))
     t.equal(await within(returned.promise, 'closeStream() to be called'), false, 'closeStream() returns false')
     gate.resolve()
@@ -795,7 +791,7 @@ t.test('ctx.closeStream(): SSE polling on 2025-11-25 with resumability, false ot
 
 t.test('maxStreamDurationMs: a 2025-11-25 GET connection is rotated with retry and resumed without loss; older sessions are not cut', async (t) => {
   const DURATION = 300
-  const { app, url } = await serve(t, { maxStreamDurationMs: DURATION, sseRetryMs: RETRY }, registerNotes)
+  const { app, url } = await serve(t, { demo: true, options: { maxStreamDurationMs: DURATION, sseRetryMs: RETRY }, setup: registerNotes })
   const latest = await openSessionHttp(url, '2025-11-25')
   const older = await openSessionHttp(url, '2025-06-18')
   await subscribeNotes(url, latest, 3)
@@ -837,17 +833,21 @@ t.test('maxStreamDurationMs: a 2025-11-25 GET connection is rotated with retry a
 t.test('the official SDK client follows closeStream(): it reconnects with Last-Event-ID and gets the result', async (t) => {
   const returned = deferred<boolean>()
   let resumes = 0
-  const app = await buildApp(t, { sseRetryMs: 50 })
-  app.addHook('onRequest', async (req) => { if (req.method === 'GET' && req.headers['last-event-id'] !== undefined) resumes++ })
-  app.mcp.tool({ name: 'slow-poll', description: 'closes its stream, answers 200 ms later', inputSchema: Type.Object({}) }, async (_args, ctx) => {
-    returned.resolve(ctx.closeStream())
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    return 'answered after the reconnect'
+  const { url } = await serve(t, {
+    demo: true,
+    options: { sseRetryMs: 50 },
+    setup: (app) => {
+      app.addHook('onRequest', async (req) => { if (req.method === 'GET' && req.headers['last-event-id'] !== undefined) resumes++ })
+      app.mcp.tool({ name: 'slow-poll', description: 'closes its stream, answers 200 ms later', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+        returned.resolve(ctx.closeStream())
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        return 'answered after the reconnect'
+      })
+    }
   })
-  const url = await listen(app)
   const client = new Client({ name: 'resumability-test', version: '1.0.0' })
   const transport = new StreamableHTTPClientTransport(url)
-  // Registered after buildApp's teardown, so it runs first: the client goes before the server.
+  // Registered after serve's teardown, so it runs first: the client goes before the server.
   t.teardown(() => client.close().catch(() => {}))
   await client.connect(transport)
   t.equal(transport.protocolVersion, '2025-11-25')
@@ -859,7 +859,7 @@ t.test('the official SDK client follows closeStream(): it reconnects with Last-E
 })
 
 t.test('resumability: false: a GET with Last-Event-ID is a plain standalone stream', async (t) => {
-  const { app, url } = await serve(t, { resumability: false })
+  const { app, url } = await serve(t, { demo: true, options: { resumability: false } })
   const session = await openSessionHttp(url)
   for (const [i, lastEventId] of ['garbage', 'gAAAAAAAAAAAA.1'].entries()) {
     const get = await open(t, url, 'GET', streamHeaders(session, { 'last-event-id': lastEventId }))

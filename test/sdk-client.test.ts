@@ -1,14 +1,13 @@
 // Interop with the official MCP TypeScript SDK client (the reference peer) over real sockets.
 import type { IncomingMessage } from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification, type Progress } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyInstance } from 'fastify'
-import { buildDemo } from '../examples/demo/app.js'
 import type { McpPluginOptions } from '../lib/index.js'
-import { LATEST, deferred, listen, openSessionHttp, request, rpc, within } from './helpers.js'
+import { LATEST, buildApp, deferred, listen, openSessionHttp, request, rpc, serve, within, type Setup } from './helpers/index.js'
 
 interface Harness {
   app: FastifyInstance
@@ -22,16 +21,12 @@ interface Harness {
  * client connected to it. Teardown closes the client before the app, so the client's GET
  * stream does not try to reconnect to a closing server.
  */
-async function harness (t: { teardown (fn: () => unknown): void }, setup: (app: FastifyInstance) => void = () => {}, options: McpPluginOptions = {}): Promise<Harness> {
-  const app = await buildDemo(options)
-  setup(app)
-  const url = await listen(app)
+async function harness (t: Test, setup?: Setup, options: McpPluginOptions = {}): Promise<Harness> {
+  const { app, url } = await serve(t, { demo: true, options, setup })
   const client = new Client({ name: 'sdk-interop-test', version: '1.0.0' })
   const transport = new StreamableHTTPClientTransport(url)
-  t.teardown(async () => {
-    await client.close().catch(() => {})
-    await app.close()
-  })
+  // Registered after serve's teardown, so it runs first.
+  t.teardown(() => client.close().catch(() => {}))
   await client.connect(transport)
   return { app, url, client, transport }
 }
@@ -201,7 +196,7 @@ t.test('terminateSession: the old session id answers 404 afterwards', async (t) 
 })
 
 t.test('a dropped connection does not abort the handler; it runs to completion', async (t) => {
-  const app = await buildDemo()
+  const app = await buildApp(t, { demo: true })
   const reached = deferred()
   const gate = deferred()
   const socketClosed = deferred()
@@ -223,7 +218,6 @@ t.test('a dropped connection does not abort the handler; it runs to completion',
     if (req.headers['x-probe'] === 'drop') req.socket.once('close', () => socketClosed.resolve())
   })
   const url = await listen(app)
-  t.teardown(() => app.close())
 
   const session = await openSessionHttp(url)
   const reader = await request(url, 'POST', { ...session.headers, 'x-probe': 'drop' },

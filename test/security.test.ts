@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify'
 import type { McpAuthInfo, McpPluginOptions } from '../lib/index.js'
-import { buildApp, initializeParams, listen, notification, openSession, post, postHeaders, request, rpc, sseMessages, streamHeaders } from './helpers.js'
+import { buildApp, initializeParams, logCapture, notification, openSession, post, postHeaders, request, rpc, serve, sseMessages, streamHeaders } from './helpers/index.js'
 
 const INIT = rpc(0, 'initialize', initializeParams())
 const RESOURCE_METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'
@@ -73,7 +72,7 @@ async function openSessionWith (t: Test, app: FastifyInstance, extra: Record<str
 }
 
 t.test('Host allowlist: loopback defaults when not listening (inject)', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
 
   for (const host of ['localhost', 'localhost:3000', '127.0.0.1', '127.0.0.1:8080', '[::1]', '[::1]:65535', 'LOCALHOST:1']) {
     const res = await initWith(app, { host })
@@ -99,7 +98,7 @@ t.test('Host allowlist: loopback defaults when not listening (inject)', async (t
 })
 
 t.test('a bad Host is refused before the body is read', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   const invalidJson = '{"jsonrpc": "2.0", "id": 1, "method": '
 
   const control = await initWith(app, {}, invalidJson)
@@ -119,7 +118,7 @@ t.test('a bad Host is refused before the body is read', async (t) => {
 
 t.test('a bad Host or Origin never reaches the auth hook', async (t) => {
   const calls = { n: 0 }
-  const app = await buildApp(t, { auth: tokenAuth(calls) })
+  const app = await buildApp(t, { demo: true, options: { auth: tokenAuth(calls) } })
 
   const badHost = await initWith(app, { host: 'evil.example.com', authorization: bearer('secret-token-123') })
   assertRpcError(t, badHost, 403, -32000)
@@ -140,7 +139,7 @@ t.test('a bad Host or Origin never reaches the auth hook', async (t) => {
 })
 
 t.test('Origin: default loopback policy', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
 
   const none = await initWith(app, {})
   t.equal(none.statusCode, 200, 'no Origin (non-browser client) accepted')
@@ -168,7 +167,7 @@ t.test('Origin: default loopback policy', async (t) => {
 })
 
 t.test('explicit allowedHosts / allowedOrigins replace the defaults', async (t) => {
-  const app = await buildApp(t, { allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] })
+  const app = await buildApp(t, { demo: true, options: { allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] } })
 
   t.equal((await initWith(app, { host: 'mcp.example.com' })).statusCode, 200, 'listed Host accepted')
   t.equal((await initWith(app, { host: 'MCP.example.com:8443' })).statusCode, 200, 'listed Host, any port and case')
@@ -186,22 +185,21 @@ t.test('explicit allowedHosts / allowedOrigins replace the defaults', async (t) 
 })
 
 t.test('allowedHosts: false and allowedOrigins: false disable the checks', async (t) => {
-  const hostsOff = await buildApp(t, { allowedHosts: false })
+  const hostsOff = await buildApp(t, { demo: true, options: { allowedHosts: false } })
   t.equal((await initWith(hostsOff, { host: 'evil.example.com' })).statusCode, 200, 'any Host with allowedHosts: false')
   assertRpcError(t, await initWith(hostsOff, { host: 'evil.example.com', origin: 'http://evil.example.com' }), 403, -32000)
 
-  const originsOff = await buildApp(t, { allowedOrigins: false })
+  const originsOff = await buildApp(t, { demo: true, options: { allowedOrigins: false } })
   t.equal((await initWith(originsOff, { origin: 'http://evil.example.com' })).statusCode, 200, 'any Origin with allowedOrigins: false')
   t.equal((await initWith(originsOff, { origin: 'null' })).statusCode, 200, 'even "null" with allowedOrigins: false')
   assertRpcError(t, await initWith(originsOff, { host: 'evil.example.com' }), 403, -32000)
 
-  const bothOff = await buildApp(t, { allowedHosts: false, allowedOrigins: false })
+  const bothOff = await buildApp(t, { demo: true, options: { allowedHosts: false, allowedOrigins: false } })
   t.equal((await initWith(bothOff, { host: 'evil.example.com', origin: 'http://evil.example.com' })).statusCode, 200, 'both checks off')
 })
 
 t.test('real socket on 127.0.0.1: loopback defaults and the dns-rebinding-protection scenario', async (t) => {
-  const app = await buildApp(t)
-  const url = await listen(app)
+  const { url } = await serve(t, { demo: true })
   const port = url.port
 
   const evilHost = await request(url, 'POST', postHeaders({ host: 'evil.example.com' }), INIT)
@@ -236,7 +234,7 @@ t.test('real socket on 127.0.0.1: loopback defaults and the dns-rebinding-protec
 })
 
 t.test('real socket on 0.0.0.0: no Host restriction, Origin must match the Host', async (t) => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { demo: true })
   await app.listen({ host: '0.0.0.0', port: 0 })
   const { port } = app.server.address() as { port: number }
   const url = new URL(`http://127.0.0.1:${port}/mcp`)
@@ -255,7 +253,7 @@ t.test('real socket on 0.0.0.0: no Host restriction, Origin must match the Host'
 })
 
 t.test('auth: missing or invalid tokens answer 401 with WWW-Authenticate on POST, GET and DELETE', async (t) => {
-  const app = await buildApp(t, { auth: tokenAuth() })
+  const app = await buildApp(t, { demo: true, options: { auth: tokenAuth() } })
   const alice = await openSessionWith(t, app, { authorization: bearer('secret-token-123') })
 
   const assert401 = (res: LightMyRequestResponse, what: string): void => {
@@ -286,7 +284,7 @@ t.test('auth: missing or invalid tokens answer 401 with WWW-Authenticate on POST
 })
 
 t.test('auth: a challenge without scope carries only resource_metadata', async (t) => {
-  const app = await buildApp(t, { auth: { resourceMetadataUrl: RESOURCE_METADATA, authenticate: () => null } })
+  const app = await buildApp(t, { demo: true, options: { auth: { resourceMetadataUrl: RESOURCE_METADATA, authenticate: () => null } } })
   const res = await initWith(app, {})
   assertRpcError(t, res, 401, -32000)
   t.equal(res.headers['www-authenticate'], `Bearer resource_metadata="${RESOURCE_METADATA}"`)
@@ -295,12 +293,15 @@ t.test('auth: a challenge without scope carries only resource_metadata', async (
 t.test('auth: an authenticate hook that throws answers 401, never 500', async (t) => {
   let calls = 0
   const app = await buildApp(t, {
-    auth: {
-      resourceMetadataUrl: RESOURCE_METADATA,
-      scope: SCOPE,
-      authenticate () {
-        calls++
-        throw new Error('token verification exploded')
+    demo: true,
+    options: {
+      auth: {
+        resourceMetadataUrl: RESOURCE_METADATA,
+        scope: SCOPE,
+        authenticate () {
+          calls++
+          throw new Error('token verification exploded')
+        }
       }
     }
   })
@@ -310,12 +311,15 @@ t.test('auth: an authenticate hook that throws answers 401, never 500', async (t
   t.notMatch(sync.payload, /exploded/, 'the error message does not leak')
 
   const asyncApp = await buildApp(t, {
-    auth: {
-      resourceMetadataUrl: RESOURCE_METADATA,
-      scope: SCOPE,
-      async authenticate () {
-        calls++
-        throw new Error('async verification exploded')
+    demo: true,
+    options: {
+      auth: {
+        resourceMetadataUrl: RESOURCE_METADATA,
+        scope: SCOPE,
+        async authenticate () {
+          calls++
+          throw new Error('async verification exploded')
+        }
       }
     }
   })
@@ -328,7 +332,7 @@ t.test('auth: an authenticate hook that throws answers 401, never 500', async (t
   assertRpcError(t, del, 401, -32000)
 
   // A principal that is not a string is not a principal.
-  const badShape = await buildApp(t, { auth: { authenticate: () => ({ principal: 42 }) as unknown as McpAuthInfo } })
+  const badShape = await buildApp(t, { demo: true, options: { auth: { authenticate: () => ({ principal: 42 }) as unknown as McpAuthInfo } } })
   const bad = await initWith(badShape, {})
   assertRpcError(t, bad, 401, -32000)
   t.equal(bad.headers['www-authenticate'], 'Bearer', 'bare challenge with no metadata options')
@@ -336,7 +340,7 @@ t.test('auth: an authenticate hook that throws answers 401, never 500', async (t
 })
 
 t.test('auth: a valid token is served and ctx.auth reaches the tool handler', async (t) => {
-  const app = await buildApp(t, { auth: tokenAuth() })
+  const app = await buildApp(t, { demo: true, options: { auth: tokenAuth() } })
   addWhoami(app)
   const alice = await openSessionWith(t, app, { authorization: bearer('secret-token-123') })
   const res = await post(app, rpc(1, 'tools/call', { name: 'whoami', arguments: {} }), alice.headers)
@@ -351,7 +355,7 @@ t.test('auth: a valid token is served and ctx.auth reaches the tool handler', as
   t.same(bobRes.json().result.content, [{ type: 'text', text: `principal=bob scopes=${SCOPE}` }])
 
   // Without auth configured, ctx.auth is undefined.
-  const open = await buildApp(t)
+  const open = await buildApp(t, { demo: true })
   addWhoami(open)
   const session = await openSession(open)
   const anon = await post(open, rpc(3, 'tools/call', { name: 'whoami', arguments: {} }), session.headers)
@@ -359,7 +363,7 @@ t.test('auth: a valid token is served and ctx.auth reaches the tool handler', as
 })
 
 t.test('auth: a session is bound to the principal that created it', async (t) => {
-  const app = await buildApp(t, { auth: tokenAuth() })
+  const app = await buildApp(t, { demo: true, options: { auth: tokenAuth() } })
   addWhoami(app)
   const alice = await openSessionWith(t, app, { authorization: bearer('secret-token-123') })
   const asBob = { ...alice.headers, authorization: bearer('secret-token-bob') }
@@ -393,18 +397,12 @@ t.test('auth: a session is bound to the principal that created it', async (t) =>
 })
 
 t.test('logs never carry a session id or a bearer token', async (t) => {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer | string, _encoding, callback) {
-      lines.push(...chunk.toString().split('\n').filter((line) => line !== ''))
-      callback()
-    }
-  })
+  const { stream, lines } = logCapture()
   const TOKEN = 'secret-token-123'
   const WRONG_TOKEN = 'secret-token-wrong-999'
 
   // 1. No auth: initialize, tools/call (JSON and SSE), DELETE, then the deleted id again.
-  const app = await buildApp(t, {}, { logger: { level: 'info', stream } })
+  const app = await buildApp(t, { demo: true, fastify: { logger: { level: 'info', stream } } })
   const session = await openSession(app)
   const echo = await post(app, rpc(1, 'tools/call', { name: 'echo', arguments: { text: 'hello' } }), session.headers)
   t.equal(echo.statusCode, 200)
@@ -419,7 +417,7 @@ t.test('logs never carry a session id or a bearer token', async (t) => {
   t.equal(gone.statusCode, 404)
 
   // 2. Auth: a protected session, a tool call, a wrong token, another principal, DELETE.
-  const authApp = await buildApp(t, { auth: tokenAuth() }, { logger: { level: 'info', stream } })
+  const authApp = await buildApp(t, { demo: true, options: { auth: tokenAuth() }, fastify: { logger: { level: 'info', stream } } })
   addWhoami(authApp)
   const alice = await openSessionWith(t, authApp, { authorization: bearer(TOKEN) })
   const who = await post(authApp, rpc(5, 'tools/call', { name: 'whoami', arguments: {} }), alice.headers)

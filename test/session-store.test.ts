@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { MemorySessionStore } from '../lib/stores/memory-session-store.js'
 import { assertSessionStore } from '../lib/stores/session-store.js'
-import { sampleRecord, sessionStoreSuite } from './store-suite.js'
+import { sampleRecord, sessionStoreSuite } from './helpers/store-suite.js'
 
 sessionStoreSuite(t, async ({ ttlMs, maxSessions }) => new MemorySessionStore({ ttlMs, maxSessions }), 'MemorySessionStore')
 

@@ -5,15 +5,13 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { buildDemo } from '../examples/demo/app.js'
-import { callTool, deferred, initializeParams, listen, notification, openSessionHttp, postHeaders, request, rpc, serve, sseMessages, streamHeaders, StreamReader, type Session, within } from './helpers.js'
+import { callTool, deferred, initializeParams, listen, notification, openSessionHttp, postHeaders, request, rpc, serve, sseMessages, streamHeaders, StreamReader, type Session, within } from './helpers/index.js'
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no'
 }
-
-
 
 function assertSseHeaders (t: Tap, reader: StreamReader, session: Session): void {
   t.equal(reader.status, 200, 'status 200')
@@ -72,7 +70,7 @@ async function openSessionAnyMode (url: URL): Promise<Session> {
 }
 
 t.test('auto mode: progress before the result turns the POST answer into an SSE stream', async (t) => {
-  const { url } = await serve(t)
+  const { url } = await serve(t, { demo: true })
   const session = await openSessionHttp(url)
   const reader = await request(url, 'POST', session.headers, callTool(5, 'countdown', { from: 3, intervalMs: 0 }, 'tok-1'))
   assertSseHeaders(t, reader, session)
@@ -104,7 +102,7 @@ t.test('auto mode: progress before the result turns the POST answer into an SSE 
 })
 
 t.test('auto mode without related messages answers application/json', async (t) => {
-  const { url } = await serve(t)
+  const { url } = await serve(t, { demo: true })
   const session = await openSessionHttp(url)
   const reader = await request(url, 'POST', session.headers, callTool(6, 'echo', { text: 'plain' }))
   await reader.waitEnd()
@@ -116,7 +114,7 @@ t.test('auto mode without related messages answers application/json', async (t) 
 })
 
 t.test("responseMode 'json' never streams and drops progress", async (t) => {
-  const { url } = await serve(t, { responseMode: 'json' })
+  const { url } = await serve(t, { demo: true, options: { responseMode: 'json' } })
   const session = await openSessionHttp(url)
   const reader = await request(url, 'POST', session.headers, callTool(7, 'countdown', { from: 3, intervalMs: 0 }, 'tok-json'))
   await reader.waitEnd()
@@ -127,7 +125,7 @@ t.test("responseMode 'json' never streams and drops progress", async (t) => {
 })
 
 t.test("responseMode 'sse' streams even a plain echo", async (t) => {
-  const { url } = await serve(t, { responseMode: 'sse' })
+  const { url } = await serve(t, { demo: true, options: { responseMode: 'sse' } })
   const session = await openSessionAnyMode(url)
   const reader = await request(url, 'POST', session.headers, callTool(8, 'echo', { text: 'streamed' }))
   assertSseHeaders(t, reader, session)
@@ -139,7 +137,7 @@ t.test("responseMode 'sse' streams even a plain echo", async (t) => {
 })
 
 t.test('GET opens the standalone stream; a second GET replaces the first', async (t) => {
-  const { app, url } = await serve(t)
+  const { app, url } = await serve(t, { demo: true })
   const session = await openSessionHttp(url)
   const first = await request(url, 'GET', streamHeaders(session))
   t.teardown(() => first.destroy())
@@ -164,7 +162,7 @@ t.test('GET opens the standalone stream; a second GET replaces the first', async
 })
 
 t.test('keep-alive comments arrive on an idle stream', async (t) => {
-  const { url } = await serve(t, { keepAliveMs: 50 })
+  const { url } = await serve(t, { demo: true, options: { keepAliveMs: 50 } })
   const session = await openSessionHttp(url)
   const reader = await request(url, 'GET', streamHeaders(session))
   t.teardown(() => reader.destroy())
@@ -177,7 +175,7 @@ t.test('keep-alive comments arrive on an idle stream', async (t) => {
 })
 
 t.test('a tool added after listen announces tools/list_changed on the GET stream', async (t) => {
-  const { app, url } = await serve(t)
+  const { app, url } = await serve(t, { demo: true })
   const withStream = await openSessionHttp(url)
   const withoutStream = await openSessionHttp(url)
   const reader = await request(url, 'GET', streamHeaders(withStream))
@@ -207,15 +205,18 @@ t.test('a tool added after listen announces tools/list_changed on the GET stream
 t.test('DELETE ends the GET stream and aborts a tool call whose POST is streaming', async (t) => {
   const reached = deferred()
   const aborted = deferred<{ aborted: boolean, reason: unknown }>()
-  const { app, url } = await serve(t, {}, (app) => {
-    app.mcp.tool({ name: 'hold', description: 'waits until aborted', inputSchema: Type.Object({}) }, async (_args, ctx) => {
-      await ctx.progress(1)
-      reached.resolve()
-      const signal = ctx.signal
-      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
-      aborted.resolve({ aborted: signal.aborted, reason: signal.reason })
-      return 'released'
-    })
+  const { app, url } = await serve(t, {
+    demo: true,
+    setup: (app) => {
+      app.mcp.tool({ name: 'hold', description: 'waits until aborted', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+        await ctx.progress(1)
+        reached.resolve()
+        const signal = ctx.signal
+        if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+        aborted.resolve({ aborted: signal.aborted, reason: signal.reason })
+        return 'released'
+      })
+    }
   })
   const session = await openSessionHttp(url)
   const get = await request(url, 'GET', streamHeaders(session))
@@ -254,31 +255,35 @@ t.test('backpressure: a handler that awaits each message is paced by a reader th
   let progressed = 0
   const finished = deferred<{ sent: number, aborted: boolean, maxBuffered: number }>()
   let serverSide: http.IncomingMessage | undefined
-  const { app, url } = await serve(t, { maxQueuedBytes: 2048 }, (app) => {
-    app.mcp.tool({ name: 'flood-await', description: 'logs a lot, awaiting each', inputSchema: Type.Object({}) }, async (_args, ctx) => {
-      let sent = 0
-      let maxBuffered = 0
-      for (; sent < total; sent++) {
-        const pending = ctx.log('info', { i: sent, big })
-        // What Node holds for this socket right after a write: the peak for this message.
-        maxBuffered = Math.max(maxBuffered, serverSide?.socket.writableLength ?? 0)
-        let settled = false
-        void pending.then(() => { settled = true })
-        // A stream that can take more resolves at once; one waiting for `drain` does not.
-        await null
-        await null
-        if (!settled && sent >= deepEnough) stalled.resolve(sent)
-        await pending
-        progressed = sent + 1
-      }
-      finished.resolve({ sent, aborted: ctx.signal.aborted, maxBuffered })
-      return 'flooded'
-    })
+  const { app, url } = await serve(t, {
+    demo: true,
+    options: { maxQueuedBytes: 2048 },
+    setup: (app) => {
+      app.mcp.tool({ name: 'flood-await', description: 'logs a lot, awaiting each', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+        let sent = 0
+        let maxBuffered = 0
+        for (; sent < total; sent++) {
+          const pending = ctx.log('info', { i: sent, big })
+          // What Node holds for this socket right after a write: the peak for this message.
+          maxBuffered = Math.max(maxBuffered, serverSide?.socket.writableLength ?? 0)
+          let settled = false
+          pending.then(() => { settled = true })
+          // A stream that can take more resolves at once; one waiting for `drain` does not.
+          await null
+          await null
+          if (!settled && sent >= deepEnough) stalled.resolve(sent)
+          await pending
+          progressed = sent + 1
+        }
+        finished.resolve({ sent, aborted: ctx.signal.aborted, maxBuffered })
+        return 'flooded'
+      })
+    }
   })
   const other = await openSessionHttp(url)
   const session = await openSessionHttp(url)
   const probe = watchSocket(app, 'flood-await')
-  void probe.request.then((req) => { serverSide = req })
+  probe.request.then((req) => { serverSide = req })
   const stuck = await stalledPost(url, { ...session.headers, 'x-probe': 'flood-await' }, callTool(11, 'flood-await', {}))
   t.teardown(() => stuck.destroy())
   t.equal(stuck.response.statusCode, 200)
@@ -316,14 +321,18 @@ t.test('backpressure: a handler that does not wait is cut off at maxQueuedBytes'
   const big = 'x'.repeat(8 * 1024)
   const total = 5000 // ~40 MB: far more than socket buffers hold
   const finished = deferred<{ aborted: boolean }>()
-  const { app, url } = await serve(t, { maxQueuedBytes: 2048 }, (app) => {
-    app.mcp.tool({ name: 'flood', description: 'logs a lot without waiting', inputSchema: Type.Object({}) }, async (_args, ctx) => {
-      const pending: Array<Promise<void>> = []
-      for (let i = 0; i < total; i++) pending.push(ctx.log('info', { i, big }))
-      await Promise.all(pending)
-      finished.resolve({ aborted: ctx.signal.aborted })
-      return 'flooded'
-    })
+  const { app, url } = await serve(t, {
+    demo: true,
+    options: { maxQueuedBytes: 2048 },
+    setup: (app) => {
+      app.mcp.tool({ name: 'flood', description: 'logs a lot without waiting', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+        const pending: Array<Promise<void>> = []
+        for (let i = 0; i < total; i++) pending.push(ctx.log('info', { i, big }))
+        await Promise.all(pending)
+        finished.resolve({ aborted: ctx.signal.aborted })
+        return 'flooded'
+      })
+    }
   })
   const other = await openSessionHttp(url)
   const otherStream = await request(url, 'GET', streamHeaders(other))
@@ -364,13 +373,17 @@ t.test('backpressure: a reader that stays stalled for slowReaderTimeoutMs is dro
   const big = 'x'.repeat(8 * 1024)
   const total = 10_000
   const finished = deferred<{ sent: number, aborted: boolean }>()
-  const { app, url } = await serve(t, { slowReaderTimeoutMs: 300 }, (app) => {
-    app.mcp.tool({ name: 'flood-await', description: 'logs a lot, awaiting each', inputSchema: Type.Object({}) }, async (_args, ctx) => {
-      let sent = 0
-      for (; sent < total; sent++) await ctx.log('info', { i: sent, big })
-      finished.resolve({ sent, aborted: ctx.signal.aborted })
-      return 'flooded'
-    })
+  const { app, url } = await serve(t, {
+    demo: true,
+    options: { slowReaderTimeoutMs: 300 },
+    setup: (app) => {
+      app.mcp.tool({ name: 'flood-await', description: 'logs a lot, awaiting each', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+        let sent = 0
+        for (; sent < total; sent++) await ctx.log('info', { i: sent, big })
+        finished.resolve({ sent, aborted: ctx.signal.aborted })
+        return 'flooded'
+      })
+    }
   })
   const session = await openSessionHttp(url)
   const probe = watchSocket(app, 'stalled')
@@ -405,7 +418,7 @@ t.test('app.close() with an open GET stream ends the stream and resolves', async
 })
 
 t.test('notifications alone are accepted with 202 and no stream', async (t) => {
-  const { url } = await serve(t, { responseMode: 'sse' })
+  const { url } = await serve(t, { demo: true, options: { responseMode: 'sse' } })
   const session = await openSessionAnyMode(url)
   const res = await request(url, 'POST', postHeaders({ 'mcp-session-id': session.id, 'mcp-protocol-version': session.protocolVersion }), notification('notifications/progress', { progressToken: 'x', progress: 1 }))
   await res.waitEnd()

@@ -2,12 +2,12 @@ import t, { type Test } from 'tap'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildApp, initializeParams, listen, notification, post, postHeaders, rpc, sseMessages } from './helpers.js'
+import { buildApp, initializeParams, listen, notification, post, postHeaders, rpc, sseMessages } from './helpers/index.js'
 
 const ECHO = (id: number, text: string) => rpc(id, 'tools/call', { name: 'echo', arguments: { text } })
 
 function statelessApp (t: Test, options: Record<string, unknown> = {}): Promise<FastifyInstance> {
-  return buildApp(t, { stateless: true, ...options })
+  return buildApp(t, { demo: true, options: { stateless: true, ...options } })
 }
 
 function assertRpcError (t: Test, res: LightMyRequestResponse, status: number, code: number): void {

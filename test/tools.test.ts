@@ -1,21 +1,8 @@
-import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import mcp, { McpError, type McpPluginOptions, type ToolContext } from '../lib/index.js'
-import { listen, openSession, openSessionHttp, post, request, rpc, sseMessages, streamHeaders, type Session } from './helpers.js'
-
-type Setup = (app: FastifyInstance) => void
-
-/** Fastify + the plugin + whatever tools `setup` registers (before ready). Closed at teardown. */
-async function makeApp (t: { teardown (fn: () => unknown): void }, setup: Setup = () => {}, options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions)
-  t.teardown(() => app.close())
-  await app.register(mcp, { serverInfo: { name: 'tools-test', version: '1.0.0' }, ...options })
-  setup(app)
-  await app.ready()
-  return app
-}
+import { McpError, type ToolContext } from '../lib/index.js'
+import { buildApp, logCapture, openSession, openSessionHttp, post, request, rpc, serve, sseMessages, streamHeaders, type Session, type Setup } from './helpers/index.js'
 
 async function call (app: FastifyInstance, session: Session, name: string, args?: unknown, id: string | number = 1, meta?: Record<string, unknown>) {
   const params: Record<string, unknown> = { name }
@@ -41,9 +28,14 @@ const noop = async () => 'ok'
 /** Tools are given an explicit empty schema so that the default-schema bug (see its own test) does not mask the rest. */
 const NO_ARGS = Type.Object({})
 
+/** Registers a do-nothing tool per name. */
+const toolsNamed = (names: string[]): Setup => (app) => {
+  for (const name of names) app.mcp.tool({ name, description: name, inputSchema: NO_ARGS }, noop)
+}
+
 t.test('registration', async (t) => {
   t.test('invalid names → FST_MCP_INVALID_TOOL', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     for (const name of ['', 'a b', 'x'.repeat(129), 'héllo', 'a/b', 'tool!']) {
       t.throws(() => app.mcp.tool({ name, description: 'd' }, noop), { code: 'FST_MCP_INVALID_TOOL' }, JSON.stringify(name.length > 20 ? name.slice(0, 20) + '…' : name))
     }
@@ -53,7 +45,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('valid edge names are accepted', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const names = ['a', 'A.b-c_d', 'n'.repeat(128), '0_9']
     for (const name of names) t.doesNotThrow(() => app.mcp.tool({ name, description: 'd', inputSchema: NO_ARGS }, noop), name.slice(0, 20))
     const session = await openSession(app)
@@ -62,7 +54,7 @@ t.test('registration', async (t) => {
 
   t.test('a tool without inputSchema is accepted, takes no arguments and publishes an empty object schema', async (t) => {
     // ToolDefinition documents inputSchema as optional ("Default: an empty object schema").
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     t.doesNotThrow(() => app.mcp.tool({ name: 'noargs', description: 'No arguments' }, async () => 'ran'), 'registration succeeds')
     const session = await openSession(app)
     const tools = (await listAll(app, session)).result.tools
@@ -71,8 +63,10 @@ t.test('registration', async (t) => {
   })
 
   t.test('a duplicate name → FST_MCP_DUPLICATE_TOOL, and the first one stays', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.tool({ name: 'dup', description: 'first', inputSchema: NO_ARGS }, async () => 'first')
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.tool({ name: 'dup', description: 'first', inputSchema: NO_ARGS }, async () => 'first')
+      }
     })
     t.throws(() => app.mcp.tool({ name: 'dup', description: 'second', inputSchema: NO_ARGS }, async () => 'second'), { code: 'FST_MCP_DUPLICATE_TOOL' })
     const session = await openSession(app)
@@ -83,7 +77,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('schemas must be object schemas (TypeBox, or raw JSON Schema 2020-12 — see json-schema.test.ts)', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     t.throws(() => app.mcp.tool({ name: 'plain', description: 'd', inputSchema: { type: 'string' } as never }, noop),
       { code: 'FST_MCP_INVALID_TOOL' }, 'a plain JSON Schema that is not an object schema')
     t.throws(() => app.mcp.tool({ name: 'str', description: 'd', inputSchema: Type.String() as never }, noop),
@@ -98,7 +92,7 @@ t.test('registration', async (t) => {
   })
 
   t.test('a missing description or handler is an error', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     t.throws(() => app.mcp.tool({ name: 'nodesc' } as never, noop), { code: 'FST_MCP_INVALID_TOOL', message: /description/ })
     t.throws(() => app.mcp.tool({ name: 'nohandler', description: 'd', inputSchema: NO_ARGS }, undefined as never), { code: 'FST_MCP_INVALID_TOOL' })
     t.throws(() => app.mcp.tool(null as never, noop), { code: 'FST_MCP_INVALID_TOOL' })
@@ -118,9 +112,11 @@ t.test('tools/list', async (t) => {
     const annotations = { title: 'Search', readOnlyHint: true, openWorldHint: false }
     const icons = [{ src: 'https://example.com/icon.png', mimeType: 'image/png', sizes: ['48x48'] }]
     const _meta = { 'example.com/owner': 'team-a', n: 1 }
-    const app = await makeApp(t, (app) => {
-      app.mcp.tool({ name: 'search', title: 'Search things', description: 'Search', inputSchema, outputSchema, annotations, icons, _meta }, async () => ({ structuredContent: { hits: [] } }))
-      app.mcp.tool({ name: 'bare', description: 'No schema', inputSchema: NO_ARGS }, noop)
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.tool({ name: 'search', title: 'Search things', description: 'Search', inputSchema, outputSchema, annotations, icons, _meta }, async () => ({ structuredContent: { hits: [] } }))
+        app.mcp.tool({ name: 'bare', description: 'No schema', inputSchema: NO_ARGS }, noop)
+      }
     })
     const session = await openSession(app)
     const { result } = await listAll(app, session)
@@ -140,7 +136,7 @@ t.test('tools/list', async (t) => {
   t.test('changing the definition object after registration does not change what is published', async (t) => {
     const inputSchema = Type.Object({ a: Type.String() })
     const definition = { name: 'mut', description: 'before', inputSchema }
-    const app = await makeApp(t, (app) => { app.mcp.tool(definition, noop) })
+    const app = await buildApp(t, { setup: (app) => { app.mcp.tool(definition, noop) } })
     definition.description = 'after'
     ;(inputSchema.properties as Record<string, unknown>).b = Type.Number()
     const session = await openSession(app)
@@ -150,9 +146,7 @@ t.test('tools/list', async (t) => {
   })
 
   t.test('pagination with pageSize 2', async (t) => {
-    const app = await makeApp(t, (app) => {
-      for (const name of ['e', 'c', 'a', 'd', 'b']) app.mcp.tool({ name, description: name, inputSchema: NO_ARGS }, noop)
-    }, { pageSize: 2 })
+    const app = await buildApp(t, { options: { pageSize: 2 }, setup: toolsNamed(['e', 'c', 'a', 'd', 'b']) })
     const session = await openSession(app)
 
     const p1 = (await listAll(app, session)).result
@@ -166,9 +160,7 @@ t.test('tools/list', async (t) => {
     t.notOk('nextCursor' in p3, 'the last page has no nextCursor')
 
     t.test('an exactly full last page has no nextCursor', async (t) => {
-      const four = await makeApp(t, (app) => {
-        for (const name of ['w', 'x', 'y', 'z']) app.mcp.tool({ name, description: name, inputSchema: NO_ARGS }, noop)
-      }, { pageSize: 2 })
+      const four = await buildApp(t, { options: { pageSize: 2 }, setup: toolsNamed(['w', 'x', 'y', 'z']) })
       const s = await openSession(four)
       const q1 = (await listAll(four, s)).result
       const q2 = (await listAll(four, s, q1.nextCursor)).result
@@ -178,9 +170,7 @@ t.test('tools/list', async (t) => {
   })
 
   t.test('a tool added or removed between page fetches neither duplicates nor skips earlier items', async (t) => {
-    const app = await makeApp(t, (app) => {
-      for (const name of ['b', 'c', 'd', 'e', 'f']) app.mcp.tool({ name, description: name, inputSchema: NO_ARGS }, noop)
-    }, { pageSize: 2 })
+    const app = await buildApp(t, { options: { pageSize: 2 }, setup: toolsNamed(['b', 'c', 'd', 'e', 'f']) })
     const session = await openSession(app)
     const p1 = (await listAll(app, session)).result
     t.same(p1.tools.map((x: any) => x.name), ['b', 'c'])
@@ -198,9 +188,7 @@ t.test('tools/list', async (t) => {
   })
 
   t.test('an invalid cursor → -32602', async (t) => {
-    const app = await makeApp(t, (app) => {
-      for (const name of ['a', 'b', 'c']) app.mcp.tool({ name, description: name, inputSchema: NO_ARGS }, noop)
-    }, { pageSize: 2 })
+    const app = await buildApp(t, { options: { pageSize: 2 }, setup: toolsNamed(['a', 'b', 'c']) })
     const session = await openSession(app)
     for (const cursor of ['not a cursor!', Buffer.from('offset:2').toString('base64url'), '']) {
       const res = await post(app, rpc(7, 'tools/list', { cursor }), session.headers)
@@ -224,20 +212,22 @@ t.test('handler return shapes', async (t) => {
     { type: 'resource', resource: { uri: 'file:///b.bin', blob: 'AAEC' } },
     { type: 'resource_link', uri: 'file:///c.md', name: 'c.md', description: 'C' }
   ]
-  const app = await makeApp(t, (app) => {
-    app.mcp.tool({ name: 'text', description: 'd', inputSchema: NO_ARGS }, async () => 'plain text')
-    app.mcp.tool({ name: 'sync', description: 'd', inputSchema: NO_ARGS }, () => 'sync text')
-    app.mcp.tool({ name: 'blocks', description: 'd', inputSchema: NO_ARGS }, async () => blocks as never)
-    app.mcp.tool({ name: 'full', description: 'd', inputSchema: NO_ARGS }, async () => ({ content: [{ type: 'text', text: 'went wrong' }], isError: true, _meta: { k: 1 } }))
-    app.mcp.tool({ name: 'structured', description: 'd', inputSchema: NO_ARGS }, async () => ({ structuredContent: { a: 1, b: ['x'] } }))
-    app.mcp.tool({ name: 'both', description: 'd', inputSchema: NO_ARGS }, async () => ({ content: [{ type: 'text', text: 'mine' }], structuredContent: { a: 1 } }))
-    app.mcp.tool({ name: 'number', description: 'd', inputSchema: NO_ARGS }, async () => 42 as never)
-    app.mcp.tool({ name: 'nullish', description: 'd', inputSchema: NO_ARGS }, async () => null as never)
-    app.mcp.tool({ name: 'badblock', description: 'd', inputSchema: NO_ARGS }, async () => [{ type: 'video', url: 'x' }] as never)
-    app.mcp.tool({ name: 'badimage', description: 'd', inputSchema: NO_ARGS }, async () => [{ type: 'image', data: 'x' }] as never)
-    app.mcp.tool({ name: 'throws', description: 'd', inputSchema: NO_ARGS }, async () => { throw new Error('disk on fire') })
-    app.mcp.tool({ name: 'mcperror', description: 'd', inputSchema: NO_ARGS }, async () => { throw new McpError(-32602, 'Unknown city: Atlantis', { city: 'Atlantis' }) })
-    app.mcp.tool({ name: 'typed', description: 'd', inputSchema: Type.Object({ n: Type.Integer() }) }, async ({ n }) => String(n * 2))
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'text', description: 'd', inputSchema: NO_ARGS }, async () => 'plain text')
+      app.mcp.tool({ name: 'sync', description: 'd', inputSchema: NO_ARGS }, () => 'sync text')
+      app.mcp.tool({ name: 'blocks', description: 'd', inputSchema: NO_ARGS }, async () => blocks as never)
+      app.mcp.tool({ name: 'full', description: 'd', inputSchema: NO_ARGS }, async () => ({ content: [{ type: 'text', text: 'went wrong' }], isError: true, _meta: { k: 1 } }))
+      app.mcp.tool({ name: 'structured', description: 'd', inputSchema: NO_ARGS }, async () => ({ structuredContent: { a: 1, b: ['x'] } }))
+      app.mcp.tool({ name: 'both', description: 'd', inputSchema: NO_ARGS }, async () => ({ content: [{ type: 'text', text: 'mine' }], structuredContent: { a: 1 } }))
+      app.mcp.tool({ name: 'number', description: 'd', inputSchema: NO_ARGS }, async () => 42 as never)
+      app.mcp.tool({ name: 'nullish', description: 'd', inputSchema: NO_ARGS }, async () => null as never)
+      app.mcp.tool({ name: 'badblock', description: 'd', inputSchema: NO_ARGS }, async () => [{ type: 'video', url: 'x' }] as never)
+      app.mcp.tool({ name: 'badimage', description: 'd', inputSchema: NO_ARGS }, async () => [{ type: 'image', data: 'x' }] as never)
+      app.mcp.tool({ name: 'throws', description: 'd', inputSchema: NO_ARGS }, async () => { throw new Error('disk on fire') })
+      app.mcp.tool({ name: 'mcperror', description: 'd', inputSchema: NO_ARGS }, async () => { throw new McpError(-32602, 'Unknown city: Atlantis', { city: 'Atlantis' }) })
+      app.mcp.tool({ name: 'typed', description: 'd', inputSchema: Type.Object({ n: Type.Integer() }) }, async ({ n }) => String(n * 2))
+    }
   })
   const session = await openSession(app)
 
@@ -306,12 +296,14 @@ t.test('handler return shapes', async (t) => {
 
 t.test('outputSchema', async (t) => {
   const outputSchema = Type.Object({ sum: Type.Number(), label: Type.String() })
-  const app = await makeApp(t, (app) => {
-    app.mcp.tool({ name: 'good', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => ({ structuredContent: { sum: 3, label: 'three' } }))
-    app.mcp.tool({ name: 'bad', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => ({ content: [], structuredContent: { sum: 'three', label: 'x' } as never }))
-    app.mcp.tool({ name: 'missing', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => 'just text' as never)
-    app.mcp.tool({ name: 'failed', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => ({ content: [{ type: 'text', text: 'nope' }], isError: true }))
-    app.mcp.tool({ name: 'throws', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => { throw new Error('boom') })
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'good', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => ({ structuredContent: { sum: 3, label: 'three' } }))
+      app.mcp.tool({ name: 'bad', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => ({ content: [], structuredContent: { sum: 'three', label: 'x' } as never }))
+      app.mcp.tool({ name: 'missing', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => 'just text' as never)
+      app.mcp.tool({ name: 'failed', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => ({ content: [{ type: 'text', text: 'nope' }], isError: true }))
+      app.mcp.tool({ name: 'throws', description: 'd', outputSchema, inputSchema: NO_ARGS }, async () => { throw new Error('boom') })
+    }
   })
   const session = await openSession(app)
 
@@ -345,12 +337,14 @@ t.test('handler context', async (t) => {
   t.test('requestId, sessionId, session, protocolVersion, meta', async (t) => {
     const seen: ToolContext[] = []
     const snapshot: Array<Record<string, unknown>> = []
-    const app = await makeApp(t, (app) => {
-      app.mcp.tool({ name: 'ctx', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        seen.push(ctx)
-        snapshot.push({ requestId: ctx.requestId, sessionId: ctx.sessionId, clientInfo: ctx.session?.clientInfo, protocolVersion: ctx.protocolVersion, meta: ctx.meta, aborted: ctx.signal.aborted, auth: ctx.auth })
-        return 'ok'
-      })
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.tool({ name: 'ctx', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          seen.push(ctx)
+          snapshot.push({ requestId: ctx.requestId, sessionId: ctx.sessionId, clientInfo: ctx.session?.clientInfo, protocolVersion: ctx.protocolVersion, meta: ctx.meta, aborted: ctx.signal.aborted, auth: ctx.auth })
+          return 'ok'
+        })
+      }
     })
     const session = await openSession(app, '2025-06-18')
     await call(app, session, 'ctx', {}, 'req-7', { custom: 'x' })
@@ -368,14 +362,16 @@ t.test('handler context', async (t) => {
   })
 
   t.test('ctx.logger is a usable child logger bound to the session', async (t) => {
-    const lines: any[] = []
-    const stream = new Writable({ write (chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line)); done() } })
-    const app = await makeApp(t, (app) => {
-      app.mcp.tool({ name: 'logs', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        ctx.logger.info({ marker: 'tool-log' }, 'hello from the tool')
-        return 'ok'
-      })
-    }, {}, { logger: { level: 'info', stream } })
+    const { stream, records: lines } = logCapture()
+    const app = await buildApp(t, {
+      fastify: { logger: { level: 'info', stream } },
+      setup: (app) => {
+        app.mcp.tool({ name: 'logs', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          ctx.logger.info({ marker: 'tool-log' }, 'hello from the tool')
+          return 'ok'
+        })
+      }
+    })
     const session = await openSession(app)
     const res = await call(app, session, 'logs')
     t.equal(res.json().result.content[0].text, 'ok')
@@ -388,33 +384,35 @@ t.test('handler context', async (t) => {
   })
 
   t.test('progress', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.tool({ name: 'steps', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        await ctx.progress(1, 3, 'one')
-        await ctx.progress(2, 3)
-        await ctx.progress(3)
-        return 'done'
-      })
-      app.mcp.tool({ name: 'floats', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        await ctx.progress(0.25)
-        await ctx.progress(0.5, 1)
-        return 'done'
-      })
-      app.mcp.tool({ name: 'backwards', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        await ctx.progress(5)
-        try {
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.tool({ name: 'steps', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          await ctx.progress(1, 3, 'one')
+          await ctx.progress(2, 3)
+          await ctx.progress(3)
+          return 'done'
+        })
+        app.mcp.tool({ name: 'floats', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          await ctx.progress(0.25)
+          await ctx.progress(0.5, 1)
+          return 'done'
+        })
+        app.mcp.tool({ name: 'backwards', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
           await ctx.progress(5)
-          return 'no error'
-        } catch (err) {
-          const error = err as Error & { code?: string }
-          return `${error.code}: ${error.message}`
-        }
-      })
-      app.mcp.tool({ name: 'backwards-uncaught', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        await ctx.progress(2)
-        await ctx.progress(1)
-        return 'unreachable'
-      })
+          try {
+            await ctx.progress(5)
+            return 'no error'
+          } catch (err) {
+            const error = err as Error & { code?: string }
+            return `${error.code}: ${error.message}`
+          }
+        })
+        app.mcp.tool({ name: 'backwards-uncaught', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          await ctx.progress(2)
+          await ctx.progress(1)
+          return 'unreachable'
+        })
+      }
     })
     const session = await openSession(app)
 
@@ -466,22 +464,24 @@ t.test('handler context', async (t) => {
   })
 
   t.test('ctx.log honours logging/setLevel', async (t) => {
-    const app = await makeApp(t, (app) => {
-      app.mcp.tool({ name: 'chatty', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        await ctx.log('debug', 'a debug line')
-        await ctx.log('info', { step: 'info' })
-        await ctx.log('warning', 'careful', 'my-logger')
-        await ctx.log('error', { step: 'error' })
-        return 'done'
-      })
-      app.mcp.tool({ name: 'badlevel', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
-        try {
-          await ctx.log('loud' as never, 'x')
-          return 'no error'
-        } catch (err) {
-          return (err as { code: string }).code
-        }
-      })
+    const app = await buildApp(t, {
+      setup: (app) => {
+        app.mcp.tool({ name: 'chatty', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          await ctx.log('debug', 'a debug line')
+          await ctx.log('info', { step: 'info' })
+          await ctx.log('warning', 'careful', 'my-logger')
+          await ctx.log('error', { step: 'error' })
+          return 'done'
+        })
+        app.mcp.tool({ name: 'badlevel', description: 'd', inputSchema: NO_ARGS }, async (_args, ctx) => {
+          try {
+            await ctx.log('loud' as never, 'x')
+            return 'no error'
+          } catch (err) {
+            return (err as { code: string }).code
+          }
+        })
+      }
     })
     const logged = (payload: string) => sseMessages(payload).filter((m) => m.method === 'notifications/message').map((m) => m.params)
 
@@ -522,9 +522,11 @@ t.test('handler context', async (t) => {
 })
 
 t.test('removeTool', async (t) => {
-  const app = await makeApp(t, (app) => {
-    app.mcp.tool({ name: 'keep', description: 'd', inputSchema: NO_ARGS }, noop)
-    app.mcp.tool({ name: 'gone', description: 'd', inputSchema: NO_ARGS }, noop)
+  const app = await buildApp(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'keep', description: 'd', inputSchema: NO_ARGS }, noop)
+      app.mcp.tool({ name: 'gone', description: 'd', inputSchema: NO_ARGS }, noop)
+    }
   })
   const session = await openSession(app)
   t.equal(app.mcp.removeTool('gone'), true)
@@ -537,7 +539,7 @@ t.test('removeTool', async (t) => {
 })
 
 t.test('a tool added after ready() with no GET stream open', async (t) => {
-  const app = await makeApp(t, (app) => { app.mcp.tool({ name: 'first', description: 'd', inputSchema: NO_ARGS }, noop) })
+  const app = await buildApp(t, { setup: (app) => { app.mcp.tool({ name: 'first', description: 'd', inputSchema: NO_ARGS }, noop) } })
   const session = await openSession(app)
   t.doesNotThrow(() => app.mcp.tool({ name: 'late', description: 'added late', inputSchema: NO_ARGS }, async () => 'late answer'))
   const tools = (await listAll(app, session)).result.tools
@@ -547,8 +549,7 @@ t.test('a tool added after ready() with no GET stream open', async (t) => {
 })
 
 t.test('a tool change is announced on open GET streams', async (t) => {
-  const app = await makeApp(t, (app) => { app.mcp.tool({ name: 'first', description: 'd', inputSchema: NO_ARGS }, noop) })
-  const url = await listen(app)
+  const { app, url } = await serve(t, { setup: (app) => { app.mcp.tool({ name: 'first', description: 'd', inputSchema: NO_ARGS }, noop) } })
   const session = await openSessionHttp(url)
   const stream = await request(url, 'GET', streamHeaders(session))
   t.teardown(() => stream.destroy())
@@ -560,19 +561,19 @@ t.test('a tool change is announced on open GET streams', async (t) => {
 
 t.test('capabilities', async (t) => {
   t.test('no tools: no tools capability; logging always', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     const res = await post(app, rpc(0, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } }), { 'content-type': 'application/json', accept: 'application/json, text/event-stream' })
     t.strictSame(res.json().result.capabilities, { logging: {} })
   })
 
   t.test('with tools: tools {listChanged: true} and logging', async (t) => {
-    const app = await makeApp(t, (app) => { app.mcp.tool({ name: 'x', description: 'd', inputSchema: NO_ARGS }, noop) })
+    const app = await buildApp(t, { setup: (app) => { app.mcp.tool({ name: 'x', description: 'd', inputSchema: NO_ARGS }, noop) } })
     const res = await post(app, rpc(0, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } }), { 'content-type': 'application/json', accept: 'application/json, text/event-stream' })
     t.strictSame(res.json().result.capabilities, { logging: {}, tools: { listChanged: true } })
   })
 
   t.test('capabilities follow tools added or removed later', async (t) => {
-    const app = await makeApp(t)
+    const app = await buildApp(t)
     app.mcp.tool({ name: 'x', description: 'd', inputSchema: NO_ARGS }, noop)
     const init = () => post(app, rpc(0, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } }), { 'content-type': 'application/json', accept: 'application/json, text/event-stream' })
     t.strictSame((await init()).json().result.capabilities, { logging: {}, tools: { listChanged: true } })

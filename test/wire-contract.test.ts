@@ -11,7 +11,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { McpPluginOptions } from '../lib/index.js'
-import { buildApp, initializeParams, notification, openSession, post, postHeaders, rpc, sseMessages, type Session } from './helpers.js'
+import { buildApp, initializeParams, notification, openSession, post, postHeaders, rpc, sseMessages, type Session } from './helpers/index.js'
 
 type TT = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -989,7 +989,7 @@ async function openWith (app: FastifyInstance, rev: Rev, extra: Record<string, s
 }
 
 async function contextFor (t: TT, rev: Rev, kind: AppKind): Promise<Ctx> {
-  const app = await buildApp(t, APP_OPTIONS[kind])
+  const app = await buildApp(t, { demo: true, options: APP_OPTIONS[kind] })
   app.mcp.tool({
     name: 'boom',
     description: 'Always throws',
@@ -1044,7 +1044,7 @@ t.test('every applicable row ran for every revision', async (t) => {
 
 for (const rev of REVISIONS) {
   t.test(`sessions, revision ${rev}`, async (t) => {
-    const app = await buildApp(t)
+    const app = await buildApp(t, { demo: true })
 
     t.test('two sessions get different, well-formed ids', async (t) => {
       const a = await app.inject(initialize(rev))
@@ -1088,7 +1088,7 @@ for (const rev of REVISIONS) {
 }
 
 t.test('the session cap frees up after a DELETE', async (t) => {
-  const app = await buildApp(t, { maxSessions: 1 })
+  const app = await buildApp(t, { demo: true, options: { maxSessions: 1 } })
   const s = await openSession(app)
   const full = await app.inject(initialize('2025-11-25'))
   t.equal(full.statusCode, 503)

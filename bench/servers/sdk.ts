@@ -53,7 +53,7 @@ app.post('/mcp', async (req: Request, res: Response) => {
 
 const server: Server = app.listen(0, '127.0.0.1', () => {
   announce((server.address() as AddressInfo).port, () => new Promise((resolve) => {
-    for (const transport of transports.values()) void transport.close()
+    for (const transport of transports.values()) transport.close()
     server.close(() => resolve(undefined))
     server.closeAllConnections()
   }))

@@ -15,7 +15,6 @@ export interface MemoryEventStoreOptions {
  * which also keeps the byte bound honest. Converting to a number flattens it.
  */
 function flatten (data: string): string {
-  // eslint-disable-next-line no-unused-expressions
   Number(data)
   return data
 }

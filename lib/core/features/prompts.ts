@@ -248,7 +248,6 @@ export class PromptRegistry {
     const returned = completer(argument.value, { arguments: context.arguments }, ctx)
     return returned instanceof Promise ? returned.then(toCompletion) : toCompletion(returned)
   }
-
 }
 
 /** A bare array of values is shorthand for `{ values }`; the dispatcher validates and caps. */

@@ -20,9 +20,9 @@ import type { CompletionRequest, CompletionResult, CompletionSource } from './co
 import { Registry } from './registry.js'
 import { UriTemplate, UriTemplateError } from './uri-template.js'
 
-
 /** An RFC 3986 scheme followed by ':' (absolute URI); whitespace and controls are refused. */
-const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001f\u007f]*$/ // eslint-disable-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s\u0000-\u001f\u007f]*$/
 
 /** `Resource.annotations` as the spec defines them. */
 export interface ResourceAnnotations {

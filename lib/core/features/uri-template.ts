@@ -13,7 +13,7 @@
 /** RFC 6570 varname: varchar *( ["."] varchar ), varchar = ALPHA / DIGIT / "_" / pct-encoded. */
 const VARNAME = /^(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})(?:\.?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2}))*$/
 /** Characters RFC 6570 excludes from literals (besides braces, handled by the parser). */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const BAD_LITERAL = /[\u0000-\u0020\u007f"'<>\\^`|]/
 
 /** A segment of a template: literals alternating with variables, starting and ending with a literal. */

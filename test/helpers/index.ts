@@ -1,8 +1,10 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify'
-import { buildDemo } from '../examples/demo/app.js'
-import type { McpPluginOptions } from '../lib/index.js'
+import { Writable } from 'node:stream'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import { buildDemo } from '../../examples/demo/app.js'
+import mcp, { type McpPluginOptions } from '../../lib/index.js'
 
 export const ACCEPT_BOTH = 'application/json, text/event-stream'
 export const LATEST = '2025-11-25'
@@ -25,17 +27,39 @@ export function initializeParams (protocolVersion = LATEST, capabilities: Record
   return { protocolVersion, capabilities, clientInfo: { name: 'test-client', version: '1.0.0' } }
 }
 
-/** The demo app (echo, add, countdown) with the given plugin options; closed at teardown. */
-export async function buildApp (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = await buildDemo(options, fastifyOptions)
-  t.teardown(() => app.close())
+/** Adds tools, resources, prompts or hooks to an app before it is ready. */
+export type Setup = (app: FastifyInstance) => void
+
+export interface AppOptions {
+  /** The plugin's options, passed as they are. */
+  options?: McpPluginOptions
+  /** Fastify's own options. */
+  fastify?: FastifyServerOptions
+  /** Start from the demo server (examples/demo: echo, add, countdown, its serverInfo and instructions). */
+  demo?: boolean
+  /** Runs once the plugin is registered, before ready: tools, resources, prompts, hooks. */
+  setup?: Setup
+}
+
+/** Fastify with the plugin (or the demo server) and whatever `setup` adds, ready; closed at teardown. */
+export async function buildApp (t: Test, { options = {}, fastify = {}, demo = false, setup }: AppOptions = {}): Promise<FastifyInstance> {
+  let app: FastifyInstance
+  if (demo) {
+    app = await buildDemo(options, fastify)
+    t.teardown(() => app.close())
+  } else {
+    app = Fastify(fastify)
+    t.teardown(() => app.close())
+    await app.register(mcp, options)
+  }
+  setup?.(app)
+  await app.ready()
   return app
 }
 
-/** The demo app (plus whatever `setup` adds) listening on a free loopback port; closed at teardown. */
-export async function serve (t: { teardown (fn: () => unknown): void }, options: McpPluginOptions = {}, setup: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, url: URL }> {
-  const app = await buildApp(t, options)
-  setup(app)
+/** `buildApp`, listening on a free loopback port. */
+export async function serve (t: Test, appOptions: AppOptions = {}): Promise<{ app: FastifyInstance, url: URL }> {
+  const app = await buildApp(t, appOptions)
   return { app, url: await listen(app) }
 }
 
@@ -227,9 +251,9 @@ export interface Deferred<T> {
 }
 
 export function deferred<T = void> (): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => { resolve = r })
-  return { promise, resolve }
+  const pending = {} as Deferred<T>
+  pending.promise = new Promise<T>((resolve) => { pending.resolve = resolve })
+  return pending
 }
 
 /** A safety net only: fail instead of hanging if an event never comes. */
@@ -239,4 +263,21 @@ export function within<T> (promise: Promise<T>, what: string, ms = 10_000): Prom
     timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** A logger destination (`Fastify({ logger: { stream } })`) keeping each line written: as text, and parsed. */
+export function logCapture (): { stream: Writable, lines: string[], records: any[] } {
+  const lines: string[] = []
+  const records: any[] = []
+  const stream = new Writable({
+    write (chunk: Buffer | string, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) {
+        if (line === '') continue
+        lines.push(line)
+        records.push(JSON.parse(line))
+      }
+      callback()
+    }
+  })
+  return { stream, lines, records }
 }

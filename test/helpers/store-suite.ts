@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
-import type { SessionRecord, SessionStore } from '../lib/stores/session-store.js'
+import type { SessionRecord, SessionStore } from '../../lib/stores/session-store.js'
 
 /**
  * The behaviour every `SessionStore` must show, whatever holds the sessions. Run it against

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Test } from 'tap'
 
 export function redisServerPath (): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' })
@@ -91,4 +92,17 @@ export class RedisServer {
     await this.stop()
     rmSync(this.#dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The subtest `name`, given its own redis-server (stopped when the subtest ends). Without
+ * redis-server the subtest is skipped, except under CI=true, where this throws instead.
+ */
+export function withRedis (t: Test, name: string, fn: (t: Test, server: RedisServer) => Promise<void>): Promise<unknown> {
+  const skip = skipWithoutRedis()
+  return t.test(name, { skip }, async (t) => {
+    const server = await RedisServer.start()
+    t.teardown(() => server.close())
+    await fn(t, server)
+  })
 }

@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { compareSeq, parseEventId, type EventStore, type ReplayResult } from '../lib/stores/event-store.js'
+import { compareSeq, parseEventId, type EventStore, type ReplayResult } from '../../lib/stores/event-store.js'
 
 /**
  * The behaviour every `EventStore` must show, whatever holds the histories. Run it against
@@ -82,16 +82,21 @@ export function eventStoreSuite (t: Test, build: EventStoreBuilder, name: string
     return ids
   }
 
+  /** a1..a5 on `alpha` and b1..b5 on `beta`, one after the other in turn; resolves the ids of each. */
+  async function appendInTurn (store: EventStore, session: string, alpha: string, beta: string): Promise<[string[], string[]]> {
+    const ids: [string[], string[]] = [[], []]
+    for (let i = 1; i <= 5; i++) {
+      ids[0].push(await store.append(session, alpha, `a${i}`))
+      ids[1].push(await store.append(session, beta, `b${i}`))
+    }
+    return ids
+  }
+
   t.test(`${name}: EventStore contract`, async (t) => {
     t.test('append returns <streamId>.<seq>, increasing per stream', async (t) => {
       const store = await open(t)
       const s = sessionId()
-      const alpha: string[] = []
-      const beta: string[] = []
-      for (let i = 1; i <= 5; i++) {
-        alpha.push(await store.append(s, 'alpha', `a${i}`))
-        beta.push(await store.append(s, 'beta_2-x', `b${i}`))
-      }
+      const [alpha, beta] = await appendInTurn(store, s, 'alpha', 'beta_2-x')
       for (const id of alpha) t.equal(parseEventId(id)?.streamId, 'alpha', `${id} names its stream`)
       for (const id of beta) t.equal(parseEventId(id)?.streamId, 'beta_2-x', `${id} names its stream`)
       t.ok(strictlyIncreasing(alpha), `alpha ids increase: ${alpha.join(' ')}`)
@@ -102,12 +107,7 @@ export function eventStoreSuite (t: Test, build: EventStoreBuilder, name: string
     t.test('replayAfter returns exactly the later events of that stream, in order', async (t) => {
       const store = await open(t)
       const s = sessionId()
-      const alpha: string[] = []
-      const beta: string[] = []
-      for (let i = 1; i <= 5; i++) {
-        alpha.push(await store.append(s, 'alpha', `a${i}`))
-        beta.push(await store.append(s, 'beta', `b${i}`))
-      }
+      const [alpha, beta] = await appendInTurn(store, s, 'alpha', 'beta')
       const after2 = await store.replayAfter(s, alpha[1]!)
       t.same(after2, {
         streamId: 'alpha',
