@@ -1,11 +1,11 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import sjson from 'secure-json-parse'
 import { JsonRpcBodySchema } from '../../schemas/jsonrpc.js'
 import { ErrorCode } from '../core/jsonrpc.js'
 import { errors } from '../errors.js'
-import { createGuards, type GuardOptions, type OriginPolicy } from './guard.js'
+import { createAuthGuard, refuseHostOrOrigin, type GuardOptions, type OriginPolicy } from './guard.js'
 import { accepts, sendHttpError } from './wire.js'
 
 /** The HTTP methods a protocol front door answers on the endpoint. */
@@ -188,7 +188,14 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, policy
     }
     await app.register(fastifyCors, corsOptions)
   }
-  for (const guard of createGuards(policy, options)) app.addHook('onRequest', guard)
+  // Every route checks Host and Origin (403), then authentication (401), before its body
+  // is read. Callback-style hooks: a promise per request is measurable on the hot path.
+  const authGuard = createAuthGuard(options)
+  function originGuard (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (!refuseHostOrOrigin(policy, request, reply)) done()
+  }
+  const guarded = (...then: onRequestHookHandler[]): Array<onRequestHookHandler | onRequestAsyncHookHandler> =>
+    authGuard === undefined ? [originGuard, ...then] : [originGuard, authGuard, ...then]
 
   const allow = stateless ? 'POST' : 'GET, POST, DELETE'
   const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
@@ -197,21 +204,25 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, policy
   }
 
   // Runs before the body is read, so a client that cannot take the answer gets 406 first.
-  // Hooks on the POST route are callback-style: no promise per request on the hot path.
   let lastAccept: string | undefined
   let lastAcceptOk = false
-  function checkPostAccept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  function refusePostAccept (request: FastifyRequest, reply: FastifyReply): boolean {
     const accept = request.headers.accept
     // Clients send the same Accept on every request: remember the last verdict.
     if (accept !== lastAccept || accept === undefined) {
       lastAcceptOk = accepts(accept, 'application/json') && accepts(accept, 'text/event-stream')
       lastAccept = accept
     }
-    if (!lastAcceptOk) {
-      sendHttpError(reply, 406, ErrorCode.TransportError, 'Not Acceptable: Client must accept both application/json and text/event-stream')
-      return
-    }
-    done()
+    if (lastAcceptOk) return false
+    sendHttpError(reply, 406, ErrorCode.TransportError, 'Not Acceptable: Client must accept both application/json and text/event-stream')
+    return true
+  }
+  function checkPostAccept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (!refusePostAccept(request, reply)) done()
+  }
+  // Without auth, the hot path's two checks run in one hook.
+  function postGate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (!refuseHostOrOrigin(policy, request, reply) && !refusePostAccept(request, reply)) done()
   }
 
   // The envelope is checked here, not by a Fastify body schema and a preValidation hook:
@@ -234,7 +245,7 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, policy
     method: 'POST',
     url,
     bodyLimit: options.bodyLimit,
-    onRequest: checkPostAccept,
+    onRequest: authGuard === undefined ? postGate : guarded(checkPostAccept),
     handler: handlePost
   })
   const others = ['PUT', 'PATCH', 'HEAD']
@@ -242,14 +253,14 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, policy
   if (stateless) {
     others.push('GET', 'DELETE')
   } else {
-    app.route({ method: 'GET', url, exposeHeadRoute: false, onRequest: checkGetAccept, handler: door.get })
-    app.route({ method: 'DELETE', url, handler: door.delete })
+    app.route({ method: 'GET', url, exposeHeadRoute: false, onRequest: guarded(checkGetAccept), handler: door.get })
+    app.route({ method: 'DELETE', url, onRequest: guarded(), handler: door.delete })
   }
   // Answered in onRequest so that no body is read for a method we do not serve.
-  app.route({ method: others, url, onRequest: notAllowed, handler: notAllowed })
+  app.route({ method: others, url, onRequest: guarded(notAllowed), handler: notAllowed })
   if (options.cors !== undefined) {
     // @fastify/cors answers real preflights in its hook; anything else reaching here is not one.
-    app.route({ method: 'OPTIONS', url, onRequest: notAllowed, handler: notAllowed })
+    app.route({ method: 'OPTIONS', url, onRequest: guarded(notAllowed), handler: notAllowed })
   }
 }
 

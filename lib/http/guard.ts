@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import type { McpAuthInfo } from '../core/caller.js'
 import { ErrorCode } from '../core/jsonrpc.js'
 import { hostnameOf, normaliseOrigin } from './origin.js'
@@ -112,29 +112,33 @@ function challenge (options: GuardOptions): string {
 }
 
 /**
- * The `onRequest` guards of the MCP routes: Host and Origin (403), then authentication
- * (401), all before the body is read. The Host/Origin guard is callback-style: it runs on
- * every request, and a promise per request is measurable on the hot path.
+ * The Host/Origin check of every MCP request, before its body is read: answers 403 and
+ * returns true when the request is refused. A plain function, so the POST route can run it
+ * in the same hook as its Accept check (one hook call per request on the hot path).
  */
-export function createGuards (policy: OriginPolicy, options: GuardOptions): Array<onRequestHookHandler | onRequestAsyncHookHandler> {
-  const originGuard: onRequestHookHandler = function mcpOriginGuard (request, reply, done) {
-    const host = request.headers.host
-    if (!policy.hostAllowed(host)) {
-      sendHttpError(reply, 403, ErrorCode.TransportError, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
-      return
-    }
-    const origin = request.headers.origin
-    if (!policy.originAllowed(origin, host)) {
-      sendHttpError(reply, 403, ErrorCode.TransportError, `Forbidden: Origin not allowed: ${quote(origin!)}`)
-      return
-    }
-    done()
+export function refuseHostOrOrigin (policy: OriginPolicy, request: FastifyRequest, reply: FastifyReply): boolean {
+  const host = request.headers.host
+  if (!policy.hostAllowed(host)) {
+    sendHttpError(reply, 403, ErrorCode.TransportError, host === undefined ? 'Forbidden: missing Host header' : `Forbidden: Host not allowed: ${quote(host)}`)
+    return true
   }
-  const auth = options.auth
-  if (auth === undefined) return [originGuard]
+  const origin = request.headers.origin
+  if (!policy.originAllowed(origin, host)) {
+    sendHttpError(reply, 403, ErrorCode.TransportError, `Forbidden: Origin not allowed: ${quote(origin!)}`)
+    return true
+  }
+  return false
+}
 
+/**
+ * The authentication hook (401 with `WWW-Authenticate`), when `auth` is configured: it runs
+ * after the Host/Origin check and before the body is read.
+ */
+export function createAuthGuard (options: GuardOptions): onRequestAsyncHookHandler | undefined {
+  const auth = options.auth
+  if (auth === undefined) return undefined
   const wwwAuthenticate = challenge(options)
-  const authGuard: onRequestAsyncHookHandler = async function mcpAuthGuard (request: FastifyRequest, reply: FastifyReply) {
+  return async function mcpAuthGuard (request: FastifyRequest, reply: FastifyReply) {
     let info: McpAuthInfo | null | undefined
     try {
       info = await auth.authenticate(request)
@@ -148,5 +152,4 @@ export function createGuards (policy: OriginPolicy, options: GuardOptions): Arra
     }
     request.mcpAuth = info
   }
-  return [originGuard, authGuard]
 }
