@@ -49,6 +49,12 @@ export interface LegacyStores {
   readonly redis: RedisDeployment | undefined
 }
 
+const LIST_CHANGED: Readonly<Record<ListKind, unknown>> = Object.freeze({
+  tools: Object.freeze({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }),
+  prompts: Object.freeze({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' }),
+  resources: Object.freeze({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' })
+})
+
 const SHUTTING_DOWN = Object.freeze(errorResponse(null, ErrorCode.TransportError, 'Service Unavailable: the server is shutting down'))
 
 /** 192 bits from the CSPRNG, base64url: visible ASCII only, as the spec requires. */
@@ -132,7 +138,7 @@ export class LegacyDoor {
       logger: log
     })
     core.announceTo({
-      listChanged: (kind) => this.#notify(listChanged(kind), (session) => session.serverCapabilities[kind]?.listChanged === true),
+      listChanged: (kind) => this.#notify(LIST_CHANGED[kind], (session) => session.serverCapabilities[kind]?.listChanged === true),
       resourceUpdated: (uri) => this.#notify(
         { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } },
         (session) => session.serverCapabilities.resources?.subscribe === true && session.subscriptions?.includes(uri) === true,
@@ -462,14 +468,4 @@ export class LegacyDoor {
 
 function unknownEventId (reply: FastifyReply): FastifyReply {
   return sendHttpError(reply, 400, ErrorCode.TransportError, 'Bad Request: unknown Last-Event-ID for this session')
-}
-
-const LIST_CHANGED: Readonly<Record<ListKind, unknown>> = Object.freeze({
-  tools: Object.freeze({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }),
-  prompts: Object.freeze({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' }),
-  resources: Object.freeze({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' })
-})
-
-function listChanged (kind: ListKind): unknown {
-  return LIST_CHANGED[kind]
 }
