@@ -16,11 +16,10 @@ import type { RedisDeployment } from '../stores/redis.js'
 import type { SessionStore } from '../stores/session-store.js'
 import { RedisCluster } from './cluster.js'
 import type { StreamEnv } from './event-stream.js'
-import { PostExchange, type ExchangeDeps, type ResponseMode } from './exchange.js'
+import { PostExchange, SessionCaller, SessionRequest, type ExchangeDeps, type ResponseMode, type RequestHome } from './exchange.js'
 import { LocalStreams } from './local-streams.js'
 import { ClientRequester, OutboundRequests, newInstanceId } from './outbound.js'
 import { installSessionMethods, type RootsListChangedListener } from './session-methods.js'
-import { SessionCaller, SessionRequest, type RequestHome } from './exchange.js'
 import { LocalSessionStreams, type SessionStreams } from './session-streams.js'
 
 /** What the 2025 front door reads of the plugin's options. */

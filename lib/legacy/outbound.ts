@@ -12,8 +12,7 @@ import {
 } from '../../schemas/client.js'
 import type { JsonRpcErrorResponse, JsonRpcResultResponse, RequestId } from '../../schemas/jsonrpc.js'
 import type { ClientRequests, RequestOptions } from '../core/caller.js'
-import { ErrorCode, McpError } from '../core/jsonrpc.js'
-import { describeErrors } from '../core/jsonrpc.js'
+import { ErrorCode, McpError, describeErrors } from '../core/jsonrpc.js'
 import type { SessionRecord } from '../core/session-record.js'
 import { errors } from '../errors.js'
 

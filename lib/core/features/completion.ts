@@ -1,9 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { ToolContext } from '../dispatcher.js'
-import { ErrorCode, McpError } from '../jsonrpc.js'
-import { validParams } from '../jsonrpc.js'
-import type { Dispatcher } from '../dispatcher.js'
+import type { ToolContext, Dispatcher } from '../dispatcher.js'
+import { ErrorCode, McpError, validParams } from '../jsonrpc.js'
 
 /** Spec: at most 100 values per completion answer. */
 export const MAX_COMPLETION_VALUES = 100

@@ -11,10 +11,8 @@ import {
 import { JsonObjectSchema } from '../../../schemas/json-object.js'
 import { errors } from '../../errors.js'
 import type { FeatureHost } from './feature.js'
-import type { ToolContext } from '../dispatcher.js'
-import { ErrorCode, McpError } from '../jsonrpc.js'
-import { describeErrors, validParams } from '../jsonrpc.js'
-import type { Params } from '../dispatcher.js'
+import type { ToolContext, Params } from '../dispatcher.js'
+import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
 import { Registry } from './registry.js'
 
