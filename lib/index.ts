@@ -55,7 +55,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   app.decorate('mcp', decoratorOf(runtime))
   app.decorateRequest('mcpAuth', null)
 
-  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, policy: new OriginPolicy(app, options) })
+  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options) })
 
   if (options.health !== false) {
     app.get(options.health, async (_request, reply) => {
@@ -83,7 +83,7 @@ export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/mem
 export { MemoryEventStore, type MemoryEventStoreOptions } from './stores/memory-event-store.js'
 export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './stores/event-store.js'
 export type { SessionRecord, SessionStore, SessionExpiredListener } from './stores/session-store.js'
-export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode } from './options.js'
+export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod } from './options.js'
 export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './core/features/tools.js'
 export type { JsonSchemaObject } from './core/features/json-schema.js'
 export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './core/features/resources.js'
@@ -94,6 +94,6 @@ export type { ClientRequester, RequestOptions } from './legacy/outbound.js'
 export type { RootsListChangedListener } from './legacy/session-methods.js'
 export type { McpStats } from './runtime.js'
 export * from '../schemas/client.js'
-export { SUPPORTED_VERSIONS, LATEST_VERSION } from './core/versions.js'
+export { SUPPORTED_VERSIONS, LATEST_VERSION, MODERN_VERSIONS } from './core/versions.js'
 export * from '../schemas/jsonrpc.js'
 export * from '../schemas/mcp.js'

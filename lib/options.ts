@@ -5,11 +5,13 @@ import type { McpAuthInfo } from './core/caller.js'
 import { errors } from './errors.js'
 import { hostnameOf, normaliseOrigin } from './http/origin.js'
 import type { McpAuthOptions } from './http/guard.js'
+import type { Eras } from './http/era.js'
 import type { ResponseMode } from './legacy/exchange.js'
+import { CACHEABLE_METHODS, type CacheHint, type CacheableMethod } from './modern/results.js'
 import { assertEventStore, type EventStore } from './stores/event-store.js'
 import { assertSessionStore, type SessionStore } from './stores/session-store.js'
 
-export type { McpAuthInfo, McpAuthOptions, ResponseMode }
+export type { McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod }
 
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
@@ -25,6 +27,13 @@ export interface McpPluginOptions {
   responseMode?: ResponseMode
   /** No sessions: every POST stands alone; GET and DELETE answer 405. Default `false`. */
   stateless?: boolean
+  /**
+   * The protocol eras served on the endpoint: `both` (default) serves 2026-07-28 requests
+   * (a protocol version claim in `params._meta`) beside the 2025 sessions; `legacy` only the
+   * 2025 revisions (a modern request gets 400 -32022 naming them); `modern` only 2026-07-28
+   * (GET and DELETE answer 405, `initialize` 400 -32022).
+   */
+  eras?: Eras
   /**
    * Host header allowlist (hostnames, port ignored). Default: when the server listens on a
    * loopback address (or is not listening, as with `inject`), only `localhost`, `127.0.0.1`
@@ -67,6 +76,19 @@ export interface McpPluginOptions {
   maxPendingRequests?: number
   /** Page size of `tools/list`. Default 100. */
   pageSize?: number
+  /**
+   * 2026-07-28 cache hints (`ttlMs`, `cacheScope`) per method, for `server/discover`, the four
+   * list methods and `resources/read`. Default `{ ttlMs: 0, cacheScope: 'private' }` for each.
+   */
+  cacheHints?: Partial<Record<CacheableMethod, Partial<CacheHint>>>
+  /** Most open `subscriptions/listen` streams on this instance; beyond it an in-band -32603. Default 1024. */
+  maxSubscriptions?: number
+  /**
+   * Serve a 2026-07-28 request whose `MCP-Protocol-Version` header names a 2025 revision (or
+   * repeats the claimed version comma-joined), a known client bug, with a warning, instead of
+   * 400 -32020. Default `false` (strict, as conformance requires).
+   */
+  lenientVersionHeader?: boolean
   /** A custom session store (see `SessionStore`). Default: a `MemorySessionStore`. */
   sessionStore?: SessionStore
   /**
@@ -120,6 +142,7 @@ export interface NormalizedOptions {
   instructions: string | undefined
   responseMode: ResponseMode
   stateless: boolean
+  eras: Eras
   allowedHosts: ReadonlySet<string> | 'default' | false
   allowedOrigins: ReadonlySet<string> | 'default' | false
   cors: FastifyCorsOptions | undefined
@@ -135,6 +158,10 @@ export interface NormalizedOptions {
   requestTimeoutMs: number
   maxPendingRequests: number
   pageSize: number
+  cacheHints: Readonly<Record<CacheableMethod, CacheHint>>
+  maxSubscriptions: number
+  maxSubscriptionUris: number
+  lenientVersionHeader: boolean
   sessionStore: SessionStore | undefined
   resumability: boolean
   eventStore: EventStore | undefined
@@ -159,6 +186,7 @@ export const defaultOptions = Object.freeze({
   path: '/mcp',
   responseMode: 'auto' as ResponseMode,
   stateless: false,
+  eras: 'both' as Eras,
   sessionTtlMs: 30 * 60_000,
   maxSessions: 10_000,
   keepAliveMs: 15_000,
@@ -170,6 +198,8 @@ export const defaultOptions = Object.freeze({
   requestTimeoutMs: 60_000,
   maxPendingRequests: 100,
   pageSize: 100,
+  maxSubscriptions: 1024,
+  lenientVersionHeader: false,
   resumability: true,
   maxEventsPerStream: 10_000,
   maxEventBytesPerStream: 4 * MiB,
@@ -185,6 +215,29 @@ export const defaultOptions = Object.freeze({
 })
 
 const RESPONSE_MODES: readonly ResponseMode[] = ['auto', 'json', 'sse']
+const ERAS: readonly Eras[] = ['both', 'legacy', 'modern']
+const DEFAULT_CACHE_HINT: CacheHint = Object.freeze({ ttlMs: 0, cacheScope: 'private' })
+
+function cacheHints (value: unknown): Readonly<Record<CacheableMethod, CacheHint>> {
+  if (value !== undefined && (value === null || typeof value !== 'object')) throw new errors.FST_MCP_INVALID_OPTION('cacheHints', 'must be an object keyed by method')
+  const given = (value ?? {}) as Record<string, unknown>
+  for (const method of Object.keys(given)) {
+    if (!(CACHEABLE_METHODS as readonly string[]).includes(method)) throw new errors.FST_MCP_INVALID_OPTION('cacheHints', `${method} is not one of ${CACHEABLE_METHODS.join(', ')}`)
+  }
+  const hints = {} as Record<CacheableMethod, CacheHint>
+  for (const method of CACHEABLE_METHODS) {
+    const hint = given[method] as Partial<CacheHint> | undefined
+    if (hint === undefined) {
+      hints[method] = DEFAULT_CACHE_HINT
+      continue
+    }
+    if (hint === null || typeof hint !== 'object') throw new errors.FST_MCP_INVALID_OPTION(`cacheHints.${method}`, 'must be { ttlMs?, cacheScope? }')
+    const cacheScope = hint.cacheScope ?? DEFAULT_CACHE_HINT.cacheScope
+    if (cacheScope !== 'public' && cacheScope !== 'private') throw new errors.FST_MCP_INVALID_OPTION(`cacheHints.${method}.cacheScope`, 'must be "public" or "private"')
+    hints[method] = Object.freeze({ ttlMs: integer(`cacheHints.${method}.ttlMs`, hint.ttlMs, DEFAULT_CACHE_HINT.ttlMs, 0), cacheScope })
+  }
+  return Object.freeze(hints)
+}
 
 function integer (name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback
@@ -249,6 +302,11 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     if (options.stateless === true) throw new errors.FST_MCP_INVALID_OPTION('eventStore', 'has no use in stateless mode (no session to resume)')
   }
   const stateless = options.stateless ?? defaultOptions.stateless
+  const eras = options.eras ?? defaultOptions.eras
+  if (!ERAS.includes(eras)) throw new errors.FST_MCP_INVALID_OPTION('eras', `must be one of ${ERAS.join(', ')}`)
+  if (options.lenientVersionHeader !== undefined && typeof options.lenientVersionHeader !== 'boolean') {
+    throw new errors.FST_MCP_INVALID_OPTION('lenientVersionHeader', 'must be a boolean')
+  }
   const redis = options.redis
   if (redis !== undefined && typeof redis !== 'string' && (redis === null || typeof redis !== 'object' || typeof (redis as Redis).duplicate !== 'function' || typeof (redis as Redis).defineCommand !== 'function')) {
     throw new errors.FST_MCP_INVALID_OPTION('redis', 'must be an ioredis client or a redis:// URL')
@@ -292,6 +350,7 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     instructions: options.instructions,
     responseMode,
     stateless,
+    eras,
     allowedHosts: stringList('allowedHosts', options.allowedHosts, hostnameOf),
     allowedOrigins: stringList('allowedOrigins', options.allowedOrigins, normaliseOrigin),
     cors,
@@ -307,6 +366,11 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs, defaultOptions.requestTimeoutMs, 1),
     maxPendingRequests: integer('maxPendingRequests', options.maxPendingRequests, defaultOptions.maxPendingRequests, 1),
     pageSize: integer('pageSize', options.pageSize, defaultOptions.pageSize, 1),
+    cacheHints: cacheHints(options.cacheHints),
+    maxSubscriptions: integer('maxSubscriptions', options.maxSubscriptions, defaultOptions.maxSubscriptions, 1),
+    // The same bound as a 2025 session's resources/subscribe.
+    maxSubscriptionUris: 1000,
+    lenientVersionHeader: options.lenientVersionHeader ?? defaultOptions.lenientVersionHeader,
     sessionStore: options.sessionStore,
     // Resuming needs a session to scope the history to.
     resumability: !stateless && (options.resumability ?? defaultOptions.resumability),
@@ -329,9 +393,10 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
 
 /** Every option name, in the order the README documents them (a test keeps the two equal). */
 export const OPTION_NAMES = [
-  'path', 'serverInfo', 'instructions', 'responseMode', 'stateless', 'allowedHosts', 'allowedOrigins',
+  'path', 'serverInfo', 'instructions', 'responseMode', 'stateless', 'eras', 'allowedHosts', 'allowedOrigins',
   'cors', 'auth', 'sessionTtlMs', 'maxSessions', 'touchIntervalMs', 'keepAliveMs', 'bodyLimit',
-  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'requestTimeoutMs', 'maxPendingRequests', 'pageSize', 'sessionStore',
+  'maxBatchSize', 'maxInFlightRequests', 'maxQueuedBytes', 'slowReaderTimeoutMs', 'requestTimeoutMs', 'maxPendingRequests', 'pageSize',
+  'cacheHints', 'maxSubscriptions', 'lenientVersionHeader', 'sessionStore',
   'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
   'redis', 'closeRedis', 'redisPrefix', 'redisTimeoutMs', 'nearCache',
   'health'

@@ -1,6 +1,7 @@
 import type { Logger } from './log.js'
 import { createCore, type McpCore } from './core/index.js'
 import { LegacyDoor } from './legacy/door.js'
+import { ModernDoor } from './modern/door.js'
 import type { NormalizedOptions } from './options.js'
 import type { EventStore } from './stores/event-store.js'
 import { MemoryEventStore } from './stores/memory-event-store.js'
@@ -12,8 +13,10 @@ import type { SessionStore } from './stores/session-store.js'
 export interface McpStats {
   /** Live sessions in the store. */
   sessions: number
-  /** Open SSE streams on this instance (GET streams and streaming POST answers). */
+  /** Open SSE streams on this instance (GET streams, streaming POST answers, listen streams). */
   streams: number
+  /** Open `subscriptions/listen` streams on this instance. */
+  subscriptions: number
 }
 
 /**
@@ -26,6 +29,7 @@ export interface McpRuntime {
   readonly store: SessionStore
   readonly core: McpCore
   readonly legacy: LegacyDoor
+  readonly modern: ModernDoor
   stats (): Promise<McpStats>
   /** `preClose`: refuse new sessions, end SSE connections with `retry:`, start draining handlers. */
   beginClose (): void
@@ -58,16 +62,27 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
   const stores = await openStores(options, log)
   const core = createCore(options, log)
   const legacy = await LegacyDoor.open(options, log, core, { sessions: stores.store, events: stores.events, redis: stores.redis })
+  const { redis } = stores
+  const modern = new ModernDoor(options, core, log, redis?.bus, `${options.redisPrefix}ch:listen`)
+  await modern.start()
   return {
     options,
     log,
     store: stores.store,
     core,
     legacy,
-    stats: async () => ({ sessions: await stores.store.size(), streams: legacy.connections.size }),
-    beginClose: () => legacy.beginClose(),
+    modern,
+    stats: async () => ({
+      sessions: await stores.store.size(),
+      streams: legacy.connections.size + modern.connections.size,
+      subscriptions: modern.listen.size
+    }),
+    beginClose: () => {
+      legacy.beginClose()
+      modern.beginClose()
+    },
     async close () {
-      await legacy.close()
+      await Promise.all([legacy.close(), modern.close()])
       await stores.close()
     }
   }

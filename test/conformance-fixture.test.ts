@@ -9,18 +9,22 @@ import { openSession, post, postHeaders, resultOf, rpc, type Session } from './h
 const TOOLS = [
   'json_schema_2020_12_tool',
   'test_audio_content',
+  'test_custom_header',
   'test_elicitation',
   'test_elicitation_sep1034_defaults',
   'test_elicitation_sep1330_enums',
   'test_embedded_resource',
   'test_error_handling',
   'test_image_content',
+  'test_logging_tool',
   'test_multiple_content_types',
   'test_reconnection',
   'test_sampling',
   'test_simple_text',
   'test_tool_with_logging',
-  'test_tool_with_progress'
+  'test_tool_with_progress',
+  'test_trigger_prompt_change',
+  'test_trigger_tool_change'
 ]
 const RESOURCES = ['test://static-binary', 'test://static-text', 'test://watched-resource']
 const RESOURCE_TEMPLATES = ['test://template/{id}/data']

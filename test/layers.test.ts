@@ -10,7 +10,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /**
  * Each layer may import from itself and from the layers listed for it; everything else is
  * refused. Order, bottom up: schemas, foundation, core, stores, http (the shared edge),
- * legacy (the 2025 front door), root (composition: options, runtime, endpoint, index).
+ * legacy (the 2025 front door) and modern (the 2026-07-28 one, which never import each
+ * other), root (composition: options, runtime, endpoint, index).
  */
 const LAYERS: Record<string, readonly string[]> = {
   schemas: [],
@@ -19,7 +20,8 @@ const LAYERS: Record<string, readonly string[]> = {
   stores: ['schemas', 'foundation', 'core'],
   http: ['schemas', 'foundation', 'core'],
   legacy: ['schemas', 'foundation', 'core', 'stores', 'http'],
-  root: ['schemas', 'foundation', 'core', 'stores', 'http', 'legacy']
+  modern: ['schemas', 'foundation', 'core', 'stores', 'http'],
+  root: ['schemas', 'foundation', 'core', 'stores', 'http', 'legacy', 'modern']
 }
 
 const FOUNDATION = new Set(['lib/errors.ts', 'lib/meta.ts', 'lib/log.ts', 'lib/timeout.ts'])

@@ -7,6 +7,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import mcp, { type McpPluginOptions } from '../../lib/index.js'
+import { registerModernFixtures } from './modern.js'
 
 /** 1×1 PNG (image/png). */
 export const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
@@ -320,5 +321,6 @@ export async function buildConformanceServer (options: McpPluginOptions = {}, fa
   registerConformanceTools(app)
   registerConformanceResources(app)
   registerConformancePrompts(app)
+  registerModernFixtures(app)
   return app
 }

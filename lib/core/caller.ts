@@ -23,8 +23,8 @@ export interface Caller {
   readonly protocolVersion: string
   /** What the client declared it can do. */
   readonly clientCapabilities: Readonly<Record<string, unknown>>
-  /** The lowest level of `notifications/message` the client wants; undefined sends every level. */
-  readonly logLevel: LoggingLevel | undefined
+  /** The lowest level of `notifications/message` the client wants; undefined sends every level, null none. */
+  readonly logLevel: LoggingLevel | null | undefined
   /** The principal from the `auth` hook, if any. */
   readonly auth: McpAuthInfo | undefined
   /** The request's logger. */

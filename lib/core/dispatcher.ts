@@ -194,6 +194,11 @@ export class Dispatcher {
     this.#methods.set(name, { handler, runsHandler: options.runsHandler === true })
   }
 
+  /** Whether a method is served. */
+  has (name: string): boolean {
+    return this.#methods.has(name)
+  }
+
   /** Act on a client notification. */
   onNotification (method: string, handler: NotificationHandler): void {
     this.#notifications.set(method, handler)

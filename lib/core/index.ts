@@ -5,7 +5,7 @@ import { CompletionRegistry } from './features/completion.js'
 import { Announcements, type ChangeAnnouncer, type FeatureHost } from './features/feature.js'
 import { installPrompts, type PromptApi } from './features/prompts.js'
 import { installResources, type ResourceApi } from './features/resources.js'
-import { installTools, type ToolApi } from './features/tools.js'
+import { installTools, type ToolApi, type ToolLookup } from './features/tools.js'
 
 /** What the core is built from. */
 export interface CoreOptions {
@@ -27,6 +27,7 @@ export interface McpCore {
   readonly features: FeatureApi
   /** Whether a URI names a registered resource or matches a template. */
   knowsResource (uri: string): boolean
+  readonly tools: ToolLookup
   /** Deliver the core's change announcements to a front door's clients. */
   announceTo (announcer: ChangeAnnouncer): void
 }
@@ -46,10 +47,12 @@ export function createCore (options: CoreOptions, logger: Logger): McpCore {
     resourceUpdated: (uri) => announcements.resourceUpdated(uri)
   }
   const resources = installResources(host)
+  const tools = installTools(host)
   return {
     dispatcher,
-    features: { ...installTools(host), ...resources.api, ...installPrompts(host) },
+    features: { ...tools.api, ...resources.api, ...installPrompts(host) },
     knowsResource: resources.knows,
+    tools: tools.lookup,
     announceTo: (announcer) => announcements.add(announcer)
   }
 }

@@ -17,7 +17,13 @@ export const ErrorCode = {
   /** @deprecated the same code as `TransportError`, under the official SDK's name. */
   ConnectionClosed: -32000,
   SessionNotFound: -32001,
-  ResourceNotFound: -32002
+  ResourceNotFound: -32002,
+  /** 2026-07-28: an HTTP header disagrees with the body, or a required one is missing (400). */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability its `_meta` did not declare (400). */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the claimed protocol version is not served (400, `data.supported`). */
+  UnsupportedProtocolVersion: -32022
 } as const
 
 /**

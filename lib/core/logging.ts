@@ -9,7 +9,12 @@ export function isLogLevel (value: unknown): value is LoggingLevel {
   return typeof value === 'string' && Object.hasOwn(RANK, value)
 }
 
-/** Whether a message at `level` passes a session's threshold (no threshold: everything). */
-export function shouldSend (level: LoggingLevel, threshold: LoggingLevel | undefined): boolean {
+/**
+ * Whether a message at `level` passes the caller's threshold: undefined lets everything
+ * through (a 2025 session that never set a level), null nothing (a 2026-07-28 request
+ * without a `logLevel` in its `_meta`).
+ */
+export function shouldSend (level: LoggingLevel, threshold: LoggingLevel | null | undefined): boolean {
+  if (threshold === null) return false
   return threshold === undefined || RANK[level]! >= RANK[threshold]!
 }

@@ -37,3 +37,27 @@ export function negotiateVersion (requested: string): string {
 export function revision (version: string): Revision {
   return REVISIONS[version] ?? REVISIONS[HEADERLESS_VERSION]!
 }
+
+/**
+ * The stateless revisions (2026-07-28 on): no `initialize`, no session; every request carries
+ * its version, capabilities and log level in `params._meta`.
+ */
+export const MODERN_VERSIONS: readonly string[] = Object.freeze(['2026-07-28'])
+export const LATEST_MODERN_VERSION = '2026-07-28'
+
+const MODERN = new Set(MODERN_VERSIONS)
+
+export function isSupportedModernVersion (version: string): boolean {
+  return MODERN.has(version)
+}
+
+const DATED = /^\d{4}-\d{2}-\d{2}$/
+
+/**
+ * Whether a version string names a stateless revision, known or not: a dated revision from
+ * 2026-07-28 on, compared as strings as the official SDK compares them (`2027-01-01` is
+ * modern too). Anything else (`v999`, garbage) names no revision and stays with the 2025 rules.
+ */
+export function isModernVersionName (version: string): boolean {
+  return DATED.test(version) && version >= '2026-07-28'
+}

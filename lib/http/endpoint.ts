@@ -2,9 +2,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookH
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import sjson from 'secure-json-parse'
-import { JsonRpcBodySchema } from '../../schemas/jsonrpc.js'
+import { JsonRpcBodySchema, type JsonRpcBody } from '../../schemas/jsonrpc.js'
+import { hasClaim } from '../core/envelope.js'
 import { ErrorCode } from '../core/jsonrpc.js'
+import { isModernVersionName } from '../core/versions.js'
 import { errors } from '../errors.js'
+import { classifyPost, refuseLegacy, refuseModern, type Eras } from './era.js'
 import { createAuthGuard, refuseHostOrOrigin, type GuardOptions, type OriginPolicy } from './guard.js'
 import { accepts, sendHttpError } from './wire.js'
 
@@ -15,8 +18,14 @@ export interface FrontDoor {
   delete (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
 }
 
+/** The 2026-07-28 front door: stateless POSTs only. */
+export interface ModernFrontDoor {
+  post (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply>
+}
+
 /** What the endpoint reads of the plugin's options. */
 export interface EndpointOptions extends GuardOptions {
+  readonly eras: Eras
   readonly stateless: boolean
   readonly bodyLimit: number
   readonly maxBatchSize: number
@@ -26,7 +35,9 @@ export interface EndpointOptions extends GuardOptions {
 
 export interface EndpointSetup {
   readonly options: EndpointOptions
+  /** The 2025 front door (sessions). */
   readonly door: FrontDoor
+  readonly modern: ModernFrontDoor
   readonly policy: OriginPolicy
 }
 
@@ -127,7 +138,7 @@ function admitBody (request: FastifyRequest, reply: FastifyReply, maxBatchSize: 
 }
 
 /** The headers a browser client needs to speak MCP through CORS. */
-export const MCP_REQUEST_HEADERS = ['Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Authorization']
+export const MCP_REQUEST_HEADERS = ['Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Last-Event-ID', 'Authorization']
 export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']
 
 /** Fastify errors raised before the handler (parser, limits) → JSON-RPC bodies. */
@@ -165,8 +176,10 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
  * (messages), GET (the standalone stream) and DELETE (end a session). Registered
  * encapsulated, so its parser, error handler and hooks apply to these routes only.
  */
-export async function mcpEndpoint (app: FastifyInstance, { options, door, policy }: EndpointSetup): Promise<void> {
-  const { stateless } = options
+export async function mcpEndpoint (app: FastifyInstance, { options, door, modern, policy }: EndpointSetup): Promise<void> {
+  const { eras } = options
+  // Only POST exists without 2025 sessions.
+  const stateless = options.stateless || eras === 'modern'
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, parseJsonBody)
@@ -204,6 +217,13 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, policy
   }
 
   // Runs before the body is read, so a client that cannot take the answer gets 406 first.
+  // 2026-07-28 does not require Accept (the SDK does not check it, and real connectors omit
+  // it): a request whose header names a modern revision is let through, and checked in the
+  // handler if its body turns out to be 2025 traffic.
+  const modernHeader = (request: FastifyRequest): boolean => {
+    const header = request.headers['mcp-protocol-version']
+    return eras !== 'legacy' && typeof header === 'string' && isModernVersionName(header)
+  }
   let lastAccept: string | undefined
   let lastAcceptOk = false
   function refusePostAccept (request: FastifyRequest, reply: FastifyReply): boolean {
@@ -218,18 +238,31 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, policy
     return true
   }
   function checkPostAccept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (!refusePostAccept(request, reply)) done()
+    if (modernHeader(request) || !refusePostAccept(request, reply)) done()
   }
   // Without auth, the hot path's two checks run in one hook.
   function postGate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (!refuseHostOrOrigin(policy, request, reply) && !refusePostAccept(request, reply)) done()
+    if (!refuseHostOrOrigin(policy, request, reply) && (modernHeader(request) || !refusePostAccept(request, reply))) done()
   }
 
   // The envelope is checked here, not by a Fastify body schema and a preValidation hook:
-  // on the hot path that is one function call instead of two runners.
+  // on the hot path that is one function call instead of two runners. Then the body picks
+  // its era (the header only cross-checks).
   const { maxBatchSize } = options
   function handlePost (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
-    return admitBody(request, reply, maxBatchSize) ? door.post(request, reply) : reply
+    if (!admitBody(request, reply, maxBatchSize)) return reply
+    const body = request.body as JsonRpcBody
+    if (eras === 'legacy') {
+      return !Array.isArray(body) && hasClaim(body) ? refuseModern(reply, body) : door.post(request, reply)
+    }
+    const header = request.headers['mcp-protocol-version']
+    const era = classifyPost(body, typeof header === 'string' ? header : undefined)
+    if (era === 'modern') return modern.post(request, reply)
+    if (era === 'modern-batch') return sendHttpError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: batches may not contain requests for protocol revision 2026-07-28 or later')
+    if (eras === 'modern') return refuseLegacy(reply, body, typeof header === 'string' ? header : undefined)
+    // 2025 traffic whose Accept the gate let through for its modern header.
+    if (modernHeader(request) && refusePostAccept(request, reply)) return reply
+    return door.post(request, reply)
   }
 
   function checkGetAccept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {

@@ -28,3 +28,6 @@ export function accepts (header: string | undefined, type: string): boolean {
   }
   return false
 }
+
+/** `auto`: JSON unless a related message must go first, then SSE; `json` / `sse` force one. */
+export type ResponseMode = 'auto' | 'json' | 'sse'

@@ -11,6 +11,9 @@ import {
   type ResourceContents
 } from '../../../schemas/mcp.js'
 import { errors } from '../../errors.js'
+import { isSupportedModernVersion } from '../versions.js'
+import type { Caller } from '../caller.js'
+import { cacheHintProblem, type CacheHint } from './cache-hint.js'
 import type { FeatureHost } from './feature.js'
 import type { ToolContext, Params } from '../dispatcher.js'
 import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
@@ -44,6 +47,8 @@ export interface ResourceDefinition {
   icons?: Icon[]
   annotations?: ResourceAnnotations
   _meta?: Record<string, unknown>
+  /** 2026-07-28 cache hints of its reads; wins over the `cacheHints` option of `resources/read`. */
+  cacheHint?: Partial<CacheHint>
 }
 
 /**
@@ -80,6 +85,8 @@ export interface ResourceTemplateDefinition<V extends TObject | undefined = unde
   icons?: Icon[]
   annotations?: ResourceAnnotations
   _meta?: Record<string, unknown>
+  /** 2026-07-28 cache hints of its reads; wins over the `cacheHints` option of `resources/read`. */
+  cacheHint?: Partial<CacheHint>
   /** TypeBox object of strings the matched (percent-decoded) variables must satisfy; a mismatch → -32602. */
   variables?: V
   /** `completion/complete` for `{ type: 'ref/resource', uri: uriTemplate }`, per variable. */
@@ -122,6 +129,7 @@ interface RegisteredResource {
   readonly label: string
   readonly mimeType: string | undefined
   readonly descriptor: Record<string, unknown>
+  readonly cacheHint: Partial<CacheHint> | undefined
   readonly read: ResourceReader
 }
 
@@ -134,6 +142,7 @@ interface RegisteredTemplate {
   readonly descriptor: Record<string, unknown>
   readonly variables: TypeCheck<TSchema> | undefined
   readonly complete: Readonly<Record<string, VariableCompleter>> | undefined
+  readonly cacheHint: Partial<CacheHint> | undefined
   readonly read: ResourceTemplateReader<TObject | undefined>
 }
 
@@ -175,11 +184,11 @@ export function installResources (host: FeatureHost): ResourceFeature {
     return templates.page(cursor, pageSize)
   })
 
-  dispatcher.method('resources/read', async (params, ctx) => {
+  dispatcher.method('resources/read', async (params, ctx, caller) => {
     const { uri } = validParams(checkRead, params)
     const resource = resources.get(uri)
     if (resource !== undefined) {
-      return toReadResult(resource.label, uri, resource.mimeType, await resource.read(uri, ctx!))
+      return withCacheHint(toReadResult(resource.label, uri, resource.mimeType, await resource.read(uri, ctx!)), resource.cacheHint, caller)
     }
     const found = findTemplate(uri)
     if (found === undefined) throw notFound(uri)
@@ -187,7 +196,7 @@ export function installResources (host: FeatureHost): ResourceFeature {
     if (template.variables !== undefined && !template.variables.Check(values)) {
       throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${uri} does not fit ${template.name}: ${describeErrors(template.variables, values)}`, { uri })
     }
-    return toReadResult(template.label, uri, template.mimeType, await template.read(uri, values as never, ctx!))
+    return withCacheHint(toReadResult(template.label, uri, template.mimeType, await template.read(uri, values as never, ctx!)), template.cacheHint, caller)
   }, { runsHandler: true })
 
   function findTemplate (uri: string): { template: RegisteredTemplate, values: Record<string, string> } | undefined {
@@ -240,8 +249,9 @@ export function installResources (host: FeatureHost): ResourceFeature {
         annotations: definition.annotations,
         _meta: definition._meta
       })
+      const cacheHint = checkedCacheHint(label, definition.cacheHint)
       // Resources are identified by URI (names are display labels and may repeat).
-      if (!resources.add(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, read })) {
+      if (!resources.add(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, cacheHint, read })) {
         throw new errors.FST_MCP_DUPLICATE_RESOURCE('uri', uri)
       }
     },
@@ -277,6 +287,7 @@ export function installResources (host: FeatureHost): ResourceFeature {
         descriptor,
         variables,
         complete,
+        cacheHint: checkedCacheHint(label, definition.cacheHint),
         read: read as unknown as RegisteredTemplate['read']
       })
       if (!added) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uriTemplate', template.template)
@@ -353,6 +364,20 @@ function checkCompleters (label: string, template: UriTemplate, complete: Record
 }
 
 /** Normalise what `read` returned into a checked `ReadResourceResult`. */
+function checkedCacheHint (label: string, hint: unknown): Partial<CacheHint> | undefined {
+  if (hint === undefined) return undefined
+  const problem = cacheHintProblem(hint)
+  if (problem !== undefined) throw new errors.FST_MCP_INVALID_RESOURCE(label, `cacheHint: ${problem}`)
+  const { ttlMs, cacheScope } = hint as Partial<CacheHint>
+  return Object.freeze({ ...(ttlMs === undefined ? {} : { ttlMs }), ...(cacheScope === undefined ? {} : { cacheScope }) })
+}
+
+/** A resource's own cache hint, on 2026-07-28 reads only (2025 results have no such fields). */
+function withCacheHint (result: Params, hint: Partial<CacheHint> | undefined, caller: Caller): Params {
+  if (hint === undefined || !isSupportedModernVersion(caller.protocolVersion)) return result
+  return { ...hint, ...result }
+}
+
 function toReadResult (label: string, uri: string, mimeType: string | undefined, returned: unknown): Params {
   let result: unknown = returned
   if (typeof returned === 'string') {

@@ -6,6 +6,7 @@ import type { ToolContext, Params } from '../dispatcher.js'
 import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
 import type { FeatureHost } from './feature.js'
 import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
+import { readParamHeaders, type ParamHeader } from './param-headers.js'
 import { Registry } from './registry.js'
 
 /** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
@@ -46,6 +47,8 @@ interface RegisteredTool {
   readonly descriptor: Record<string, unknown>
   readonly input: Checker
   readonly output: Checker | undefined
+  /** Arguments mirrored into `Mcp-Param-*` headers (`x-mcp-header`). */
+  readonly paramHeaders: readonly ParamHeader[]
   readonly handler: ToolHandler<ToolSchema, ToolSchema | undefined>
 }
 
@@ -59,6 +62,12 @@ export interface ToolApi {
   tool<I extends ToolSchema = TObject, O extends ToolSchema | undefined = undefined>(definition: ToolDefinition<I, O>, handler: ToolHandler<I, O>): void
   /** Remove a tool; announced like an addition. Returns whether it existed. */
   removeTool (name: string): boolean
+}
+
+/** What a front door reads of the registered tools besides calling them. */
+export interface ToolLookup {
+  /** The `x-mcp-header` declarations of a tool; undefined for an unknown tool. */
+  paramHeaders (name: string): readonly ParamHeader[] | undefined
 }
 
 const EMPTY_INPUT: TObject = Type.Object({})
@@ -78,7 +87,7 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
 }
 
 /** Tools: `tools/list`, `tools/call`, the capability and the `app.mcp` methods. */
-export function installTools (host: FeatureHost): ToolApi {
+export function installTools (host: FeatureHost): { api: ToolApi, lookup: ToolLookup } {
   const { dispatcher, pageSize } = host
   const tools = new ToolRegistry(() => host.changed('tools'))
   dispatcher.contributeCapabilities((capabilities) => {
@@ -93,8 +102,11 @@ export function installTools (host: FeatureHost): ToolApi {
     return tools.call(name, args, ctx!) as Params | Promise<Params>
   }, { runsHandler: true })
   return {
-    tool (definition, handler) { tools.add(definition, handler) },
-    removeTool (name) { return tools.remove(name) }
+    api: {
+      tool (definition, handler) { tools.add(definition, handler) },
+      removeTool (name) { return tools.remove(name) }
+    },
+    lookup: { paramHeaders: (name) => tools.paramHeaders(name) }
   }
 }
 
@@ -127,6 +139,12 @@ export class ToolRegistry {
     const output = definition.outputSchema === undefined
       ? undefined
       : compileObjectSchema(name, 'outputSchema', definition.outputSchema)
+    let paramHeaders: ParamHeader[]
+    try {
+      paramHeaders = readParamHeaders(inputSchema)
+    } catch (err) {
+      throw new errors.FST_MCP_INVALID_TOOL(name, (err as Error).message)
+    }
 
     // JSON.parse(JSON.stringify()) publishes the schema exactly as written, minus the
     // TypeBox symbols, and freezes a copy the application can no longer change under us.
@@ -140,7 +158,7 @@ export class ToolRegistry {
       icons: definition.icons,
       _meta: definition._meta
     }))
-    this.#tools.add(name, { name, descriptor, input, output, handler: handler as unknown as RegisteredTool['handler'] })
+    this.#tools.add(name, { name, descriptor, input, output, paramHeaders, handler: handler as unknown as RegisteredTool['handler'] })
   }
 
   remove (name: string): boolean {
@@ -149,6 +167,10 @@ export class ToolRegistry {
 
   page (cursor: string | undefined, pageSize: number): Record<string, unknown> {
     return this.#tools.page(cursor, pageSize)
+  }
+
+  paramHeaders (name: string): readonly ParamHeader[] | undefined {
+    return this.#tools.get(name)?.paramHeaders
   }
 
   /**

@@ -1,0 +1,44 @@
+import type { JsonRpcResponse } from '../../schemas/jsonrpc.js'
+import type { Implementation } from '../../schemas/mcp.js'
+import { META } from '../core/envelope.js'
+import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
+
+import type { CacheHint } from '../core/features/cache-hint.js'
+
+export type { CacheHint }
+
+/** The methods whose complete results carry cache hints. */
+export const CACHEABLE_METHODS = ['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read'] as const
+export type CacheableMethod = typeof CACHEABLE_METHODS[number]
+
+/** Only these may answer `input_required` (spec: MUST NOT on any other request). */
+const INPUT_REQUIRED_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read'])
+
+/**
+ * The 2026-07-28 dressing of a core answer: `resultType` on every result, the server's
+ * identity in `_meta`, cache hints on the cacheable complete results (a hint the handler set
+ * wins over the method's), and the error codes this revision uses (a missing resource is
+ * -32602, never -32002 nor empty contents). The core's result objects may be shared, so
+ * they are copied, never changed.
+ */
+export function stampResponse (response: JsonRpcResponse, method: string, serverInfo: Implementation, hints: Readonly<Record<string, CacheHint>>): JsonRpcResponse {
+  const error = response.error
+  if (error !== undefined) {
+    if (error.code !== ErrorCode.ResourceNotFound) return response
+    return errorResponse(response.id, ErrorCode.InvalidParams, error.message, error.data)
+  }
+  const result = response.result as Record<string, unknown>
+  const resultType = result.resultType ?? 'complete'
+  if (resultType !== 'complete' && !INPUT_REQUIRED_METHODS.has(method)) {
+    return errorResponse(response.id, ErrorCode.InternalError, `Internal error: ${method} cannot answer resultType ${JSON.stringify(resultType)}`)
+  }
+  const meta = result._meta as Record<string, unknown> | undefined
+  const stamped: Record<string, unknown> = { ...result, resultType, _meta: { ...meta, [META.serverInfo]: serverInfo } }
+  const hint = resultType === 'complete' ? hints[method] : undefined
+  if (hint !== undefined) {
+    // Retries of input_required are never cacheable, so only complete results get hints.
+    stamped.ttlMs ??= hint.ttlMs
+    stamped.cacheScope ??= hint.cacheScope
+  }
+  return { jsonrpc: '2.0', id: response.id, result: stamped }
+}
