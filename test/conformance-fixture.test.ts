@@ -7,6 +7,7 @@ import { buildConformanceServer } from '../examples/conformance-server/app.js'
 import { openSession, post, postHeaders, resultOf, rpc, type Session } from './helpers/index.js'
 
 const TOOLS = [
+  'fixture_ping',
   'json_schema_2020_12_tool',
   'test_audio_content',
   'test_custom_header',
@@ -30,12 +31,25 @@ const RESOURCES = ['test://static-binary', 'test://static-text', 'test://watched
 const RESOURCE_TEMPLATES = ['test://template/{id}/data']
 const PROMPTS = ['test_prompt_with_arguments', 'test_prompt_with_embedded_resource', 'test_prompt_with_image', 'test_simple_prompt']
 
-/** conformance.md §5.1: published exactly like this in tools/list. */
+/**
+ * conformance.md §5.1, in the version of conformance 0.2.0-alpha.12 (SEP-2106 adds $anchor,
+ * allOf/anyOf and if/then/else, which must be published, not stripped): exactly like this.
+ */
 const JSON_SCHEMA_2020_12 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   type: 'object',
-  $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
-  properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+  $defs: { address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' }
+  },
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
   additionalProperties: false
 }
 

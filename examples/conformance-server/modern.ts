@@ -1,12 +1,21 @@
 import type { FastifyInstance } from 'fastify'
 
 /**
- * The fixtures the 2026-07-28 scenarios call by name (besides the MRTR ones): a tool that
+ * The fixtures the 2026-07-28 scenarios call by name (besides the MRTR ones): a first tool
+ * that needs no arguments, a tool that
  * logs (sent only when the request asked for a log level), two that change the tool and
  * prompt lists (the suite watches an open `subscriptions/listen` stream for the
  * announcement), and one with an `x-mcp-header` argument (`Mcp-Param-Region`).
  */
 export function registerModernFixtures (app: FastifyInstance): void {
+  // First in tools/list (lists are ordered by name): the header-validation scenario calls the
+  // first tool with no arguments and expects no error.
+  app.mcp.tool({
+    name: 'fixture_ping',
+    description: 'Takes no arguments and answers pong',
+    inputSchema: { type: 'object', properties: {} }
+  }, () => 'pong')
+
   app.mcp.tool({
     name: 'test_logging_tool',
     description: 'Sends one log message: delivered only to requests whose _meta names a log level',
