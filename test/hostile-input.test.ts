@@ -412,3 +412,86 @@ t.test('hostile input with a small bodyLimit', async (t) => {
     t.same(res.json(), { jsonrpc: '2.0', id: 1, result: {} })
   })
 })
+
+t.test('hostile input on the 2026-07-28 path: 4xx with the id, never 5xx, sessions untouched', async (t) => {
+  const app = await buildApp(t, { demo: true })
+  const bystander = await openSession(app)
+  const PV = 'io.modelcontextprotocol/protocolVersion'
+  const CAPS = 'io.modelcontextprotocol/clientCapabilities'
+  const headers = (method: string, extra: Record<string, string> = {}): Record<string, string> => ({
+    'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...extra
+  })
+  const send = (payload: unknown, method: string, extra: Record<string, string> = {}, what = method) =>
+    inject(t, app, { method: 'POST', url: URL, headers: headers(method, extra), payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload) }, what)
+  const envelope = { [PV]: '2026-07-28', [CAPS]: {} }
+
+  const badMeta: Array<[string, unknown]> = [
+    ['_meta a string', 'x'],
+    ['_meta an array', [1, 2]],
+    ['_meta null', null],
+    ['the claim an object', { [PV]: { deep: true }, [CAPS]: {} }],
+    ['the claim a huge string', { [PV]: 'v'.repeat(100_000), [CAPS]: {} }],
+    ['capabilities a string', { [PV]: '2026-07-28', [CAPS]: 'all' }],
+    ['clientInfo a number', { ...envelope, 'io.modelcontextprotocol/clientInfo': 7 }],
+    ['logLevel an array', { ...envelope, 'io.modelcontextprotocol/logLevel': ['debug'] }]
+  ]
+  for (const [what, meta] of badMeta) {
+    const res = await send({ jsonrpc: '2.0', id: 'm1', method: 'tools/list', params: { _meta: meta } }, 'tools/list', {}, what)
+    t.equal(res.statusCode, 400, `${what}: 400`)
+    t.equal(res.json().id, 'm1', `${what}: the id is echoed`)
+    t.ok([-32602, -32020, -32022].includes(res.json().error.code), `${what}: ${res.json().error.code}`)
+    t.ok(res.payload.length < 2000, `${what}: the error body stays small (${res.payload.length} bytes)`)
+  }
+
+  const deep = await send(`{"jsonrpc":"2.0","id":"m5","method":"tools/list","params":{"_meta":{"${PV}":"2026-07-28","${CAPS}":${deepObject(10_000, '{}')}}}}`, 'tools/list', {}, 'capabilities 10,000 deep')
+  t.ok(deep.statusCode === 200 || deep.statusCode === 400, `capabilities 10,000 deep: served or refused (${deep.statusCode})`)
+
+  const call = { jsonrpc: '2.0', id: 'm2', method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' }, _meta: envelope } }
+  const badHeaders: Array<[string, Record<string, string>]> = [
+    ['a huge Mcp-Name', { 'mcp-name': 'e'.repeat(60_000) }],
+    ['Mcp-Name Base64 of invalid UTF-8', { 'mcp-name': `=?base64?${Buffer.from([0xff, 0xfe, 0xfd]).toString('base64')}?=` }],
+    ['Mcp-Name an empty sentinel', { 'mcp-name': '=?base64??=' }],
+    ['Mcp-Name a huge sentinel', { 'mcp-name': `=?base64?${'QUFB'.repeat(15_000)}?=` }],
+    ['a huge Mcp-Method', { 'mcp-method': 'm'.repeat(60_000), 'mcp-name': 'echo' }],
+    ['a huge MCP-Protocol-Version', { 'mcp-protocol-version': '2026-07-28'.repeat(5000), 'mcp-name': 'echo' }]
+  ]
+  for (const [what, extra] of badHeaders) {
+    const res = await send(call, 'tools/call', extra, what)
+    t.equal(res.statusCode, 400, `${what}: 400`)
+    t.equal(res.json().error.code, -32020, `${what}: -32020`)
+    t.equal(res.json().id, 'm2', `${what}: the id is echoed`)
+    t.ok(res.payload.length < 2000, `${what}: not echoed in full (${res.payload.length} bytes)`)
+  }
+
+  const deepFilter = await send(`{"jsonrpc":"2.0","id":"m3","method":"subscriptions/listen","params":{"notifications":${deepObject(10_000, '{}')},"_meta":{"${PV}":"2026-07-28","${CAPS}":{}}}}`, 'subscriptions/listen', {}, 'a filter 10,000 deep')
+  // Unknown keys of a filter are ignored: nothing honoured, the ack and the end at once.
+  t.equal(deepFilter.statusCode, 200)
+  t.match(deepFilter.payload, /"notifications":\{\}/, 'a filter 10,000 deep: nothing honoured')
+  t.ok(deepFilter.payload.length < 2000, 'a filter 10,000 deep: not echoed back')
+  // The demo has no resources: 100,000 URIs are honoured as none, and the stream ends at once.
+  const many = await send({ jsonrpc: '2.0', id: 'm6', method: 'subscriptions/listen', params: { notifications: { resourceSubscriptions: Array.from({ length: 100_000 }, (_, i) => `demo://${i}`) }, _meta: envelope } }, 'subscriptions/listen', {}, '100,000 URIs')
+  t.equal(many.statusCode, 200)
+  t.match(many.headers['content-type'], /^text\/event-stream/)
+  t.ok(many.payload.length < 2000, `100,000 URIs: not echoed back (${many.payload.length} bytes)`)
+  const listens: Array<[string, unknown]> = [
+    ['URIs that are not strings', { resourceSubscriptions: [1, null, {}] }]
+  ]
+  for (const [what, notifications] of listens) {
+    const res = await send({ jsonrpc: '2.0', id: 'm3', method: 'subscriptions/listen', params: { notifications, _meta: envelope } }, 'subscriptions/listen', {}, what)
+    // A valid filter opens a stream (inject waits for its end: none here, so invalid ones only).
+    t.equal(res.statusCode, 200, `${what}: in band`)
+    t.equal(res.json().error.code, -32602, `${what}: -32602`)
+  }
+
+  const random = await send(randomBytes(16, 4096), 'tools/list', {}, 'random bytes with modern headers')
+  t.equal(random.statusCode, 400)
+  t.equal(random.json().error.code, -32700)
+
+  const polluted = await send(`{"jsonrpc":"2.0","id":"m4","method":"tools/list","params":{"_meta":{"${PV}":"2026-07-28","${CAPS}":{"__proto__":{"polluted":true}}}}}`, 'tools/list', {}, '__proto__ in the capabilities')
+  t.equal(polluted.statusCode, 400)
+  assertNotPolluted(t)
+
+  const ping = await inject(t, app, postRaw(bystander, JSON.stringify(rpc('after', 'ping'))), 'the session after')
+  t.same(ping.json(), { jsonrpc: '2.0', id: 'after', result: {} })
+  t.equal((await app.mcp.stats()).sessions, 1, 'no session created by the modern requests')
+})

@@ -3,7 +3,7 @@ import type { JsonRpcBody, RequestId } from '../../schemas/jsonrpc.js'
 import { META, hasClaim, metaOf } from '../core/envelope.js'
 import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
 import { MODERN_VERSIONS, SUPPORTED_VERSIONS, isModernVersionName } from '../core/versions.js'
-import { sendHttpError } from './wire.js'
+import { sendHttpError, shorten } from './wire.js'
 
 /** The protocol eras an endpoint serves. */
 export type Eras = 'both' | 'legacy' | 'modern'
@@ -33,7 +33,7 @@ export function classifyPost (body: JsonRpcBody, versionHeader: string | undefin
 }
 
 function unsupportedVersion (reply: FastifyReply, id: RequestId | null, supported: readonly string[], requested: unknown): FastifyReply {
-  const data = typeof requested === 'string' ? { supported, requested } : { supported }
+  const data = typeof requested === 'string' ? { supported, requested: shorten(requested) } : { supported }
   const error = errorResponse(id, ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: this server speaks ${supported.join(', ')}`, data)
   return reply.code(400).type('application/json').send(JSON.stringify(error))
 }

@@ -11,7 +11,12 @@ export function sendHttpError (reply: FastifyReply, status: number, code: number
 
 /** Keep attacker-controlled text short in error messages. */
 export function quote (value: string): string {
-  return JSON.stringify(value.length > 100 ? value.slice(0, 100) + '…' : value)
+  return JSON.stringify(shorten(value))
+}
+
+/** Keep attacker-controlled strings short in error data (other values pass as they are). */
+export function shorten<T> (value: T): T | string {
+  return typeof value === 'string' && value.length > 100 ? value.slice(0, 100) + '…' : value
 }
 
 /** Whether an `Accept` header admits `type` (exactly, by `type/*`, or by `*\/*`). */

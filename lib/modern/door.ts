@@ -7,7 +7,7 @@ import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
 import { MODERN_VERSIONS, isSupportedModernVersion, isSupportedVersion } from '../core/versions.js'
 import type { Eras } from '../http/era.js'
 import { ConnectionSet } from '../http/sse-connection.js'
-import type { ResponseMode } from '../http/wire.js'
+import { quote, shorten, type ResponseMode } from '../http/wire.js'
 import type { Logger } from '../log.js'
 import { settledWithin } from '../timeout.js'
 import type { MessageBus } from '../stores/message-bus.js'
@@ -126,7 +126,7 @@ export class ModernDoor {
 
     if (meta === undefined || !Object.hasOwn(meta, META.protocolVersion)) {
       // Classified modern by its header alone: never served as 2025 (the body has the last word).
-      if (method === 'initialize') return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, `Header mismatch: initialize selects the 2025 handshake, but the MCP-Protocol-Version header names ${JSON.stringify(versionHeader)}`)
+      if (method === 'initialize') return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, `Header mismatch: initialize selects the 2025 handshake, but the MCP-Protocol-Version header names ${quote(versionHeader ?? '')}`)
       return this.#refuse(reply, 400, id, ErrorCode.InvalidParams, 'Invalid params: the request is missing the required per-request envelope key(s): _meta', { envelope: { missing: ['_meta'] } })
     }
     const envelope = readEnvelope(meta)
@@ -135,14 +135,14 @@ export class ModernDoor {
     }
     const claim = envelope.protocolVersion
     if (versionHeader !== undefined && versionHeader !== claim && !this.#lenient(request, versionHeader, claim)) {
-      return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, `Header mismatch: the MCP-Protocol-Version header ${JSON.stringify(versionHeader)} does not match the _meta protocol version ${JSON.stringify(claim)}`, { mismatch: { header: versionHeader, body: claim } })
+      return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, `Header mismatch: the MCP-Protocol-Version header ${quote(versionHeader)} does not match the _meta protocol version ${quote(claim)}`, { mismatch: { header: shorten(versionHeader), body: shorten(claim) } })
     }
     const methodHeader = trimmed(single(headers['mcp-method']))
     if (methodHeader !== undefined && methodHeader !== method) {
-      return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, `Header mismatch: the Mcp-Method header ${JSON.stringify(methodHeader)} does not match the method ${JSON.stringify(method)}`, { mismatch: { header: methodHeader, body: method } })
+      return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, `Header mismatch: the Mcp-Method header ${quote(methodHeader)} does not match the method ${quote(method)}`, { mismatch: { header: shorten(methodHeader), body: shorten(method) } })
     }
     if (!isSupportedModernVersion(claim)) {
-      return this.#refuse(reply, 400, id, ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${JSON.stringify(claim)}`, { supported: MODERN_VERSIONS, requested: claim })
+      return this.#refuse(reply, 400, id, ErrorCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${quote(claim)}`, { supported: MODERN_VERSIONS, requested: shorten(claim) })
     }
     if (versionHeader === undefined) return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, 'Header mismatch: the MCP-Protocol-Version header is required')
     if (methodHeader === undefined) return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, 'Header mismatch: the Mcp-Method header is required')
@@ -225,7 +225,7 @@ export class ModernDoor {
   #notification (request: FastifyRequest, reply: FastifyReply, message: JsonRpcNotification): FastifyReply {
     const methodHeader = trimmed(single(request.headers['mcp-method']))
     if (methodHeader !== undefined && methodHeader !== message.method) {
-      return this.#refuse(reply, 400, null, ErrorCode.HeaderMismatch, `Header mismatch: the Mcp-Method header ${JSON.stringify(methodHeader)} does not match the method ${JSON.stringify(message.method)}`)
+      return this.#refuse(reply, 400, null, ErrorCode.HeaderMismatch, `Header mismatch: the Mcp-Method header ${quote(methodHeader)} does not match the method ${quote(message.method)}`)
     }
     return reply.code(202).send()
   }

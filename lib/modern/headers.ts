@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { argumentAt, type ParamHeader } from '../core/features/param-headers.js'
+import { shorten } from '../http/wire.js'
 
 const SENTINEL_START = '=?base64?'
 const SENTINEL_END = '?='
@@ -66,9 +67,9 @@ export function checkNameHeader (headers: IncomingHttpHeaders, method: string, p
   const raw = single(headers['mcp-name'])
   if (raw === undefined) return { message: `Header mismatch: the Mcp-Name header is required for ${method}` }
   const decoded = decodeHeaderValue(raw)
-  if (decoded === undefined) return { message: 'Header mismatch: the Mcp-Name header value is not valid', data: { mismatch: { header: 'Mcp-Name', body: source.value } } }
+  if (decoded === undefined) return { message: 'Header mismatch: the Mcp-Name header value is not valid', data: { mismatch: { header: 'Mcp-Name', body: shorten(source.value) } } }
   if (decoded !== source.value) {
-    return { message: `Header mismatch: the Mcp-Name header does not match ${source.field}`, data: { mismatch: { header: 'Mcp-Name', body: source.value } } }
+    return { message: `Header mismatch: the Mcp-Name header does not match ${source.field}`, data: { mismatch: { header: 'Mcp-Name', body: shorten(source.value) } } }
   }
   return undefined
 }
@@ -106,7 +107,7 @@ export function checkParamHeaders (headers: IncomingHttpHeaders, declared: reado
     const decoded = decodeHeaderValue(raw)
     if (decoded === undefined) return { message: `Header mismatch: the ${name} header value is not valid`, data: { mismatch: { header: name } } }
     if (value === undefined || !matches(decoded, value, param.type)) {
-      return { message: `Header mismatch: the ${name} header does not match arguments.${param.path.join('.')}`, data: { mismatch: { header: name, body: value ?? null } } }
+      return { message: `Header mismatch: the ${name} header does not match arguments.${param.path.join('.')}`, data: { mismatch: { header: name, body: shorten(value ?? null) } } }
     }
   }
   return undefined
