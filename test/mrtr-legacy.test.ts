@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { registerMrtrFixtures } from '../examples/conformance-server/app.js'
 import { acceptedContent, inputRequired, type McpPluginOptions } from '../lib/index.js'
-import { serve, type Setup } from './helpers/index.js'
+import { openSessionHttp, request, rpc, serve, within, type Session, type Setup, type StreamReader } from './helpers/index.js'
 
 interface Seen { elicit: string[], sample: string[], roots: number }
 
@@ -145,4 +145,70 @@ t.test('stateless 2025 serving cannot ask: a tool error result', async (t) => {
   const result = await client.callTool({ name: 'test_input_required_result_elicitation', arguments: {} })
   t.equal(result.isError, true)
   t.match(text(result), /cannot be asked for without a session/)
+})
+
+/** The server → client requests seen so far on a stream, once there are at least `count`. */
+async function serverRequests (reader: StreamReader, count: number): Promise<any[]> {
+  const asked = () => reader.messages().filter((m) => m.method !== undefined && m.id !== undefined && !String(m.method).startsWith('notifications/'))
+  await reader.until(() => asked().length >= count, 10_000)
+  return asked()
+}
+
+async function answer (url: URL, session: Session, message: unknown): Promise<number> {
+  const res = await request(url, 'POST', session.headers, message)
+  await res.waitEnd()
+  return res.status
+}
+
+t.test('over the wire: a round\'s requests go out together; one failing cancels the others and ends the tool', async (t) => {
+  let runs = 0
+  const { url } = await serve(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'two', description: 'two inputs' }, () => {
+        runs++
+        return inputRequired({
+          inputRequests: {
+            name: inputRequired.elicit('Name?', { type: 'object', properties: { name: { type: 'string' } } }),
+            login: inputRequired.elicitUrl('Sign in', 'https://example.com/login'),
+            model: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 })
+          }
+        })
+      })
+    }
+  })
+  const session = await openSessionHttp(url, '2025-11-25', { elicitation: { form: {}, url: {} }, sampling: {} })
+  const stream = await request(url, 'POST', session.headers, rpc(1, 'tools/call', { name: 'two', arguments: {} }))
+  const asked = await serverRequests(stream, 3)
+  t.same(asked.map((m) => m.method).sort(), ['elicitation/create', 'elicitation/create', 'sampling/createMessage'], 'all three before any answer')
+  const url2 = asked.find((m) => m.params.mode === 'url')
+  t.match(url2.params, { mode: 'url', message: 'Sign in', url: 'https://example.com/login', elicitationId: /^[0-9a-f-]{36}$/ }, 'URL mode on a 2025 session gets an elicitationId')
+  const sampling = asked.find((m) => m.method === 'sampling/createMessage')
+  t.equal(await answer(url, session, { jsonrpc: '2.0', id: sampling.id, error: { code: -1, message: 'User rejected sampling' } }), 202)
+  await stream.waitEnd()
+  const cancelled = stream.messages().filter((m) => m.method === 'notifications/cancelled').map((m) => m.params.requestId).sort()
+  t.same(cancelled, asked.filter((m) => m.method === 'elicitation/create').map((m) => m.id).sort(), 'the two elicitations still waiting are cancelled')
+  const result = stream.messages().find((m) => m.id === 1).result
+  t.equal(result.isError, true)
+  t.match(result.content[0].text, /could not get its input from the client: User rejected sampling/)
+  t.equal(runs, 1, 'the handler is not run again')
+})
+
+t.test('over the wire: cancelling the call ends its rounds; nothing answers it', async (t) => {
+  let runs = 0
+  const { url } = await serve(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'slow', description: 'asks for roots' }, () => {
+        runs++
+        return inputRequired({ inputRequests: { roots: inputRequired.listRoots() } })
+      })
+    }
+  })
+  const session = await openSessionHttp(url, '2025-11-25', { roots: {} })
+  const stream = await request(url, 'POST', session.headers, rpc(7, 'tools/call', { name: 'slow', arguments: {} }))
+  const [roots] = await serverRequests(stream, 1)
+  t.equal(await answer(url, session, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } }), 202)
+  await within(stream.waitEnd(), 'the stream to end')
+  t.ok(stream.messages().some((m) => m.method === 'notifications/cancelled' && m.params.requestId === roots.id), 'the roots request is cancelled')
+  t.notOk(stream.messages().some((m) => m.id === 7), 'no answer for the cancelled call')
+  t.equal(runs, 1)
 })
