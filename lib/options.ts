@@ -2,6 +2,8 @@ import type { FastifyCorsOptions } from '@fastify/cors'
 import type { Redis } from 'ioredis'
 import type { Implementation } from '../schemas/mcp.js'
 import type { McpAuthInfo } from './core/caller.js'
+import { DEFAULT_MAX_INPUT_ROUNDS } from './core/input-rounds.js'
+import { DEFAULT_REQUEST_STATE_TTL_MS, MIN_REQUEST_STATE_KEY_BYTES, requestStateKey } from './core/request-state.js'
 import { errors } from './errors.js'
 import { hostnameOf, normaliseOrigin } from './http/origin.js'
 import type { McpAuthOptions } from './http/guard.js'
@@ -134,6 +136,15 @@ export interface McpPluginOptions {
   health?: string | false
   /** Authentication hook (401/`WWW-Authenticate`); sessions are bound to the principal. */
   auth?: McpAuthOptions
+  /**
+   * Signing of the `requestState` of multi round-trip results (HMAC-SHA256, bound to the
+   * principal, method and tool/prompt/URI). `keys`: at least 32 bytes each; the first signs,
+   * all verify (rotate by prepending). Default: a random key per process, so give several
+   * instances the same keys. `ttlMs`: validity, default 10 minutes.
+   */
+  requestState?: { keys?: Array<string | Buffer>, ttlMs?: number }
+  /** On 2025 sessions, most times a handler may answer `input_required` for one request. Default 8. */
+  maxInputRounds?: number
 }
 
 export interface NormalizedOptions {
@@ -178,6 +189,8 @@ export interface NormalizedOptions {
   nearCache: { max: number, maxAgeMs: number } | false
   health: string | false
   auth: McpAuthOptions | undefined
+  requestState: { keys: Buffer[] | undefined, ttlMs: number }
+  maxInputRounds: number
 }
 
 const MiB = 1024 * 1024
@@ -211,7 +224,8 @@ export const defaultOptions = Object.freeze({
   redisPrefix: 'mcp:',
   redisTimeoutMs: 2000,
   nearCache: false,
-  health: '/health'
+  health: '/health',
+  maxInputRounds: DEFAULT_MAX_INPUT_ROUNDS
 })
 
 const RESPONSE_MODES: readonly ResponseMode[] = ['auto', 'json', 'sse']
@@ -387,8 +401,24 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     redisTimeoutMs: integer('redisTimeoutMs', options.redisTimeoutMs, defaultOptions.redisTimeoutMs, 1),
     nearCache,
     health,
-    auth: options.auth
+    auth: options.auth,
+    requestState: requestStateOptions(options.requestState),
+    maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1)
   }
+}
+
+function requestStateOptions (value: McpPluginOptions['requestState']): NormalizedOptions['requestState'] {
+  if (value === undefined) return { keys: undefined, ttlMs: DEFAULT_REQUEST_STATE_TTL_MS }
+  if (value === null || typeof value !== 'object') throw new errors.FST_MCP_INVALID_OPTION('requestState', 'must be an object { keys?, ttlMs? }')
+  let keys: Buffer[] | undefined
+  if (value.keys !== undefined) {
+    const bytes = Array.isArray(value.keys) ? value.keys.map(requestStateKey) : []
+    if (bytes.length === 0 || bytes.some((key) => key === undefined)) {
+      throw new errors.FST_MCP_INVALID_OPTION('requestState.keys', `must be a non-empty array of strings or Buffers of at least ${MIN_REQUEST_STATE_KEY_BYTES} bytes`)
+    }
+    keys = bytes as Buffer[]
+  }
+  return { keys, ttlMs: integer('requestState.ttlMs', value.ttlMs, DEFAULT_REQUEST_STATE_TTL_MS, 1) }
 }
 
 /** Every option name, in the order the README documents them (a test keeps the two equal). */
@@ -399,7 +429,7 @@ export const OPTION_NAMES = [
   'cacheHints', 'maxSubscriptions', 'lenientVersionHeader', 'sessionStore',
   'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
   'redis', 'closeRedis', 'redisPrefix', 'redisTimeoutMs', 'nearCache',
-  'health'
+  'health', 'requestState', 'maxInputRounds'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

@@ -42,9 +42,16 @@ export const PaginatedParamsSchema = Type.Object({
 })
 export type PaginatedParams = Static<typeof PaginatedParamsSchema>
 
+// A retry of a multi round-trip request (2026-07-28): the client's answers by key, and the
+// state of the input-required result it answers, echoed byte for byte.
+const InputResponses = Type.Optional(Type.Record(Type.String(), JsonObjectSchema))
+const RequestState = Type.Optional(Type.String())
+
 export const CallToolParamsSchema = Type.Object({
   name: Type.String(),
   arguments: Type.Optional(Type.Unknown()),
+  inputResponses: InputResponses,
+  requestState: RequestState,
   _meta: ParamsMeta
 })
 export type CallToolParams = Static<typeof CallToolParamsSchema>
@@ -205,6 +212,8 @@ export type Prompt = Static<typeof PromptSchema>
 export const GetPromptParamsSchema = Type.Object({
   name: Type.String(),
   arguments: Type.Optional(Type.Record(Type.String(), Type.String())),
+  inputResponses: InputResponses,
+  requestState: RequestState,
   _meta: ParamsMeta
 })
 export type GetPromptParams = Static<typeof GetPromptParamsSchema>
@@ -249,7 +258,7 @@ export const ResourceTemplateSchema = Type.Object({
 })
 export type ResourceTemplate = Static<typeof ResourceTemplateSchema>
 
-export const ReadResourceParamsSchema = Type.Object({ uri: Type.String(), _meta: ParamsMeta })
+export const ReadResourceParamsSchema = Type.Object({ uri: Type.String(), inputResponses: InputResponses, requestState: RequestState, _meta: ParamsMeta })
 export type ReadResourceParams = Static<typeof ReadResourceParamsSchema>
 /** `resources/subscribe` and `resources/unsubscribe`. */
 export const SubscribeParamsSchema = Type.Object({ uri: Type.String(), _meta: ParamsMeta })

@@ -17,11 +17,21 @@ const TOOLS = [
   'test_embedded_resource',
   'test_error_handling',
   'test_image_content',
+  'test_input_required_result_capabilities',
+  'test_input_required_result_elicitation',
+  'test_input_required_result_list_roots',
+  'test_input_required_result_multi_round',
+  'test_input_required_result_multiple_inputs',
+  'test_input_required_result_request_state',
+  'test_input_required_result_sampling',
+  'test_input_required_result_tampered_state',
   'test_logging_tool',
+  'test_missing_capability',
   'test_multiple_content_types',
   'test_reconnection',
   'test_sampling',
   'test_simple_text',
+  'test_streaming_elicitation',
   'test_tool_with_logging',
   'test_tool_with_progress',
   'test_trigger_prompt_change',
@@ -29,7 +39,7 @@ const TOOLS = [
 ]
 const RESOURCES = ['test://static-binary', 'test://static-text', 'test://watched-resource']
 const RESOURCE_TEMPLATES = ['test://template/{id}/data']
-const PROMPTS = ['test_prompt_with_arguments', 'test_prompt_with_embedded_resource', 'test_prompt_with_image', 'test_simple_prompt']
+const PROMPTS = ['test_input_required_result_prompt', 'test_prompt_with_arguments', 'test_prompt_with_embedded_resource', 'test_prompt_with_image', 'test_simple_prompt']
 
 /**
  * conformance.md §5.1, in the version of conformance 0.2.0-alpha.12 (SEP-2106 adds $anchor,

@@ -7,6 +7,7 @@ import * as source from '../lib/index.js'
 const RUNTIME_EXPORTS = [
   'default', 'fastifyMcp', 'errors', 'ErrorCode', 'McpError', 'MemorySessionStore', 'SUPPORTED_VERSIONS', 'LATEST_VERSION', 'MODERN_VERSIONS',
   'MemoryEventStore', 'formatEventId', 'parseEventId',
+  'inputRequired', 'isInputRequired', 'acceptedContent', 'sampledMessage', 'listedRoots', 'RequestStateCodec',
   'AnnotationsSchema', 'AudioContentSchema', 'BlobResourceContentsSchema', 'CallToolParamsSchema', 'CallToolResultSchema',
   'CancelledParamsSchema', 'ContentBlockSchema', 'EmbeddedResourceSchema', 'IconSchema', 'ImageContentSchema',
   'ImplementationSchema', 'InitializeParamsSchema', 'InitializeResultSchema', 'JsonRpcBodySchema', 'JsonRpcErrorObjectSchema',

@@ -36,7 +36,13 @@ const invalid: Array<[string, Record<string, unknown>, string]> = [
   ['stateless not a boolean', { stateless: 'yes' }, 'stateless'],
   ['health without a leading /', { health: 'health' }, 'health'],
   ['auth without authenticate', { auth: {} }, 'auth'],
-  ['auth with a non-function authenticate', { auth: { authenticate: 'token' } }, 'auth']
+  ['auth with a non-function authenticate', { auth: { authenticate: 'token' } }, 'auth'],
+  ['requestState not an object', { requestState: 'secret' }, 'requestState'],
+  ['requestState.keys with a key under 32 bytes', { requestState: { keys: ['k'.repeat(32), 'short'] } }, 'requestState.keys'],
+  ['requestState.keys empty', { requestState: { keys: [] } }, 'requestState.keys'],
+  ['requestState.keys not an array', { requestState: { keys: 'k'.repeat(32) } }, 'requestState.keys'],
+  ['requestState.ttlMs 0', { requestState: { ttlMs: 0 } }, 'requestState.ttlMs'],
+  ['maxInputRounds 0', { maxInputRounds: 0 }, 'maxInputRounds']
 ]
 
 t.test('every bad option throws FST_MCP_INVALID_OPTION naming it', async (t) => {
@@ -66,7 +72,9 @@ t.test('valid edge values are accepted', async (t) => {
       allowedOrigins: false,
       cors: false,
       health: false,
-      responseMode: 'json'
+      responseMode: 'json',
+      requestState: { keys: ['k'.repeat(32), Buffer.alloc(32)], ttlMs: 1 },
+      maxInputRounds: 1
     }
   })
   t.ok(app.hasDecorator('mcp'))

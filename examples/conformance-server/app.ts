@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import mcp, { type McpPluginOptions } from '../../lib/index.js'
+import mcp, { acceptedContent, inputRequired, listedRoots, sampledMessage, type McpPluginOptions } from '../../lib/index.js'
 import { registerModernFixtures } from './modern.js'
 
 /** 1×1 PNG (image/png). */
@@ -314,6 +314,155 @@ export function registerConformancePrompts (app: FastifyInstance): void {
   ])
 }
 
+// ---- Multi round-trip requests (2026-07-28, SEP-2322) ----------------------------------------
+// The input_required fixtures of the conformance scenarios (modern-era.md §5), written once in
+// the MRTR style: a 2026-07-28 client gets the input_required result and retries; on a 2025
+// session the plugin asks the client itself and runs the handler again.
+
+const nameSchema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }
+const okSchema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] }
+
+function askName (message = 'What is your name?') {
+  return inputRequired.elicit(message, nameSchema)
+}
+
+function textOf (value: unknown, key: string): string | undefined {
+  const content = value as Record<string, unknown> | undefined
+  return typeof content?.[key] === 'string' ? content[key] : undefined
+}
+
+function stateOf (state: unknown): Record<string, unknown> {
+  return state !== null && typeof state === 'object' ? state as Record<string, unknown> : {}
+}
+
+/** The MRTR tools and prompt of the 2026-07-28 scenarios (`input-required-result-*`, `server-stateless`). */
+export function registerMrtrFixtures (app: FastifyInstance): void {
+  app.mcp.tool({ name: 'test_input_required_result_elicitation', description: 'MRTR: asks for the user\'s name (key user_name)' }, (_args, ctx) => {
+    const name = textOf(acceptedContent(ctx.inputResponses, 'user_name'), 'name')
+    if (name === undefined) return inputRequired({ inputRequests: { user_name: askName() } })
+    return `Hello, ${name}!`
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_sampling', description: 'MRTR: asks the client\'s model (key capital_question)' }, (_args, ctx) => {
+    const answer = sampledMessage(ctx.inputResponses, 'capital_question')
+    if (answer === undefined) {
+      return inputRequired({
+        inputRequests: {
+          capital_question: inputRequired.createMessage({
+            messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }],
+            maxTokens: 100
+          })
+        }
+      })
+    }
+    return `Sampling result: ${sampledText(answer.content)}`
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_list_roots', description: 'MRTR: asks for the client\'s roots (key client_roots)' }, (_args, ctx) => {
+    const roots = listedRoots(ctx.inputResponses, 'client_roots')
+    if (roots === undefined) return inputRequired({ inputRequests: { client_roots: inputRequired.listRoots() } })
+    return `Found ${roots.roots.length} root(s): ${roots.roots.map((root) => root.uri).join(', ')}`
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_request_state', description: 'MRTR: input plus requestState, round-tripped' }, (_args, ctx) => {
+    if (stateOf(ctx.requestState).kind === 'request-state' && acceptedContent(ctx.inputResponses, 'confirm') !== undefined) {
+      return 'state-ok: requestState validated'
+    }
+    return inputRequired({
+      inputRequests: { confirm: inputRequired.elicit('Please confirm', okSchema) },
+      requestState: { kind: 'request-state' }
+    })
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_multiple_inputs', description: 'MRTR: elicitation, sampling and roots at once, plus requestState' }, (_args, ctx) => {
+    const responses = ctx.inputResponses
+    const name = textOf(acceptedContent(responses, 'user_name'), 'name')
+    const greeting = sampledMessage(responses, 'greeting')
+    const roots = listedRoots(responses, 'client_roots')
+    if (stateOf(ctx.requestState).kind === 'multiple-inputs' && name !== undefined && greeting !== undefined && roots !== undefined) {
+      return `Name: ${name}; Greeting: ${sampledText(greeting.content)}; Roots: ${roots.roots.length}`
+    }
+    return inputRequired({
+      inputRequests: {
+        user_name: askName(),
+        greeting: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }], maxTokens: 50 }),
+        client_roots: inputRequired.listRoots()
+      },
+      requestState: { kind: 'multiple-inputs' }
+    })
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_multi_round', description: 'MRTR: three rounds with an evolving requestState' }, (_args, ctx) => {
+    const state = stateOf(ctx.requestState)
+    const name = textOf(acceptedContent(ctx.inputResponses, 'step1'), 'name')
+    if (state.round === 1 && name !== undefined) {
+      return inputRequired({
+        inputRequests: {
+          step2: inputRequired.elicit('Step 2: What is your favorite color?', { type: 'object', properties: { color: { type: 'string' } }, required: ['color'] })
+        },
+        requestState: { round: 2, name }
+      })
+    }
+    const color = textOf(acceptedContent(ctx.inputResponses, 'step2'), 'color')
+    if (state.round === 2 && color !== undefined) return `Multi-round complete for ${String(state.name)} who likes ${color}`
+    return inputRequired({ inputRequests: { step1: askName('Step 1: What is your name?') }, requestState: { round: 1 } })
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_tampered_state', description: 'MRTR: signed requestState; a tampered one is refused (-32602)' }, (_args, ctx) => {
+    if (stateOf(ctx.requestState).kind === 'tamper-test' && acceptedContent(ctx.inputResponses, 'confirm') !== undefined) {
+      return 'integrity-ok: state verified'
+    }
+    return inputRequired({
+      inputRequests: { confirm: inputRequired.elicit('Please confirm', okSchema) },
+      requestState: { kind: 'tamper-test' }
+    })
+  })
+
+  app.mcp.tool({ name: 'test_input_required_result_capabilities', description: 'MRTR: asks only for what the client declared' }, (_args, ctx) => {
+    const received = Object.keys(ctx.inputResponses ?? {})
+    if (received.length > 0) return `capabilities-ok: received ${received.join(',')}`
+    const declared = ctx.clientCapabilities
+    const inputRequests: Record<string, ReturnType<typeof askName> | ReturnType<typeof inputRequired.createMessage>> = {}
+    if (declared.elicitation !== undefined) {
+      inputRequests.elicit_input = inputRequired.elicit('Elicitation input', { type: 'object', properties: { value: { type: 'string' } }, required: ['value'] })
+    }
+    if (declared.sampling !== undefined) {
+      inputRequests.sample_input = inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'Sample request' } }], maxTokens: 50 })
+    }
+    if (Object.keys(inputRequests).length === 0) return 'No supported capabilities declared'
+    return inputRequired({ inputRequests, requestState: { kind: 'capabilities-test' } })
+  })
+
+  app.mcp.tool({ name: 'test_missing_capability', description: 'Needs sampling: -32021 for a client that did not declare it' }, (_args, ctx) => {
+    if (sampledMessage(ctx.inputResponses, 'sample') !== undefined) return 'Success'
+    return inputRequired({
+      inputRequests: { sample: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'Say hello' } }], maxTokens: 20 }) }
+    })
+  })
+
+  app.mcp.tool({ name: 'test_streaming_elicitation', description: 'Progress on the request\'s stream, then an elicitation as input_required (never a request on the stream)' }, async (_args, ctx) => {
+    await ctx.progress(50, 100, 'Halfway')
+    const value = acceptedContent(ctx.inputResponses, 'confirm')
+    if (value === undefined) return inputRequired({ inputRequests: { confirm: inputRequired.elicit('Continue?', okSchema) } })
+    return 'Streaming complete'
+  })
+
+  app.mcp.prompt({
+    name: 'test_input_required_result_prompt',
+    description: 'MRTR: a prompt that asks for context first (key user_context)'
+  }, (_args, ctx) => {
+    const context = textOf(acceptedContent(ctx.inputResponses, 'user_context'), 'context')
+    if (context === undefined) {
+      return inputRequired({
+        inputRequests: {
+          user_context: inputRequired.elicit('What context should the prompt use?', { type: 'object', properties: { context: { type: 'string' } }, required: ['context'] })
+        }
+      })
+    }
+    return `Prompt with context: ${context}`
+  })
+}
+
 /** Build the conformance fixture server: Fastify, the plugin on `/mcp`, and the fixture. */
 export async function buildConformanceServer (options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions)
@@ -330,5 +479,6 @@ export async function buildConformanceServer (options: McpPluginOptions = {}, fa
   registerConformanceResources(app)
   registerConformancePrompts(app)
   registerModernFixtures(app)
+  registerMrtrFixtures(app)
   return app
 }

@@ -53,6 +53,14 @@ export interface ClientRequests {
   listRoots (options?: RequestOptions): Promise<ListRootsResult>
 }
 
+/**
+ * What the core does with an input-required result (multi round-trip requests):
+ * - `return`: send it to the client, which retries (2026-07-28; capabilities checked, state signed);
+ * - `fulfil`: ask the client itself, over the 2025 session, and run the handler again;
+ * - `none`: refuse it (a 2025 request without a session: nobody to ask).
+ */
+export type InputMode = 'return' | 'fulfil' | 'none'
+
 /** Why a front door refuses to run a request: its id is in flight already, or too many are. */
 export type Refusal = 'duplicate' | 'busy'
 
@@ -76,6 +84,8 @@ export interface RequestScope extends Caller {
   sendRelated (message: unknown): Promise<void>
   /** SSE polling: close the connection carrying the request, not its stream. False where impossible. */
   closeConnection (): boolean
+  /** What an input-required result of this request's handler becomes. */
+  readonly inputMode: InputMode
   /** Requests to the client on behalf of this request; throws (`FST_MCP_CLIENT_REQUEST`) where there is no way to ask. */
   client (method: string): ClientRequests
 }

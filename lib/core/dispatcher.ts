@@ -5,8 +5,10 @@ import { InitializeParamsSchema, type Implementation, type InitializeParams, typ
 import { errors } from '../errors.js'
 import { shortSessionId, type Logger } from '../log.js'
 import type { Caller, ClientRequests, McpAuthInfo, RequestOptions, RequestScope } from './caller.js'
+import { InputRounds, type RoundInputs } from './input-rounds.js'
 import { ErrorCode, McpError, errorResponse, resultResponse, validParams } from './jsonrpc.js'
 import { isLogLevel, shouldSend } from './logging.js'
+import { INPUT_REQUIRED_METHODS, isInputRequired } from './mrtr.js'
 import type { SessionRecord } from './session-record.js'
 import { negotiateVersion } from './versions.js'
 
@@ -24,10 +26,24 @@ export interface ToolContext {
   readonly protocolVersion: string
   /** The principal from the `auth` hook, if any. */
   readonly auth: McpAuthInfo | undefined
+  /** What the client declared it can do (its session's, or this request's `_meta`). */
+  readonly clientCapabilities: Readonly<Record<string, unknown>>
   /** The request's `params._meta`, if any. */
   readonly meta: Readonly<Record<string, unknown>> | undefined
   /** A pino child logger bound to the request and (abbreviated) session id. */
   readonly logger: Logger
+  /**
+   * Multi round-trip requests: the client's answers to the input requests of the handler's
+   * last `inputRequired(...)` result, by the keys it chose; undefined on a first call. They
+   * come from the client: a missing or unusable answer calls for a new `inputRequired(...)`.
+   */
+  readonly inputResponses: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The `requestState` of the handler's last `inputRequired(...)` result, verified (signed by
+   * this server, for this principal, method and tool, prompt or resource, not expired);
+   * undefined on a first call.
+   */
+  readonly requestState: unknown
   /**
    * Send `notifications/progress` for this request. A no-op unless the request carried a
    * `progressToken`; `progress` must increase with each call. Resolves when the stream can
@@ -68,6 +84,7 @@ export class RequestContext implements ToolContext {
   #logger: Logger | undefined
   #lastProgress = -Infinity
   #done = false
+  #inputs: RoundInputs | undefined
 
   constructor (scope: RequestScope, requestId: RequestId, meta: Record<string, unknown> | undefined) {
     this.#scope = scope
@@ -80,6 +97,12 @@ export class RequestContext implements ToolContext {
   get session (): Readonly<SessionRecord> | undefined { return this.#scope.session }
   get protocolVersion (): string { return this.#scope.protocolVersion }
   get auth (): McpAuthInfo | undefined { return this.#scope.auth }
+  get clientCapabilities (): Readonly<Record<string, unknown>> { return this.#scope.clientCapabilities }
+  get inputResponses (): Readonly<Record<string, unknown>> | undefined { return this.#inputs?.inputResponses }
+  get requestState (): unknown { return this.#inputs?.requestState }
+
+  /** The inputs the handler runs with from now on (a retry, or the next round on a 2025 session). */
+  enterRound (inputs: RoundInputs): void { this.#inputs = inputs }
 
   get logger (): Logger {
     if (this.#logger === undefined) {
@@ -161,6 +184,8 @@ export interface MethodOptions {
 interface MethodSpec {
   readonly handler: MethodHandler
   readonly runsHandler: boolean
+  /** The method may answer `input_required` (multi round-trip requests). */
+  readonly inputRequired: boolean
 }
 
 /** What the core says about itself at `initialize`. */
@@ -182,16 +207,19 @@ export class Dispatcher {
   readonly #notifications = new Map<string, NotificationHandler>()
   readonly #contributors: Array<(capabilities: ServerCapabilities) => void> = []
   #capabilities: ServerCapabilities | undefined
+  readonly #rounds: InputRounds
 
-  constructor (identity: ServerIdentity) {
+  constructor (identity: ServerIdentity, rounds: InputRounds = new InputRounds()) {
     this.#identity = identity
+    this.#rounds = rounds
     this.contributeCapabilities((capabilities) => { capabilities.logging = {} })
     this.method('ping', () => ({}))
   }
 
   /** Serve a JSON-RPC method. */
   method (name: string, handler: MethodHandler, options: MethodOptions = {}): void {
-    this.#methods.set(name, { handler, runsHandler: options.runsHandler === true })
+    const runsHandler = options.runsHandler === true
+    this.#methods.set(name, { handler, runsHandler, inputRequired: runsHandler && INPUT_REQUIRED_METHODS[name] !== undefined })
   }
 
   /** Whether a method is served. */
@@ -258,7 +286,9 @@ export class Dispatcher {
     }
     let outcome: Params | Promise<Params>
     try {
+      if (spec.inputRequired) ctx!.enterRound(this.#rounds.enter(message.method, params, scope))
       outcome = spec.handler(params, ctx, scope)
+      if (spec.runsHandler && !(outcome instanceof Promise)) outcome = this.#settle(message.method, spec, params, ctx!, scope, outcome)
     } catch (err) {
       done(ctx, scope)
       return failure(id, err, scope, message.method)
@@ -267,6 +297,7 @@ export class Dispatcher {
       done(ctx, scope)
       return resultResponse(id, outcome)
     }
+    if (spec.runsHandler) outcome = outcome.then((result) => this.#settle(message.method, spec, params, ctx!, scope, result))
     return outcome.then(
       (result) => {
         done(ctx, scope)
@@ -277,6 +308,15 @@ export class Dispatcher {
         return scope.cancelled ? undefined : failure(id, err, scope, message.method)
       }
     )
+  }
+
+  /** A handler's result, unless it asks for input: then what `scope.inputMode` makes of it. */
+  #settle (method: string, spec: MethodSpec, params: Params, ctx: RequestContext, scope: RequestScope, result: Params): Params | Promise<Params> {
+    if (!isInputRequired(result)) return result
+    return this.#rounds.answer(method, params, result, scope, (inputs) => {
+      ctx.enterRound(inputs)
+      return spec.handler(params, ctx, scope)
+    })
   }
 
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */

@@ -6,6 +6,8 @@ import { Announcements, type ChangeAnnouncer, type FeatureHost } from './feature
 import { installPrompts, type PromptApi } from './features/prompts.js'
 import { installResources, type ResourceApi } from './features/resources.js'
 import { installTools, type ToolApi, type ToolLookup } from './features/tools.js'
+import { InputRounds } from './input-rounds.js'
+import { RequestStateCodec } from './request-state.js'
 
 /** What the core is built from. */
 export interface CoreOptions {
@@ -13,6 +15,10 @@ export interface CoreOptions {
   readonly instructions: string | undefined
   /** Most entries in one list page. */
   readonly pageSize: number
+  /** Signing of multi round-trip `requestState`: keys (first signs, all verify) and validity. */
+  readonly requestState?: { readonly keys?: ReadonlyArray<string | Buffer>, readonly ttlMs?: number }
+  /** On 2025 sessions, most input rounds of one request. */
+  readonly maxInputRounds?: number
 }
 
 /** The `app.mcp` methods the features provide. */
@@ -33,7 +39,8 @@ export interface McpCore {
 }
 
 export function createCore (options: CoreOptions, logger: Logger): McpCore {
-  const dispatcher = new Dispatcher({ serverInfo: options.serverInfo, instructions: options.instructions })
+  const rounds = new InputRounds({ codec: new RequestStateCodec(options.requestState), maxInputRounds: options.maxInputRounds })
+  const dispatcher = new Dispatcher({ serverInfo: options.serverInfo, instructions: options.instructions }, rounds)
   const announcements = new Announcements(logger)
   const host: FeatureHost = {
     dispatcher,

@@ -18,11 +18,11 @@ export const ErrorCode = {
   ConnectionClosed: -32000,
   SessionNotFound: -32001,
   ResourceNotFound: -32002,
-  /** 2026-07-28: an HTTP header disagrees with the body, or a required one is missing (400). */
+  /** 2026-07-28: the `MCP-Protocol-Version` / `Mcp-Method` / `Mcp-Name` headers disagree with the body. */
   HeaderMismatch: -32020,
-  /** 2026-07-28: the request needs a client capability its `_meta` did not declare (400). */
+  /** 2026-07-28: serving the request needs a client capability its `_meta` did not declare (`data.requiredCapabilities`). */
   MissingRequiredClientCapability: -32021,
-  /** 2026-07-28: the claimed protocol version is not served (400, `data.supported`). */
+  /** 2026-07-28: the request's protocol version is not served (`data.supported`, `data.requested`). */
   UnsupportedProtocolVersion: -32022
 } as const
 

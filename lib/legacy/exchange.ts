@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import type { LoggingLevel } from '../../schemas/mcp.js'
-import type { Caller, ClientRequests, McpAuthInfo, Refusal, RequestScope } from '../core/caller.js'
+import type { Caller, ClientRequests, InputMode, McpAuthInfo, Refusal, RequestScope } from '../core/caller.js'
 import type { SessionRecord } from '../core/session-record.js'
 import { revision } from '../core/versions.js'
 import { errors } from '../errors.js'
@@ -222,6 +222,9 @@ export class SessionRequest extends SessionCaller implements RequestScope, InFli
     this.exchange = exchange
     this.#home = home
   }
+
+  /** Input a handler asks for is fetched from the client over the session; without one there is no way to ask. */
+  get inputMode (): InputMode { return this.session === undefined ? 'none' : 'fulfil' }
 
   /** Created on first use: most handlers never look at it. */
   get signal (): AbortSignal {

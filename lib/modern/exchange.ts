@@ -18,7 +18,9 @@ export interface ModernExchangeDeps {
 /**
  * The answer to one 2026-07-28 request: a single JSON body unless a related message
  * (progress, a log message) must go first, then an SSE stream without event ids (these
- * streams are not resumable) that the result closes.
+ * streams are not resumable) that the result closes. In `sse` mode every answer is a stream,
+ * opened with its first message: until then an error the revision gives an HTTP status
+ * (-32021 → 400) can still have it.
  */
 export class ModernExchange {
   readonly #reply: FastifyReply
@@ -29,7 +31,6 @@ export class ModernExchange {
   constructor (reply: FastifyReply, deps: ModernExchangeDeps) {
     this.#reply = reply
     this.#deps = deps
-    if (deps.mode === 'sse') this.#upgrade()
   }
 
   get finished (): boolean { return this.#finished }
@@ -46,7 +47,7 @@ export class ModernExchange {
   respond (response: unknown, status = 200): void {
     if (this.#finished) return
     this.#finished = true
-    const connection = this.#connection
+    const connection = this.#connection ?? (this.#deps.mode === 'sse' && status === 200 ? this.#upgrade() : undefined)
     if (connection !== undefined) {
       connection.sendData(JSON.stringify(response))
       connection.end()
@@ -111,6 +112,8 @@ export class ModernRequest implements RequestScope {
   readonly auth: McpAuthInfo | undefined
   readonly logger: Logger
   readonly session = undefined
+  /** Input a handler asks for is returned to the client (`input_required`), which retries. */
+  readonly inputMode = 'return'
   readonly exchange: ModernExchange
   readonly #reply: FastifyReply
   readonly #inFlight: ModernInFlight

@@ -1,6 +1,7 @@
 import { Kind, Type, type Static, type TObject, type TOptional, type TSchema, type TString } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import {
+  GetPromptParamsSchema,
   GetPromptResultSchema,
   PaginatedParamsSchema,
   type GetPromptResult,
@@ -13,6 +14,7 @@ import { errors } from '../../errors.js'
 import type { FeatureHost } from './feature.js'
 import type { ToolContext, Params } from '../dispatcher.js'
 import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
+import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
 import { Registry } from './registry.js'
 
@@ -52,8 +54,11 @@ export interface PromptDefinition<A extends PromptArgumentsSchema = PromptArgume
   complete?: { [K in keyof A['properties']]?: PromptCompleter }
 }
 
-/** What a prompt handler may return: one user text message, messages, or a whole `GetPromptResult`. */
-export type PromptResult = string | PromptMessage[] | GetPromptResult
+/**
+ * What a prompt handler may return: one user text message, messages, or a whole
+ * `GetPromptResult`; or `inputRequired(...)` to ask the client for input first.
+ */
+export type PromptResult = string | PromptMessage[] | GetPromptResult | InputRequiredResult
 
 export type PromptHandler<A extends PromptArgumentsSchema = PromptArgumentsSchema> =
   (args: Static<A>, ctx: ToolContext) => PromptResult | Promise<PromptResult>
@@ -94,6 +99,8 @@ const NO_ARGUMENTS = Type.Object({})
 const checkGetPrompt = TypeCompiler.Compile(Type.Object({
   name: Type.String(),
   arguments: Type.Optional(JsonObjectSchema),
+  inputResponses: GetPromptParamsSchema.properties.inputResponses,
+  requestState: GetPromptParamsSchema.properties.requestState,
   _meta: Type.Optional(JsonObjectSchema)
 }))
 const checkPaginated = TypeCompiler.Compile(PaginatedParamsSchema)
@@ -204,7 +211,7 @@ export class PromptRegistry {
   }
 
   /** `prompts/get`: arguments checked, handler run, result normalised and validated. */
-  get (name: string, args: Record<string, unknown> | undefined, ctx: ToolContext): GetPromptResult | Promise<GetPromptResult> {
+  get (name: string, args: Record<string, unknown> | undefined, ctx: ToolContext): GetPromptResult | InputRequiredResult | Promise<GetPromptResult | InputRequiredResult> {
     const prompt = this.#prompts.get(name)
     if (prompt === undefined) throw new McpError(ErrorCode.InvalidParams, `Invalid params: unknown prompt "${name}"`)
     const value = args ?? {}
@@ -260,7 +267,8 @@ function handlerFailure (name: string, err: unknown, ctx: ToolContext): unknown 
   return new McpError(ErrorCode.InternalError, `Internal error: prompt "${name}" failed`)
 }
 
-function toResult (name: string, returned: unknown): GetPromptResult {
+function toResult (name: string, returned: unknown): GetPromptResult | InputRequiredResult {
+  if (isInputRequired(returned)) return returned
   let result: unknown = returned
   if (typeof returned === 'string') result = { messages: [{ role: 'user', content: { type: 'text', text: returned } }] }
   else if (Array.isArray(returned)) result = { messages: returned }

@@ -17,6 +17,7 @@ import { cacheHintProblem, type CacheHint } from './cache-hint.js'
 import type { FeatureHost } from './feature.js'
 import type { ToolContext, Params } from '../dispatcher.js'
 import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
+import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
 import { Registry } from './registry.js'
 import { UriTemplate, UriTemplateError } from './uri-template.js'
@@ -53,9 +54,11 @@ export interface ResourceDefinition {
 
 /**
  * What a `read` callback returns: text (with the resource's `mimeType`), `{ text }` or
- * `{ blob }` (base64) for one content item at the requested URI, or a whole `ReadResourceResult`.
+ * `{ blob }` (base64) for one content item at the requested URI, or a whole `ReadResourceResult`;
+ * or `inputRequired(...)` to ask the client for input first.
  */
 export type ResourceReadResult =
+  | InputRequiredResult
   | string
   | { text: string, mimeType?: string, _meta?: Record<string, unknown> }
   | { blob: string, mimeType?: string, _meta?: Record<string, unknown> }
@@ -379,6 +382,7 @@ function withCacheHint (result: Params, hint: Partial<CacheHint> | undefined, ca
 }
 
 function toReadResult (label: string, uri: string, mimeType: string | undefined, returned: unknown): Params {
+  if (isInputRequired(returned)) return returned as unknown as Params
   let result: unknown = returned
   if (typeof returned === 'string') {
     result = { contents: [withMime({ uri, text: returned }, mimeType)] }

@@ -4,6 +4,7 @@ import { CallToolParamsSchema, CallToolResultSchema, PaginatedParamsSchema, type
 import { errors } from '../../errors.js'
 import type { ToolContext, Params } from '../dispatcher.js'
 import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
+import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { FeatureHost } from './feature.js'
 import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
 import { readParamHeaders, type ParamHeader } from './param-headers.js'
@@ -37,9 +38,12 @@ export type ToolResult<O extends ToolSchema | undefined = undefined> =
   | ContentBlock[]
   | (Omit<CallToolResult, 'structuredContent' | 'content'> & { content?: ContentBlock[], structuredContent?: Typed<O> })
 
-/** A tool handler: arguments typed from a TypeBox `inputSchema` (a raw JSON Schema gives a plain record). */
+/**
+ * A tool handler: arguments typed from a TypeBox `inputSchema` (a raw JSON Schema gives a
+ * plain record). It may also return `inputRequired(...)` to ask the client for input first.
+ */
 export type ToolHandler<I extends ToolSchema = TObject, O extends ToolSchema | undefined = undefined> =
-  (args: Typed<I>, ctx: ToolContext) => ToolResult<O> | Promise<ToolResult<O>>
+  (args: Typed<I>, ctx: ToolContext) => ToolResult<O> | InputRequiredResult | Promise<ToolResult<O> | InputRequiredResult>
 
 interface RegisteredTool {
   readonly name: string
@@ -177,7 +181,7 @@ export class ToolRegistry {
    * Run a tool: argument check, handler, result normalisation and output check. A tool
    * that answers synchronously is answered without a promise; an async one with one.
    */
-  call (name: string, args: unknown, ctx: ToolContext): CallToolResult | Promise<CallToolResult> {
+  call (name: string, args: unknown, ctx: ToolContext): CallToolResult | InputRequiredResult | Promise<CallToolResult | InputRequiredResult> {
     const tool = this.#tools.get(name)
     if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`)
     const value = args === undefined ? {} : args
@@ -204,7 +208,8 @@ function handlerFailure (name: string, err: unknown, ctx: ToolContext): CallTool
   return errorResult(err instanceof Error && err.message !== '' ? err.message : `Tool ${name} failed`)
 }
 
-function checkedResult (tool: RegisteredTool, returned: unknown): CallToolResult {
+function checkedResult (tool: RegisteredTool, returned: unknown): CallToolResult | InputRequiredResult {
+  if (isInputRequired(returned)) return returned
   const result = toCallToolResult(tool.name, returned)
   if (tool.output !== undefined && result.isError !== true) {
     if (result.structuredContent === undefined) {
