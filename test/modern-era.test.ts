@@ -437,3 +437,65 @@ t.test('a tool declared with a TypeBox schema and x-mcp-header', async (t) => {
   rpcError(t, await postModern(app, call), 400, -32020, 71)
   t.equal((await postModern(app, call, { 'mcp-param-region': 'eu' })).json().result.content[0].text, 'eu')
 })
+
+t.test('multi round-trip requests over 2026-07-28 HTTP', async (t) => {
+  const { acceptedContent, inputRequired } = await import('../lib/index.js')
+  const setup = (app: import('fastify').FastifyInstance) => {
+    app.mcp.tool({ name: 'greet', description: 'asks for a name', inputSchema: { type: 'object', properties: {} } }, (_args, ctx) => {
+      const answer = acceptedContent(ctx.inputResponses, 'who')
+      if (answer === undefined) {
+        return inputRequired({ inputRequests: { who: inputRequired.elicit('Your name?', { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }) }, requestState: { step: 1 } })
+      }
+      return `Hello, ${String(answer.name)} (state ${JSON.stringify(ctx.requestState)})`
+    })
+  }
+  for (const responseMode of ['auto', 'sse'] as const) {
+    t.test(`responseMode ${responseMode}`, async (t) => {
+      const app = await buildApp(t, { options: { responseMode }, setup })
+      const first = await postModern(app, modernRpc(81, 'tools/call', { name: 'greet', arguments: {} }, envelope({ elicitation: {} })))
+      t.equal(first.statusCode, 200)
+      const round1 = messagesOf(first).at(-1)!.result
+      t.equal(round1.resultType, 'input_required')
+      t.same(Object.keys(round1.inputRequests), ['who'])
+      t.equal(round1.inputRequests.who.method, 'elicitation/create')
+      t.type(round1.requestState, 'string', 'the state leaves signed, as a string')
+      t.notOk('ttlMs' in round1, 'input_required results carry no cache hints')
+      t.same(round1._meta[SERVER_INFO], { name: 'fastify-mcp-streamable', version: round1._meta[SERVER_INFO].version })
+
+      const retry = (state: string, id = 82) => postModern(app, modernRpc(id, 'tools/call', {
+        name: 'greet', arguments: {}, inputResponses: { who: { action: 'accept', content: { name: 'Ada' } } }, requestState: state
+      }, envelope({ elicitation: {} })))
+      const done = messagesOf(await retry(round1.requestState)).at(-1)!
+      t.equal(done.result.resultType, 'complete')
+      t.same(done.result.content, [{ type: 'text', text: 'Hello, Ada (state {"step":1})' }])
+
+      const tampered = await retry(round1.requestState.slice(0, -2) + 'xx', 83)
+      t.equal(tampered.statusCode, 200, 'tampered state: in band')
+      const error = messagesOf(tampered).at(-1)!.error
+      t.equal(error.code, -32602)
+      t.equal(error.data.reason, 'invalid_request_state')
+
+      const undeclared = await postModern(app, modernRpc(84, 'tools/call', { name: 'greet', arguments: {} }, envelope({})))
+      t.equal(undeclared.statusCode, 400, 'a capability the request did not declare: HTTP 400 in every response mode')
+      const missing = undeclared.json().error
+      t.equal(missing.code, -32021)
+      t.same(missing.data.requiredCapabilities, { elicitation: { form: {} } }, 'an object, not a list')
+      t.equal(undeclared.json().id, 84)
+    })
+  }
+
+  t.test('ctx.elicit() on a modern request is refused with a pointer to inputRequired', async (t) => {
+    const app = await buildApp(t, {
+      setup (app) {
+        app.mcp.tool({ name: 'push', description: 'asks the 2025 way', inputSchema: { type: 'object', properties: {} } }, async (_args, ctx) => {
+          const result = await ctx.elicit('name?', { type: 'object', properties: {} })
+          return result.action
+        })
+      }
+    })
+    const res = await postModern(app, modernRpc(85, 'tools/call', { name: 'push', arguments: {} }, envelope({ elicitation: {} })))
+    const result = res.json().result
+    t.equal(result.isError, true)
+    t.match(result.content[0].text, /inputRequired/)
+  })
+})

@@ -4,11 +4,21 @@
 import t, { type Test as Tap } from 'tap'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import type { FastifyInstance } from 'fastify'
+import { acceptedContent, inputRequired } from '../lib/index.js'
 import { buildApp, listen, within } from './helpers/index.js'
 
 type Mode = 'legacy' | 'auto' | { pin: '2026-07-28' }
 
 function registerChanger (app: FastifyInstance): void {
+  // One handler, written once in the multi round-trip style: on 2026-07-28 the client runs
+  // the rounds; on a 2025 session the plugin asks the client itself.
+  app.mcp.tool({ name: 'greet', description: 'asks for a name', inputSchema: { type: 'object', properties: {} } }, (_args, ctx) => {
+    const answer = acceptedContent(ctx.inputResponses, 'who')
+    if (answer === undefined) {
+      return inputRequired({ inputRequests: { who: inputRequired.elicit('Your name?', { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }) } })
+    }
+    return `Hello, ${String(answer.name)}`
+  })
   let added = 0
   app.mcp.tool({ name: 'add_tool', description: 'registers one more tool', inputSchema: { type: 'object', properties: {} } }, () => {
     added++
@@ -22,7 +32,12 @@ t.test('the v2 client in every negotiation mode, on one endpoint', async (t) => 
   const url = await listen(app)
 
   async function connect (t: Tap, mode: Mode): Promise<Client> {
-    const client = new Client({ name: 'v2-test', version: '1.0.0' }, { versionNegotiation: { mode } })
+    const client = new Client({ name: 'v2-test', version: '1.0.0' }, { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} } } })
+    let asked = 0
+    client.setRequestHandler('elicitation/create', async () => {
+      asked++
+      return { action: 'accept', content: { name: `Ada ${asked}` } }
+    })
     t.teardown(() => client.close())
     await client.connect(new StreamableHTTPClientTransport(url))
     return client
@@ -41,7 +56,7 @@ t.test('the v2 client in every negotiation mode, on one endpoint', async (t) => 
       t.same(client.getServerVersion(), { name: 'fastify-mcp-streamable-demo', version: '1.0.0' })
 
       const { tools } = await client.listTools()
-      t.same(tools.map((tool) => tool.name).slice(0, 3), ['add', 'add_tool', 'countdown'], 'the tools, in order')
+      t.same(tools.map((tool) => tool.name), ['add', 'add_tool', 'countdown', 'echo', 'greet'], 'the tools, in order')
 
       const echo = await client.callTool({ name: 'echo', arguments: { text: `hello ${label}` } })
       t.same(echo.content, [{ type: 'text', text: `hello ${label}` }])
@@ -53,6 +68,9 @@ t.test('the v2 client in every negotiation mode, on one endpoint', async (t) => 
 
       const sum = await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } })
       t.same(sum.structuredContent, { sum: 5 })
+
+      const greeting = await client.callTool({ name: 'greet', arguments: {} })
+      t.same(greeting.content, [{ type: 'text', text: 'Hello, Ada 1' }], 'an elicitation answered by the client\'s handler')
     })
   }
 
