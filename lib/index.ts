@@ -4,6 +4,7 @@ import type { FeatureApi } from './core/index.js'
 import { errors } from './errors.js'
 import { mcpEndpoint } from './http/endpoint.js'
 import { OriginPolicy } from './http/guard.js'
+import { LingeringConnections } from './http/lingering-connections.js'
 import type { ClientRequester } from './legacy/outbound.js'
 import type { RootsListChangedListener } from './legacy/session-methods.js'
 import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
@@ -67,8 +68,14 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   // Open SSE streams would keep server.close() waiting forever: end them in preClose, as
   // Fastify documents for long-lived connections, with `retry:` so clients reconnect (to
   // another instance, when there are several) and resume. Handlers still running may finish,
-  // storing what they send, for up to drainTimeoutMs; the stores close after that.
-  app.addHook('preClose', async () => runtime.beginClose())
+  // storing what they send, for up to drainTimeoutMs; the stores close after that. MCP
+  // clients pool keep-alive connections: those left idle (or never used) would hold the
+  // close for keepAliveTimeout or headersTimeout, so they are ended as they appear.
+  const lingering = new LingeringConnections(app.server)
+  app.addHook('preClose', async () => {
+    runtime.beginClose()
+    lingering.endWhileClosing()
+  })
   app.addHook('onClose', async () => runtime.close())
 }
 

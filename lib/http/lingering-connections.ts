@@ -1,0 +1,45 @@
+import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
+
+const SWEEP_MS = 50
+
+/**
+ * What would hold `server.close()` long after the plugin's drain is over: keep-alive
+ * connections whose last answer was written after the close began (Node closes idle ones
+ * only once, when `close()` is called, and a client's pooled connection then lives out
+ * `keepAliveTimeout`, 72 s by default), and connections a client opened without sending a
+ * request yet (Node never counts those as idle: they wait for `headersTimeout`). Once shutdown
+ * starts, both are ended every few milliseconds until the server has closed; connections
+ * carrying a request are left alone.
+ */
+export class LingeringConnections {
+  readonly #server: Server
+  readonly #sockets = new Set<Socket>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (server: Server) {
+    this.#server = server
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket)
+      socket.once('close', () => this.#sockets.delete(socket))
+    })
+  }
+
+  /** From now until the server has closed, end the connections that hold it open for nothing. */
+  endWhileClosing (): void {
+    if (this.#timer !== undefined || !this.#server.listening) return
+    this.#timer = setInterval(() => this.#sweep(), SWEEP_MS).unref()
+    this.#server.once('close', () => this.stop())
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+  }
+
+  #sweep (): void {
+    this.#server.closeIdleConnections()
+    for (const socket of this.#sockets) {
+      if (socket.bytesRead === 0) socket.destroy()
+    }
+  }
+}
