@@ -2,7 +2,9 @@ import { Type, type Static } from '@sinclair/typebox'
 import { JsonObjectSchema } from './json-object.js'
 
 /** A JSON-RPC id as MCP allows it: a string or an integer, never null. */
-export const RequestIdSchema = Type.Union([Type.String(), Type.Integer()])
+// A number id must survive JSON.parse exactly: 9007199254740993 reads as …992, and an answer
+// under another id leaves the client waiting forever.
+export const RequestIdSchema = Type.Union([Type.String(), Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER })])
 export type RequestId = Static<typeof RequestIdSchema>
 
 const ParamsSchema = Type.Union([

@@ -5,6 +5,7 @@
  * must keep serving the sessions it already has.
  */
 import t from 'tap'
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp, openSession, rpc, type Session } from './helpers/index.js'
 
@@ -360,8 +361,43 @@ t.test('hostile input', async (t) => {
     t.equal(res.json().id, big, 'a long string id is still echoed')
     const unsafe = await inject(t, app, postRaw(victim, '{"jsonrpc":"2.0","id":1e400,"method":"ping"}'), 'infinite id')
     assertRpcError(t, unsafe, 400, -32600)
-    const negZero = await inject(t, app, postRaw(victim, '{"jsonrpc":"2.0","id":99999999999999999999999,"method":"ping"}'), 'huge integer id')
-    t.ok(negZero.statusCode === 200 || negZero.statusCode === 400, `huge integer id: 200 or 400 (got ${negZero.statusCode})`)
+    const huge = await inject(t, app, postRaw(victim, '{"jsonrpc":"2.0","id":99999999999999999999999,"method":"ping"}'), 'huge integer id')
+    assertRpcError(t, huge, 400, -32600)
+    // 2^53 + 1 parses as 2^53: answered under another id, the client would wait forever.
+    const beyond = await inject(t, app, postRaw(victim, '{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}'), 'id 2^53 + 1')
+    t.match(assertRpcError(t, beyond, 400, -32600).error.message, /2\^53/)
+    const largest = await inject(t, app, postRaw(victim, '{"jsonrpc":"2.0","id":9007199254740991,"method":"ping"}'), 'id 2^53 - 1')
+    t.same(largest.json(), { jsonrpc: '2.0', id: 9007199254740991, result: {} }, 'the largest safe integer is answered exactly')
+    const negative = await inject(t, app, postRaw(victim, '{"jsonrpc":"2.0","id":-9007199254740993,"method":"ping"}'), 'id -(2^53 + 1)')
+    assertRpcError(t, negative, 400, -32600)
+    const inBatch = await inject(t, app, postRaw(bystander, '[{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}]'), 'unsafe id in a batch')
+    assertRpcError(t, inBatch, 400, -32600)
+  })
+
+  t.test('a 3 MiB method, tool, prompt or URI name is not echoed whole', async (t) => {
+    const app = await buildApp(t, {
+      demo: true,
+      setup (app) {
+        app.mcp.prompt({ name: 'p', description: 'a prompt with an argument' }, () => 'p')
+        app.mcp.resourceTemplate({ uriTemplate: 'demo://{id}', name: 'item', variables: Type.Object({ id: Type.String({ maxLength: 10 }) }) }, () => 'x')
+      }
+    })
+    const victim = await openSession(app)
+    const big = 'x'.repeat(3 * MiB)
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['method', rpc(1, big)],
+      ['tool name', rpc(2, 'tools/call', { name: big, arguments: {} })],
+      ['prompt name', rpc(3, 'prompts/get', { name: big })],
+      ['prompt argument name', rpc(5, 'prompts/get', { name: 'p', arguments: { [big]: 1 } })],
+      ['unknown resource URI', rpc(6, 'resources/read', { uri: `other://${big}` })],
+      ['resource URI', rpc(4, 'resources/read', { uri: `demo://${big}` })]
+    ]
+    for (const [what, message] of cases) {
+      const res = await inject(t, app, postRaw(victim, JSON.stringify(message)), what)
+      t.equal(res.statusCode, 200, `${what}: in band`)
+      t.ok(res.json().error, `${what}: a JSON-RPC error`)
+      t.ok(res.payload.length < 2000, `${what}: the answer stays small (${res.payload.length} bytes)`)
+    }
   })
 
   t.test('after all of that the server keeps serving', async (t) => {

@@ -6,7 +6,7 @@ import { errors } from '../errors.js'
 import { shortSessionId, type Logger } from '../log.js'
 import type { Caller, ClientRequests, McpAuthInfo, RequestOptions, RequestScope } from './caller.js'
 import { InputRounds, type RoundInputs } from './input-rounds.js'
-import { ErrorCode, McpError, errorResponse, resultResponse, validParams } from './jsonrpc.js'
+import { ErrorCode, McpError, clip, errorResponse, resultResponse, validParams } from './jsonrpc.js'
 import { isLogLevel, shouldSend } from './logging.js'
 import { INPUT_REQUIRED_METHODS, isInputRequired } from './mrtr.js'
 import type { SessionRecord } from './session-record.js'
@@ -272,7 +272,7 @@ export class Dispatcher {
   handleRequest (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
     const { id } = message
     const spec = this.#methods.get(message.method)
-    if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${message.method}`)
+    if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${clip(message.method)}`)
     const params = message.params ?? {}
     if (Array.isArray(params)) return errorResponse(id, ErrorCode.InvalidParams, 'Invalid params: params must be an object')
 

@@ -41,6 +41,14 @@ export class McpError extends Error {
   }
 }
 
+/**
+ * Client text (a method, a tool or prompt name, a URI) as it may appear in an error: at most
+ * 100 characters, so a 3 MiB name does not come back whole.
+ */
+export function clip (text: string): string {
+  return text.length > 100 ? text.slice(0, 100) + '…' : text
+}
+
 export function resultResponse (id: RequestId, result: Record<string, unknown>): JsonRpcResultResponse {
   return { jsonrpc: '2.0', id, result }
 }

@@ -92,6 +92,7 @@ function describeMessage (message: unknown): string {
     if (typeof m.method !== 'string' || m.method === '') return 'method must be a non-empty string'
     if (m.id === null) return 'a request id must be a string or an integer, not null'
     if ('id' in m && typeof m.id !== 'string' && !Number.isInteger(m.id)) return 'a request id must be a string or an integer'
+    if (typeof m.id === 'number' && !Number.isSafeInteger(m.id)) return 'a request id must be a string or an integer of at most 2^53 - 1 in magnitude (a larger one does not survive JSON parsing exactly)'
     if (m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an object'
     if ('result' in m || 'error' in m) return 'a request must not carry result or error'
   } else if ('result' in m || 'error' in m) {

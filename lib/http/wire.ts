@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import { errorResponse } from '../core/jsonrpc.js'
+import { clip, errorResponse } from '../core/jsonrpc.js'
 
 /**
  * Answer with an HTTP error whose body is a JSON-RPC error object (`id: null`): no error
@@ -16,7 +16,7 @@ export function quote (value: string): string {
 
 /** Keep attacker-controlled strings short in error data (other values pass as they are). */
 export function shorten<T> (value: T): T | string {
-  return typeof value === 'string' && value.length > 100 ? value.slice(0, 100) + '…' : value
+  return typeof value === 'string' ? clip(value) : value
 }
 
 /** Whether an `Accept` header admits `type` (exactly, by `type/*`, or by `*\/*`). */

@@ -3,7 +3,7 @@ import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } 
 import type { Implementation } from '../../schemas/mcp.js'
 import { META, isEnvelope, metaOf, readEnvelope, type Envelope } from '../core/envelope.js'
 import type { McpCore } from '../core/index.js'
-import { ErrorCode, errorResponse } from '../core/jsonrpc.js'
+import { ErrorCode, clip, errorResponse } from '../core/jsonrpc.js'
 import { MODERN_VERSIONS, isSupportedModernVersion, isSupportedVersion } from '../core/versions.js'
 import type { Eras } from '../http/era.js'
 import { ConnectionSet } from '../http/sse-connection.js'
@@ -160,7 +160,7 @@ export class ModernDoor {
     }
     if (method === 'server/discover') return this.#answer(reply, method, { jsonrpc: '2.0', id, result: this.#discover() })
     if (REMOVED.has(method) || !this.#core.dispatcher.has(method)) {
-      return this.#refuse(reply, 404, id, ErrorCode.MethodNotFound, `Method not found: ${method}`)
+      return this.#refuse(reply, 404, id, ErrorCode.MethodNotFound, `Method not found: ${clip(method)}`)
     }
     if (this.closing) {
       reply.header('retry-after', '1')

@@ -13,7 +13,7 @@ import { JsonObjectSchema } from '../../../schemas/json-object.js'
 import { errors } from '../../errors.js'
 import type { FeatureHost } from './feature.js'
 import type { ToolContext, Params } from '../dispatcher.js'
-import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
+import { ErrorCode, McpError, clip, describeErrors, validParams } from '../jsonrpc.js'
 import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
 import { Registry } from './registry.js'
@@ -213,11 +213,11 @@ export class PromptRegistry {
   /** `prompts/get`: arguments checked, handler run, result normalised and validated. */
   get (name: string, args: Record<string, unknown> | undefined, ctx: ToolContext): GetPromptResult | InputRequiredResult | Promise<GetPromptResult | InputRequiredResult> {
     const prompt = this.#prompts.get(name)
-    if (prompt === undefined) throw new McpError(ErrorCode.InvalidParams, `Invalid params: unknown prompt "${name}"`)
+    if (prompt === undefined) throw new McpError(ErrorCode.InvalidParams, `Invalid params: unknown prompt "${clip(name)}"`)
     const value = args ?? {}
     for (const [key, argument] of Object.entries(value)) {
       if (typeof argument !== 'string') {
-        throw new McpError(ErrorCode.InvalidParams, `Invalid params: argument "${key}" of prompt "${name}" must be a string`, { argument: key })
+        throw new McpError(ErrorCode.InvalidParams, `Invalid params: argument "${clip(key)}" of prompt "${name}" must be a string`, { argument: clip(key) })
       }
     }
     for (const key of prompt.required) {

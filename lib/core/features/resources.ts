@@ -16,7 +16,7 @@ import type { Caller } from '../caller.js'
 import { cacheHintProblem, type CacheHint } from './cache-hint.js'
 import type { FeatureHost } from './feature.js'
 import type { ToolContext, Params } from '../dispatcher.js'
-import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
+import { ErrorCode, McpError, clip, describeErrors, validParams } from '../jsonrpc.js'
 import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
 import { Registry } from './registry.js'
@@ -197,7 +197,7 @@ export function installResources (host: FeatureHost): ResourceFeature {
     if (found === undefined) throw notFound(uri)
     const { template, values } = found
     if (template.variables !== undefined && !template.variables.Check(values)) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${uri} does not fit ${template.name}: ${describeErrors(template.variables, values)}`, { uri })
+      throw new McpError(ErrorCode.InvalidParams, `Invalid params: ${clip(uri)} does not fit ${template.name}: ${describeErrors(template.variables, values)}`, { uri: clip(uri) })
     }
     return withCacheHint(toReadResult(template.label, uri, template.mimeType, await template.read(uri, values as never, ctx!)), template.cacheHint, caller)
   }, { runsHandler: true })
@@ -313,7 +313,7 @@ export function installResources (host: FeatureHost): ResourceFeature {
 }
 
 function notFound (uri: string): McpError {
-  return new McpError(ErrorCode.ResourceNotFound, 'Resource not found', { uri })
+  return new McpError(ErrorCode.ResourceNotFound, 'Resource not found', { uri: clip(uri) })
 }
 
 function labelOf (definition: unknown, key: string): string {

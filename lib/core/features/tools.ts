@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { CallToolParamsSchema, CallToolResultSchema, PaginatedParamsSchema, type CallToolResult, type ContentBlock, type Icon, type ToolAnnotations } from '../../../schemas/mcp.js'
 import { errors } from '../../errors.js'
 import type { ToolContext, Params } from '../dispatcher.js'
-import { ErrorCode, McpError, describeErrors, validParams } from '../jsonrpc.js'
+import { ErrorCode, McpError, clip, describeErrors, validParams } from '../jsonrpc.js'
 import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { FeatureHost } from './feature.js'
 import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
@@ -183,7 +183,7 @@ export class ToolRegistry {
    */
   call (name: string, args: unknown, ctx: ToolContext): CallToolResult | InputRequiredResult | Promise<CallToolResult | InputRequiredResult> {
     const tool = this.#tools.get(name)
-    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`)
+    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${clip(name)}`)
     const value = args === undefined ? {} : args
     if (!tool.input.Check(value)) {
       return errorResult(`Invalid arguments for tool ${name}: ${describeErrors(tool.input, value)}`)
