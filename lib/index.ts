@@ -58,6 +58,14 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
 
   await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options) })
 
+  app.addHook('onReady', async () => {
+    // Fastify's default: no limit on receiving a request, so a client that drips its body
+    // holds a connection (and its memory) for ever. Said once; the application decides.
+    if (app.server.requestTimeout === 0) {
+      app.log.warn('mcp: the HTTP server has no requestTimeout, so a client sending its request slowly holds a connection for ever; set Fastify\'s requestTimeout (e.g. 10000) and http.headersTimeout: both end once the request is received, so SSE streams are not cut')
+    }
+  })
+
   if (options.health !== false) {
     app.get(options.health, async (_request, reply) => {
       const closing = runtime.legacy.closing
@@ -85,6 +93,7 @@ export default mcp
 export { mcp as fastifyMcp }
 
 export { errors } from './errors.js'
+export { mcpClientErrorHandler } from './http/client-error.js'
 export { ErrorCode, McpError } from './core/jsonrpc.js'
 export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/memory-session-store.js'
 export { MemoryEventStore, type MemoryEventStoreOptions } from './stores/memory-event-store.js'

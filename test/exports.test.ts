@@ -5,7 +5,7 @@ import * as source from '../lib/index.js'
 
 // The public runtime surface. Adding an export is a decision: add it here too.
 const RUNTIME_EXPORTS = [
-  'default', 'fastifyMcp', 'errors', 'ErrorCode', 'McpError', 'MemorySessionStore', 'SUPPORTED_VERSIONS', 'LATEST_VERSION', 'MODERN_VERSIONS',
+  'default', 'fastifyMcp', 'errors', 'mcpClientErrorHandler', 'ErrorCode', 'McpError', 'MemorySessionStore', 'SUPPORTED_VERSIONS', 'LATEST_VERSION', 'MODERN_VERSIONS',
   'MemoryEventStore', 'formatEventId', 'parseEventId',
   'inputRequired', 'isInputRequired', 'acceptedContent', 'sampledMessage', 'listedRoots', 'RequestStateCodec',
   'AnnotationsSchema', 'AudioContentSchema', 'BlobResourceContentsSchema', 'CallToolParamsSchema', 'CallToolResultSchema',

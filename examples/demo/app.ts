@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
 import type { FastifyCorsOptions } from '@fastify/cors'
 import { Type } from '@sinclair/typebox'
-import mcp, { type McpPluginOptions } from '../../lib/index.js'
+import mcp, { mcpClientErrorHandler, type McpPluginOptions } from '../../lib/index.js'
 
 const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
   if (signal.aborted) return reject(signal.reason)
@@ -70,9 +71,18 @@ export function demoServerOptions (env: NodeJS.ProcessEnv = process.env): McpPlu
   return redis === undefined || redis === '' ? { cors: DEMO_CORS } : { cors: DEMO_CORS, redis }
 }
 
+/**
+ * How long a client may take to send a request: its headers (Node's default is 60 s) and
+ * the whole request (Fastify's default is no limit, so a client dripping its body holds a
+ * connection for ever). Both are measured up to the end of the request, never over the
+ * answer, so SSE streams and long streaming answers are not affected.
+ */
+export const DEMO_TIMEOUTS = { requestTimeout: 10_000, http: { headersTimeout: 10_000 } } as const satisfies FastifyHttpOptions<Server>
+
 /** Build the demo server: Fastify, the plugin on `/mcp`, and the demo tools. */
-export async function buildDemo (options: McpPluginOptions = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions)
+export async function buildDemo (options: McpPluginOptions = {}, fastifyOptions: FastifyHttpOptions<Server> = {}): Promise<FastifyInstance> {
+  // Errors Node raises before any route (431, a malformed header, 408) get JSON-RPC bodies too.
+  const app = Fastify({ ...DEMO_TIMEOUTS, clientErrorHandler: mcpClientErrorHandler, ...fastifyOptions })
   await app.register(mcp, {
     serverInfo: { name: 'fastify-mcp-streamable-demo', version: '1.0.0' },
     instructions: 'Demo server: echo, add and countdown.',

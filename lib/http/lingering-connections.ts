@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
 const SWEEP_MS = 50
@@ -9,8 +9,10 @@ const SWEEP_MS = 50
  * only once, when `close()` is called, and a client's pooled connection then lives out
  * `keepAliveTimeout`, 72 s by default), and connections a client opened without sending a
  * request yet (Node never counts those as idle: they wait for `headersTimeout`). Once shutdown
- * starts, both are ended every few milliseconds until the server has closed; connections
- * carrying a request are left alone.
+ * starts, the answers still to come say `Connection: close` (the client must not send another
+ * request on that connection: it would only be refused), and idle or unused connections are
+ * ended every few milliseconds until the server has closed. Connections carrying a request
+ * are left alone.
  */
 export class LingeringConnections {
   readonly #server: Server
@@ -28,6 +30,11 @@ export class LingeringConnections {
   /** From now until the server has closed, end the connections that hold it open for nothing. */
   endWhileClosing (): void {
     if (this.#timer !== undefined || !this.#server.listening) return
+    for (const socket of this.#sockets) {
+      // The response in progress on the socket (Node's own field, which closeIdleConnections reads too).
+      const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+      if (response !== undefined && response !== null && !response.headersSent) response.setHeader('connection', 'close')
+    }
     this.#timer = setInterval(() => this.#sweep(), SWEEP_MS).unref()
     this.#server.once('close', () => this.stop())
   }
