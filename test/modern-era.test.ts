@@ -499,3 +499,35 @@ t.test('multi round-trip requests over 2026-07-28 HTTP', async (t) => {
     t.match(result.content[0].text, /inputRequired/)
   })
 })
+
+t.test('cache hints: a resource\'s own hint wins for its reads; every page of a list has the same scope', async (t) => {
+  const app = await buildApp(t, {
+    options: { pageSize: 1, cacheHints: { 'resources/read': { ttlMs: 1000, cacheScope: 'private' }, 'tools/list': { ttlMs: 5000, cacheScope: 'public' } } },
+    setup (app) {
+      app.mcp.resource({ uri: 'demo://shared', name: 'shared', cacheHint: { ttlMs: 60_000, cacheScope: 'public' } }, () => 'same for everyone')
+      app.mcp.resource({ uri: 'demo://mine', name: 'mine' }, () => 'per user')
+      app.mcp.resourceTemplate({ uriTemplate: 'demo://items/{id}', name: 'item', cacheHint: { ttlMs: 30_000 } }, (uri) => uri)
+      for (const name of ['a', 'b', 'c']) app.mcp.tool({ name, description: name, inputSchema: { type: 'object', properties: {} } }, () => name)
+    }
+  })
+  const read = async (uri: string) => (await postModern(app, modernRpc(91, 'resources/read', { uri }))).json().result
+  t.match(await read('demo://shared'), { ttlMs: 60_000, cacheScope: 'public' }, 'the registration\'s hint')
+  t.match(await read('demo://mine'), { ttlMs: 1000, cacheScope: 'private' }, 'the method\'s hint')
+  t.match(await read('demo://items/7'), { ttlMs: 30_000, cacheScope: 'private' }, 'a template\'s partial hint, the rest from the method')
+
+  const session = await openSession(app)
+  const legacy = await post(app, rpc(92, 'resources/read', { uri: 'demo://shared' }), session.headers)
+  t.notOk('ttlMs' in legacy.json().result, 'no hint fields on a 2025 result')
+
+  const scopes: unknown[] = []
+  let cursor: string | undefined
+  do {
+    const { result } = (await postModern(app, modernRpc(93, 'tools/list', cursor === undefined ? {} : { cursor }))).json()
+    scopes.push([result.cacheScope, result.ttlMs])
+    cursor = result.nextCursor
+  } while (cursor !== undefined)
+  t.same(scopes, [['public', 5000], ['public', 5000], ['public', 5000]], 'three pages, one scope')
+
+  t.throws(() => app.mcp.resource({ uri: 'demo://bad', name: 'bad', cacheHint: { cacheScope: 'shared' as never } }, () => ''), { code: 'FST_MCP_INVALID_RESOURCE' })
+  t.throws(() => app.mcp.resource({ uri: 'demo://bad', name: 'bad', cacheHint: { ttlMs: -1 } }, () => ''), { code: 'FST_MCP_INVALID_RESOURCE' })
+})
