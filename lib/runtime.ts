@@ -61,7 +61,12 @@ async function openStores (options: NormalizedOptions, log: Logger): Promise<{ s
 export async function createRuntime (options: NormalizedOptions, log: Logger): Promise<McpRuntime> {
   const stores = await openStores(options, log)
   const core = createCore(options, log)
-  const legacy = await LegacyDoor.open(options, log, core, { sessions: stores.store, events: stores.events, redis: stores.redis })
+  const legacy = await LegacyDoor.open(options, log, core, {
+    sessions: stores.store,
+    events: stores.events,
+    eventsShared: options.eventStore !== undefined || stores.redis !== undefined,
+    redis: stores.redis
+  })
   const { redis } = stores
   const modern = new ModernDoor(options, core, log, redis?.bus, `${options.redisPrefix}ch:listen`)
   await modern.start()
@@ -74,7 +79,7 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     modern,
     stats: async () => ({
       sessions: await stores.store.size(),
-      streams: legacy.connections.size + modern.connections.size,
+      streams: legacy.streamCount + modern.connections.size,
       subscriptions: modern.listen.size
     }),
     beginClose: () => {

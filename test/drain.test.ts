@@ -197,7 +197,7 @@ t.test('during the drain, the answer in flight on a kept-alive connection closes
   }
 })
 
-t.test('close ends every open SSE connection at once, with retry: <sseRetryMs>', async (t) => {
+t.test('close ends GET streams at once with retry: <sseRetryMs>; on a lone instance with its memory store, streaming answers finish first', async (t) => {
   const app = await buildApp(t, { demo: true, options: { sseRetryMs: 321 } })
   const { gates, started } = addGates(app)
   const url = await listen(app)
@@ -222,22 +222,28 @@ t.test('close ends every open SSE connection at once, with retry: <sseRetryMs>',
 
   let closed = false
   const closing = app.close().then(() => { closed = true })
-  await within(Promise.all(Object.values(readers).map((r) => r.waitEnd())), 'every stream to end')
-  t.equal(closed, false, 'the connections ended while close still waits for the handlers')
-
-  for (const [name, reader] of Object.entries(readers)) {
-    t.ok(reader.ended, `${name} ended`)
+  const gets = { olderGet, latestGet }
+  await within(Promise.all(Object.values(gets).map((r) => r.waitEnd())), 'the GET streams to end')
+  t.equal(closed, false, 'the GET connections ended while close still waits for the handlers')
+  for (const [name, reader] of Object.entries(gets)) {
     t.ok(reader.raw.endsWith('\n\nretry: 321\n\n') || reader.raw === 'retry: 321\n\n', `${name} ends with a retry field`)
     t.same(reader.events.at(-1), { data: '', retry: 321 }, `${name}: the last event is the retry alone`)
   }
   t.equal(olderGet.raw, 'retry: 321\n\n', 'the idle 2025-06-18 GET stream received only the retry field')
-  t.same(olderPost.events.filter((e) => e.retry !== undefined).length, 1, 'the 2025-06-18 POST stream: one retry field, the shutdown\'s')
-  t.same(olderPost.messages().map((m) => m.method), ['notifications/progress'], 'after its progress notification')
   t.same(latestGet.events.map((e) => e.retry), [321, 321], '2025-11-25 GET: priming, then the shutdown\'s retry')
   t.ok(latestGet.events[0]!.id !== undefined && latestGet.events[1]!.id === undefined, 'the shutdown\'s retry carries no id')
 
+  // Nothing else could serve a resume of these: they stay open and carry the answers.
+  await settle()
+  t.notOk(olderPost.ended, 'the 2025-06-18 POST stream is still open')
+  t.notOk(latestPost.ended, 'the 2025-11-25 POST stream is still open')
   gates[0]!.resolve()
   gates[1]!.resolve()
+  for (const [name, reader] of Object.entries({ olderPost, latestPost })) {
+    await reader.waitEnd()
+    t.same(reader.messages().map((m) => m.method ?? m.result?.content?.[0]?.text), ['notifications/progress', `released ${name === 'olderPost' ? 0 : 1}`], `${name}: the progress, then the answer`)
+    t.notOk(reader.events.some((e) => e.retry !== undefined && e.id === undefined), `${name}: no shutdown retry (a priming event's retry has an id)`)
+  }
   await within(closing, 'close to finish')
   t.equal(closed, true)
 })
@@ -419,11 +425,14 @@ t.test('the stores the plugin owns are closed after the drain, in order', async 
   await post.until((r) => r.messages().length === 1)
   const signal = await started[0]!.promise
   const closing = app.close().then(() => { order.push('close resolved') })
-  await post.waitEnd()
+  // On a lone instance with its memory store the POST stream stays open through the drain.
   await settle()
+  t.notOk(post.ended, 'the streaming answer is still open')
   t.same(order, [], 'nothing is closed while the handler runs')
   order.push('handler released')
   gates[0]!.resolve()
+  await post.waitEnd()
+  t.equal(post.messages().at(-1)?.result?.content?.[0]?.text, 'released 0', 'and it carried the answer')
   await within(closing, 'close')
   t.same(order, [
     'handler released',

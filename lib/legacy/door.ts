@@ -45,6 +45,8 @@ export interface LegacyStores {
   readonly sessions: SessionStore
   /** Undefined when resumability is off. */
   readonly events: EventStore | undefined
+  /** Other instances can read `events` (Redis, or a store the application passed). */
+  readonly eventsShared: boolean
   readonly redis: RedisDeployment | undefined
 }
 
@@ -88,8 +90,12 @@ export class LegacyDoor {
   readonly #home: RequestHome
   readonly #exchange: ExchangeDeps
   readonly #cluster: RedisCluster | undefined
-  /** Open SSE connections of this instance (GET streams and streaming POST answers). */
-  readonly connections = new ConnectionSet()
+  /** Another instance can serve a `Last-Event-ID` for this instance's streams. */
+  readonly #resumableElsewhere: boolean
+  /** Open GET stream connections of this instance. */
+  readonly getConnections = new ConnectionSet()
+  /** Open connections of streaming POST answers on this instance. */
+  readonly postConnections = new ConnectionSet()
   readonly streams: LocalStreams
   readonly outbound: OutboundRequests
   readonly sessionStreams: SessionStreams
@@ -114,6 +120,7 @@ export class LegacyDoor {
     })
     // With Redis, the instances route to each other; GET streams are fed from the shared history.
     this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log)
+    this.#resumableElsewhere = events !== undefined && stores.eventsShared
     this.sessionStreams = this.#cluster ?? new LocalSessionStreams(this.streams, this.#store, events, options.sseRetryMs, log)
     this.#home = { streams: this.streams, outbound, sessionStreams: this.sessionStreams, maxInFlightRequests: options.maxInFlightRequests }
     // Stream ids end up in event ids: unique per instance, and the prefix keeps instances apart.
@@ -121,7 +128,7 @@ export class LegacyDoor {
     let streamCount = 0
     this.#exchange = {
       mode: options.responseMode,
-      streams: this.connections,
+      streams: this.postConnections,
       env,
       registry: this.streams,
       newStreamId: () => streamPrefix + (streamCount++).toString(36),
@@ -183,14 +190,24 @@ export class LegacyDoor {
 
   // ---- shutdown ------------------------------------------------------------------------
 
+  /** Open SSE connections of this instance (GET streams and streaming POST answers). */
+  get streamCount (): number {
+    return this.getConnections.size + this.postConnections.size
+  }
+
   /**
-   * `preClose`: refuse new sessions and streams, end the open SSE connections with `retry:`
-   * so clients reconnect (to another instance, when there are several) and resume, and let
-   * running handlers finish for up to `drainTimeoutMs`.
+   * `preClose`: refuse new sessions and streams, end the GET streams with `retry:` so clients
+   * reconnect (to another instance, when there are several), and let running handlers
+   * finish for up to `drainTimeoutMs`. A streaming POST answer is ended the same way at once
+   * only where another instance can serve its resume (Redis, or an event store the
+   * application shares); on a lone instance with its own memory store no one could, so it
+   * stays open and carries the rest of the answer, like a JSON answer does.
    */
   beginClose (): void {
     this.closing = true
-    this.connections.endAll(this.#options.sseRetryMs)
+    const retryMs = this.#options.sseRetryMs
+    this.getConnections.endAll(retryMs)
+    if (this.#resumableElsewhere) this.postConnections.endAll(retryMs)
     this.#drained = this.#drain()
   }
 
@@ -442,7 +459,7 @@ export class LegacyDoor {
   #openConnection (reply: FastifyReply, session: SessionRecord): SseConnection {
     reply.header('mcp-session-id', session.id)
     reply.hijack()
-    return new SseConnection(reply.raw, reply.getHeaders(), this.#exchange.streamOptions, this.connections)
+    return new SseConnection(reply.raw, reply.getHeaders(), this.#exchange.streamOptions, this.getConnections)
   }
 
   /** maxStreamDurationMs: rotate long GET connections (load balancers, proxies); the client resumes. */
