@@ -191,5 +191,40 @@ withRedis(t, 'RedisSessionStore', async (t, server) => {
       t.same(heardB, [record.id])
       t.equal(await a.size(), 0)
     })
+
+    t.test('one sweep catches up with 20,000 expired sessions, not 500', async (t) => {
+      const prefix = `many${++n}:`
+      const store = await build({ ttlMs: 1000, maxSessions: 30_000, prefix, sweepIntervalMs: 600_000 })
+      t.teardown(() => store.close())
+      const heard = new Set<string>()
+      store.onExpired((id) => heard.add(id))
+      const ids: string[] = []
+      for (let chunk = 0; chunk < 20; chunk++) {
+        const records = Array.from({ length: 1000 }, () => sampleRecord())
+        await Promise.all(records.map((record) => store.create(record)))
+        ids.push(...records.map((record) => record.id))
+      }
+      // Let every record lapse (the last ones were created up to a few seconds later).
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      t.equal(await store.size(), 0, 'every record has lapsed')
+      // A budget far above what it needs here; the point is that the rounds go on.
+      const swept = await store.sweep(Date.now(), 60_000)
+      t.equal(swept, 20_000, 'every expiry announced by one sweep')
+      t.equal(await store.size(), 0, 'the index is empty')
+      for (let i = 0; i < 500 && heard.size < 20_000; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      t.equal(heard.size, 20_000, 'and heard by the instance')
+      t.equal(await store.sweep(), 0, 'nothing left for the next one')
+    })
+
+    t.test('a sweep stops at its time budget and the next one goes on', async (t) => {
+      const prefix = `budget${++n}:`
+      const store = await build({ ttlMs: 500, maxSessions: 10_000, prefix, sweepIntervalMs: 600_000 })
+      t.teardown(() => store.close())
+      await Promise.all(Array.from({ length: 3000 }, () => store.create(sampleRecord())))
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      const first = await store.sweep(Date.now(), 0)
+      t.equal(first, 1000, 'a spent budget: one round')
+      t.equal(await store.sweep(Date.now(), 60_000), 2000, 'the next sweep finishes the rest')
+    })
   })
 })

@@ -48,6 +48,10 @@ interface ScriptedPipeline {
 // Its subscriptions are one field, a JSON array (absent when empty) that the scripts below
 // edit in place, so concurrent (un)subscribes from several instances never lose each other.
 // Each script touches the keys of one session only (one Cluster slot).
+/** Index entries one sweep round reads; rounds follow each other within the budget. */
+const SWEEP_BATCH = 1000
+const SWEEP_BUDGET_MS = 2000
+
 const SCRIPTS = {
   mcpSessionPut: `
     redis.call('DEL', KEYS[1])
@@ -370,27 +374,49 @@ export class RedisSessionStore implements SessionStore {
   /**
    * Announce sessions whose expiry time has passed and whose record Redis has dropped. Every
    * instance sweeps; the one whose ZREM removes the entry announces it, so each expiry is
-   * announced once. Resolves how many this instance announced.
+   * announced once. Batches follow each other until one comes back short or `budgetMs` is
+   * spent: clients that never send DELETE can leave more expiries per interval than one
+   * batch holds, and an index that only ever catches up by a batch grows without bound.
+   * Resolves how many this instance announced.
    */
-  async sweep (now = Date.now()): Promise<number> {
+  async sweep (now = Date.now(), budgetMs = SWEEP_BUDGET_MS): Promise<number> {
     const index = this.#keys.sessionIndex()
-    const due = await this.#client.zrangebyscore(index, '-inf', now, 'LIMIT', 0, 500)
-    if (due.length === 0) return 0
-    const exists = await Promise.all(due.map((id) => this.#client.pttl(this.#keys.session(id))))
+    const deadline = Date.now() + budgetMs
     let announced = 0
-    for (let i = 0; i < due.length; i++) {
-      const id = due[i]!
-      const ttl = exists[i]!
-      if (ttl > 0) {
+    for (;;) {
+      const due = await this.#client.zrangebyscore(index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH)
+      if (due.length === 0) break
+      const ttls = await this.#exec(due.reduce((pipeline, id) => pipeline.pttl(this.#keys.session(id)), this.#client.pipeline()))
+      const lapsed: string[] = []
+      const repair = this.#client.pipeline()
+      for (let i = 0; i < due.length; i++) {
+        const ttl = ttls[i] as number
         // Refreshed but its index entry was not (a touch half-failed): fix the entry.
-        await this.#client.zadd(index, 'XX', now + ttl, id)
-      } else if (await this.#client.zrem(index, id) === 1) {
-        announced++
-        await this.forgetIndexes(id)
-        this.#announce({ t: 'exp', id })
+        if (ttl > 0) repair.zadd(index, 'XX', now + ttl, due[i]!)
+        else lapsed.push(due[i]!)
       }
+      if (repair.length > 0) await this.#exec(repair)
+      if (lapsed.length > 0) {
+        const removed = await this.#exec(lapsed.reduce((pipeline, id) => pipeline.zrem(index, id), this.#client.pipeline()))
+        const mine = lapsed.filter((_id, i) => removed[i] === 1)
+        if (mine.length > 0) {
+          await this.#exec(mine.reduce((pipeline, id) => pipeline.srem(this.#keys.standaloneIndex(), id), this.#client.pipeline()))
+          for (const id of mine) this.#announce({ t: 'exp', id })
+          announced += mine.length
+        }
+      }
+      if (due.length < SWEEP_BATCH || Date.now() >= deadline) break
     }
     return announced
+  }
+
+  /** A pipeline's results; the first command error rejects, as a single command would. */
+  async #exec (pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    const results = await pipeline.exec()
+    return (results ?? []).map(([err, value]) => {
+      if (err !== null) throw err
+      return value
+    })
   }
 
   async close (): Promise<void> {
