@@ -2,7 +2,7 @@
 // (bench/results/session-lookup.json and sse-streams.json). `npm run bench` calls this after a
 // full run; to regenerate from the files alone: npm run bench:docs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { BARE, METHODS, NEAR_CACHE, pairedRatio, pairedRatios, SDK_ECHO, SESSION_TTL_MS, TOUCH_INTERVAL_MS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
+import { BARE, BARE_ECHO, METHODS, NEAR_CACHE, pairedRatio, pairedRatios, SDK_ECHO, SESSION_TTL_MS, TOUCH_INTERVAL_MS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
 
 const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
 
@@ -64,7 +64,8 @@ function markdown (run: LookupRun, sse: SseRun): string {
     `Two servers under load at the same moment, ${run.pairedConnections} connections each, a ${run.pairedSliceSec} s slice per round: the machine's drift hits both alike. ` +
       'Interleaved, one scenario\'s CPU per request moves by a third from one round to the next, and two session counts run in different blocks, tens of seconds apart; paired, the ratio of their CPU per request moves by a few percent. ' +
       'The targets that compare across blocks (one session count with another, the plugin\'s CPU per call with the bare route\'s) are judged on these. ' +
-      'Both servers share one load generator, so their req/s are bounded by it as much as by the servers: CPU per request is the measure here, req/s is shown for completeness.',
+      'Both servers share one load generator, so their req/s are bounded by it as much as by the servers: CPU per request is the measure here, req/s is shown for completeness. ' +
+      `\`${BARE_ECHO}\` is a second bare route, paired with \`tools/call echo\` only: it parses the same body and answers echo's result shape (\`{ content: [{ type: 'text', text }] }\` with the text sent), so the ratio to it leaves out what the larger body and answer cost any server and keeps what the plugin adds; the ratio to the bare route, which parses and answers a \`ping\`, stays beside it.`,
     '',
     table(['b ÷ a', 'CPU µs/req, b ÷ a', 'range over rounds', 'req/s, b ÷ a'], run.paired.map((p) => {
       const cpu = pairedRatios(p, 'cpuMicrosPerRequest')

@@ -19,7 +19,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpuTimes, createSessions, load, machine, startServer, stealBetween, visitAll, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/helpers/redis-server.js'
-import { BARE, bareAround, median, METHODS, pairedRatio, scenarioName, SDK_ECHO, VARIANTS, type PairedScenarios, type RawScenario } from './targets.js'
+import { BARE, BARE_ECHO, bareAround, median, METHODS, pairedRatio, scenarioName, SDK_ECHO, VARIANTS, type PairedScenarios, type RawScenario } from './targets.js'
 
 const quick = process.argv.includes('--quick')
 // Many short slices rather than a few long ones: the machine's speed drifts over seconds, so
@@ -60,6 +60,9 @@ async function start (script: string, env: Record<string, string> = {}): Promise
   return server
 }
 const bare = await start('./servers/bare.js')
+// The fair ceiling for echo: parses the echo body and answers the echo result shape. Paired
+// slices only (beside the bare route's, not instead of them).
+const bareEcho = await start('./servers/bare-echo.js')
 /** Groups of scenarios run back to back, in blocks each between two bare-route slices. */
 const groups: Scenario[][] = []
 function addGroup (blocks: Scenario[][]): void {
@@ -125,10 +128,12 @@ for (const [variant, server] of [
 }
 addGroup([initBlock])
 const scenarios = groups.flat()
+const bareEchoScenario: Scenario = { name: BARE_ECHO, server: bareEcho, body: ECHO, sessionIds: fakeIds, results: [] }
+await expectAnswer(bareEcho.url, fakeIds[0]!, ECHO, ECHOED)
 
 // One unrecorded slice each (the bare route once), so every server is warm (JIT) before the
 // first measured round.
-for (const s of new Set(scenarios.filter((s) => s.name !== BARE)).add(groups[0]![0]!)) await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
+for (const s of new Set(scenarios.filter((s) => s.name !== BARE)).add(groups[0]![0]!).add(bareEchoScenario)) await load({ ...s, durationSec: sliceSec, connections, warmupSec: 0 })
 const sdkBefore = await sdk.heap()
 const before = cpuTimes()
 /**
@@ -157,12 +162,14 @@ const after = cpuTimes()
 // Used for what compares across blocks: one session count with another, and the plugin's
 // CPU per call with the bare route's.
 const largestCount = sessionCounts[sessionCounts.length - 1]!
-const byName = new Map(scenarios.map((s) => [s.name, s]))
+const byName = new Map([...scenarios, bareEchoScenario].map((s) => [s.name, s]))
 const paired: PairedScenarios[] = []
 for (const [, method] of METHODS) {
   for (const variant of VARIANTS) paired.push({ a: scenarioName(variant, method, sessionCounts[0]!), b: scenarioName(variant, method, largestCount), rounds: [] })
   for (const count of sessionCounts) paired.push({ a: BARE, b: scenarioName('memory', method, count), rounds: [] })
 }
+// echo against the route that parses and answers the same shape: what the plugin itself adds.
+for (const count of sessionCounts) paired.push({ a: BARE_ECHO, b: scenarioName('memory', 'tools/call echo', count), rounds: [] })
 const pairedConnections = connections / 2
 // The quick run keeps its time bound (under 5 minutes with the build).
 const pairedSliceSec = quick ? 1 : sliceSec

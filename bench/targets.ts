@@ -47,6 +47,11 @@ export function pairedRatio (pair: PairedScenarios, field: 'rps' | 'cpuMicrosPer
 export interface RawScenario { scenario: string, group: number, position: number, rounds: LoadResult[] }
 
 export const BARE = 'bare route'
+/**
+ * A bare route that parses the echo body and answers echo's result shape (paired slices
+ * only): the fair baseline for `tools/call echo`, reported beside the bare route's ratio.
+ */
+export const BARE_ECHO = 'bare route answering echo'
 
 /** The plugin's servers under benchmark hold sessions for an hour of idleness. */
 export const SESSION_TTL_MS = 60 * 60_000
@@ -166,6 +171,13 @@ export function targets (run: LookupRun, sse: SseRun | undefined): TargetRow[] {
   const [cpu, cpuAt] = worst(memoryRows.map(([s, what]) => [pairedRatio(pairedOf(BARE, s), 'cpuMicrosPerRequest'), what]), true)
   const [cpuApart, cpuApartAt] = worst(memoryRows.map(([s, what]) => [ratio(s, BARE, 'cpuMicrosPerRequest'), what]), true)
   add('server CPU per call ÷ bare route\'s (memory store)', '≤ 1.13×', `${fixed(cpu)}× paired (highest: ${cpuAt}); interleaved ${fixed(cpuApart)}× (highest: ${cpuApartAt})`, cpu <= 1.13)
+  // Beside it, echo against a bare route that parses the same body and answers the same
+  // shape (runs before this baseline existed have no such slices).
+  const echoPairs = counts.map((n) => run.paired.find((p) => p.a === BARE_ECHO && p.b === scenarioName('memory', 'tools/call echo', n)))
+  if (echoPairs.every((p) => p !== undefined)) {
+    const [fair, fairAt] = worst(echoPairs.map((p, i) => [pairedRatio(p, 'cpuMicrosPerRequest'), `${label(counts[i]!)} sessions`]), true)
+    add('server CPU per call ÷ bare echo route\'s (memory store, tools/call echo)', '≤ 1.13×', `${fixed(fair)}× paired (highest: ${fairAt}); ${echoPairs.map((p) => fixed(pairedRatio(p, 'cpuMicrosPerRequest'))).join(' / ')}× at ${counts.map(label).join(' / ')} sessions`, fair <= 1.13)
+  }
 
   for (const variant of VARIANTS) {
     // As throughput: CPU per call at the smallest count ÷ at the largest.

@@ -276,13 +276,12 @@ export class LegacyDoor {
   }
 
   /** The looked-up session if this request may use it (404 otherwise); refreshes its TTL, throttled. */
-  #admitSession (request: FastifyRequest, reply: FastifyReply, session: SessionRecord | undefined): SessionRecord | undefined {
+  #admitSession (request: FastifyRequest, reply: FastifyReply, session: SessionRecord | undefined, now: number): SessionRecord | undefined {
     // A session bound to another principal is reported exactly like an unknown one.
     if (session === undefined || session.principal !== (request.mcpAuth?.principal ?? undefined)) {
       reply.code(404).type('application/json').send(JSON.stringify(SESSION_NOT_FOUND))
       return undefined
     }
-    const now = Date.now()
     if (now - session.lastActiveAt >= this.#options.touchIntervalMs) {
       this.#store.touch(session.id, now).catch((err: unknown) => request.log.warn({ err }, 'mcp: session touch failed'))
     }
@@ -294,7 +293,13 @@ export class LegacyDoor {
     const id = this.#sessionIdOf(request, reply)
     if (id === undefined) return undefined
     const store = this.#store
-    return this.#admitSession(request, reply, store.getNow !== undefined ? store.getNow(id) : await store.get(id))
+    // One clock reading serves the expiry check and the touch throttle.
+    if (store.getNow !== undefined) {
+      const now = Date.now()
+      return this.#admitSession(request, reply, store.getNow(id, now), now)
+    }
+    const session = await store.get(id)
+    return this.#admitSession(request, reply, session, Date.now())
   }
 
   /** The protocol version header, then the session (unless stateless); undefined once answered. */
@@ -329,7 +334,9 @@ export class LegacyDoor {
       const { params, result } = init
       session = {
         id: newSessionId(),
-        protocolVersion: result.protocolVersion,
+        // The table's own string rather than the one parsed from this request: one object
+        // less per stored session.
+        protocolVersion: SUPPORTED_VERSIONS.find((v) => v === result.protocolVersion) ?? result.protocolVersion,
         clientInfo: params.clientInfo,
         clientCapabilities: params.capabilities,
         serverCapabilities: result.capabilities,
@@ -366,7 +373,14 @@ export class LegacyDoor {
       const id = this.#sessionIdOf(request, reply)
       if (id === undefined) return reply
       const store = this.#store
-      session = this.#admitSession(request, reply, store.getNow !== undefined ? store.getNow(id) : await store.get(id))
+      if (store.getNow !== undefined) {
+        // One clock reading serves the expiry check and the touch throttle.
+        const now = Date.now()
+        session = this.#admitSession(request, reply, store.getNow(id, now), now)
+      } else {
+        const found = await store.get(id)
+        session = this.#admitSession(request, reply, found, Date.now())
+      }
       if (session === undefined) return reply
     }
     const protocolVersion = session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion

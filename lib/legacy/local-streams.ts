@@ -89,11 +89,11 @@ export class LocalStreams {
     const { id } = entry
     const slot = this.#inflight.get(sessionId)
     if (slot === undefined) {
-      this.#inflight.set(sessionId, entry)
+      this.#inflight.add(sessionId, entry)
     } else if (!(slot instanceof Map)) {
       if (slot.id === id) return 'duplicate'
       if (max <= 1) return 'busy'
-      this.#inflight.set(sessionId, new Map([[slot.id, slot], [id, entry]]))
+      this.#inflight.replace(sessionId, new Map([[slot.id, slot], [id, entry]]))
     } else {
       if (slot.has(id)) return 'duplicate'
       if (slot.size >= max) return 'busy'
@@ -106,10 +106,10 @@ export class LocalStreams {
   end (sessionId: string, entry: InFlight): void {
     const slot = this.#inflight.get(sessionId)
     if (slot === entry) {
-      this.#inflight.delete(sessionId)
+      this.#inflight.remove(sessionId)
     } else if (slot instanceof Map && slot.get(entry.id) === entry) {
       slot.delete(entry.id)
-      if (slot.size === 0) this.#inflight.delete(sessionId)
+      if (slot.size === 0) this.#inflight.remove(sessionId)
     } else {
       return
     }
@@ -298,6 +298,25 @@ export class KeyedTable<V> {
 
   delete (key: string): void {
     if (this.#entries[key] === undefined) return
+    delete this.#entries[key]
+    this.#size--
+  }
+
+  // The in-flight table's hot path: the caller has just read the key, so one lookup less each.
+
+  /** `set` for a key the caller just found absent. */
+  add (key: string, value: V): void {
+    this.#entries[key] = value
+    this.#size++
+  }
+
+  /** `set` for a key the caller just found present. */
+  replace (key: string, value: V): void {
+    this.#entries[key] = value
+  }
+
+  /** `delete` for a key the caller just found present. */
+  remove (key: string): void {
     delete this.#entries[key]
     this.#size--
   }

@@ -50,10 +50,10 @@ export class MemorySessionStore implements SessionStore {
     return this.getNow(id)
   }
 
-  getNow (id: string): SessionRecord | undefined {
+  getNow (id: string, now = Date.now()): SessionRecord | undefined {
     const session = this.#sessions.get(id)
     if (session === undefined) return undefined
-    if (Date.now() - session.lastActiveAt > this.ttlMs) {
+    if (now - session.lastActiveAt > this.ttlMs) {
       this.#expire(id)
       return undefined
     }

@@ -26,9 +26,11 @@ export interface SessionStore {
   /**
    * Optional: `get` without a promise, for a store that holds every record in this process
    * (the memory store). The plugin uses it on the hot path, where each await costs a turn of
-   * the microtask queue per request; its answer must be `get`'s.
+   * the microtask queue per request; its answer must be `get`'s. `now` is the caller's
+   * reading of `Date.now()` (the plugin reads the clock once per request); the store reads
+   * it itself when it is not given.
    */
-  getNow? (id: string): SessionRecord | undefined
+  getNow? (id: string, now?: number): SessionRecord | undefined
   /** Merge `patch` into an existing record. Resolves `false` when the session is gone. */
   update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean>
   /**
