@@ -2,6 +2,7 @@
 // (bench/results/session-lookup.json and sse-streams.json). `npm run bench` calls this after a
 // full run; to regenerate from the files alone: npm run bench:docs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { writeModernDocs } from './modern-report.js'
 import { BARE, BARE_ECHO, METHODS, NEAR_CACHE, pairedRatio, pairedRatios, SDK_ECHO, SESSION_TTL_MS, TOUCH_INTERVAL_MS, targets, VARIANTS, scenarioName, type LookupRun, type SseRun } from './targets.js'
 
 const LOOKUP_COLUMNS = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s ÷ bare', 'CPU ÷ bare', 'steal %']
@@ -16,6 +17,7 @@ export function writeDocs (): void {
   mkdirSync(docs, { recursive: true })
   writeFileSync(new URL('benchmarks.svg', docs), chart(run))
   writeFileSync(new URL('benchmarks.md', docs), markdown(run, sse))
+  writeModernDocs()
 }
 
 /** A markdown table of `rows`, first column left-aligned. */

@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { table, writeDocs } from './docs.js'
 import { targets, type LookupRun, type SseRun } from './targets.js'
+import { MODERN_SCRIPTS, modernTargets, readModernRuns } from './modern-report.js'
 
 const quick = process.argv.includes('--quick')
 const started = Date.now()
-for (const script of ['session-lookup.js', 'sse-streams.js']) {
+for (const script of ['session-lookup.js', 'sse-streams.js', ...MODERN_SCRIPTS]) {
   const { status } = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' })
   if (status !== 0) {
     console.error(`${script} failed (exit ${status})`)
@@ -21,6 +22,7 @@ const suffix = quick ? '-quick' : ''
 const lookup = JSON.parse(readFileSync(new URL(`session-lookup${suffix}.json`, results), 'utf8')) as LookupRun
 const sse = JSON.parse(readFileSync(new URL(`sse-streams${suffix}.json`, results), 'utf8')) as SseRun
 const rows = targets(lookup, sse)
+rows.push(...modernTargets(readModernRuns(suffix).run))
 console.log(`\ntargets (${quick ? 'quick run: largest session count 10,000' : 'full run'}; ratios are medians of same-round ratios):\n`)
 console.log(table(['target', 'goal', 'reached', 'met'], rows))
 if (!quick) {
