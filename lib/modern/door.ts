@@ -14,7 +14,7 @@ import type { MessageBus } from '../stores/message-bus.js'
 import { ModernExchange, ModernInFlight, ModernRequest, type ModernExchangeDeps } from './exchange.js'
 import { checkNameHeader, checkParamHeaders, single } from './headers.js'
 import { ListenRouter, filterProblem, type SubscriptionFilter } from './listen.js'
-import { stampResponse, type CacheHint } from './results.js'
+import { serverMetaOf, stampResponse, type CacheHint } from './results.js'
 
 /** What the 2026-07-28 front door reads of the plugin's options. */
 export interface ModernOptions {
@@ -56,6 +56,7 @@ export class ModernDoor {
   readonly #core: McpCore
   readonly #log: Logger
   readonly #deps: ModernExchangeDeps
+  readonly #serverMeta: Readonly<Record<string, unknown>>
   readonly #inFlight = new ModernInFlight()
   readonly listen: ListenRouter
   readonly connections = new ConnectionSet()
@@ -66,6 +67,7 @@ export class ModernDoor {
     this.#options = options
     this.#core = core
     this.#log = log
+    this.#serverMeta = serverMetaOf(options.serverInfo)
     const streamOptions = { keepAliveMs: options.keepAliveMs, maxQueuedBytes: options.maxQueuedBytes, slowReaderTimeoutMs: options.slowReaderTimeoutMs, logger: log }
     this.#deps = { mode: options.responseMode, streamOptions, connections: this.connections }
     this.listen = new ListenRouter({
@@ -186,7 +188,7 @@ export class ModernDoor {
   }
 
   #answerOn (exchange: ModernExchange, reply: FastifyReply, method: string, response: JsonRpcResponse): FastifyReply {
-    const stamped = stampResponse(response, method, this.#options.serverInfo, this.#options.cacheHints)
+    const stamped = stampResponse(response, method, this.#serverMeta, this.#options.cacheHints)
     // A capability the request did not declare is the client's mistake, found while running
     // it: an HTTP 400, as for the checks before it (the spec and the SDK agree).
     const status = stamped.error?.code === ErrorCode.MissingRequiredClientCapability ? 400 : 200
