@@ -12,7 +12,7 @@ import type { Logger } from '../log.js'
 import { settledWithin } from '../timeout.js'
 import type { MessageBus } from '../stores/message-bus.js'
 import { ModernExchange, ModernInFlight, ModernRequest, type ModernExchangeDeps } from './exchange.js'
-import { checkNameHeader, checkParamHeaders, single } from './headers.js'
+import { checkNameHeader, checkParamHeaders, single, trimOws } from './headers.js'
 import { ListenRouter, filterProblem, type SubscriptionFilter } from './listen.js'
 import { serverMetaOf, stampResponse, type CacheHint } from './results.js'
 
@@ -39,9 +39,8 @@ const REMOVED: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/set
 
 const SHUTTING_DOWN = 'Server shutting down: the request was aborted'
 
-/** OWS around header values is not part of them (RFC 9110). */
 function trimmed (value: string | undefined): string | undefined {
-  return value?.replace(/^[ \t]+|[ \t]+$/g, '')
+  return value === undefined ? undefined : trimOws(value)
 }
 
 /**

@@ -141,7 +141,8 @@ export class ModernRequest implements RequestScope {
     this.id = id
     this.#tracked = true
     this.#inFlight.add(this)
-    this.#reply.raw.once('close', this.#onClose)
+    // on/off with the same bound function: once() would wrap it in a new closure per request.
+    this.#reply.raw.on('close', this.#onClose)
     return undefined
   }
 

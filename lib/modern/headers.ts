@@ -21,13 +21,24 @@ function hasInvalidChars (value: string): boolean {
   return false
 }
 
+function isOws (code: number): boolean {
+  return code === 0x20 || code === 0x09
+}
+
+/** A header value without the spaces and tabs around it (RFC 9110: they are not part of it). */
+export function trimOws (value: string): string {
+  // Almost every value has none: no regular expression on the hot path.
+  if (value.length === 0 || (!isOws(value.charCodeAt(0)) && !isOws(value.charCodeAt(value.length - 1)))) return value
+  return value.replace(/^[ \t]+|[ \t]+$/g, '')
+}
+
 /**
  * The value a client meant by an `Mcp-Name` or `Mcp-Param-*` header: surrounding spaces and
  * tabs trimmed, the `=?base64?…?=` sentinel decoded (canonical Base64 of valid UTF-8 only).
  * Undefined for a value no conforming client sends.
  */
 export function decodeHeaderValue (raw: string): string | undefined {
-  const value = raw.replace(/^[ \t]+|[ \t]+$/g, '')
+  const value = trimOws(raw)
   if (hasInvalidChars(value)) return undefined
   if (!value.startsWith(SENTINEL_START) || !value.endsWith(SENTINEL_END) || value.length < SENTINEL_START.length + SENTINEL_END.length) return value
   const payload = value.slice(SENTINEL_START.length, value.length - SENTINEL_END.length)
