@@ -85,7 +85,7 @@ export class ModernInFlight {
   }
 
   delete (request: ModernRequest): void {
-    if (!this.#requests.delete(request) || this.#requests.size > 0) return
+    if (!this.#requests.delete(request) || this.#requests.size > 0 || this.#idle.length === 0) return
     for (const resolve of this.#idle.splice(0)) resolve()
   }
 
