@@ -136,6 +136,27 @@ t.test('app.close() ends listen streams with their completion result', async (t)
   t.equal(last.result._meta[SUBSCRIPTION_ID], 'bye')
 })
 
+t.test('a streaming 2026-07-28 answer sends keep-alive comments while its handler is quiet', async (t) => {
+  const release = deferred()
+  const app = await buildApp(t, {
+    options: { keepAliveMs: 50 },
+    setup (app) {
+      app.mcp.tool({ name: 'quiet', description: 'one progress, then silence', inputSchema: { type: 'object', properties: {} } }, async (_args, ctx) => {
+        await ctx.progress(1, 2)
+        await release.promise
+        return 'spoke at last'
+      })
+    }
+  })
+  const url = await listen(app)
+  const reader = await open(t, url, modernRpc(8, 'tools/call', { name: 'quiet', arguments: {}, _meta: { progressToken: 'q' } }, envelope()))
+  await reader.until((r) => r.raw.includes(': keepalive\n\n'))
+  t.notMatch(reader.raw, /^id:/m, 'and still no event ids')
+  release.resolve()
+  await reader.waitEnd()
+  t.equal(reader.messages().at(-1).result.content[0].text, 'spoke at last')
+})
+
 t.test('a dropped connection cancels the request: the signal aborts, nothing more is sent', async (t) => {
   const started = deferred()
   const aborted = deferred<unknown>()
@@ -197,15 +218,20 @@ withRedis(t, 'listen across instances through Redis', async (t, server) => {
   const a = await buildApp(t, { demo: true, options, setup: mutator })
   const b = await buildApp(t, { demo: true, options, setup: mutator })
   const [urlA, urlB] = [await listen(a), await listen(b)]
-  const onB = await open(t, urlB, listenRequest('far', { toolsListChanged: true, resourceSubscriptions: ['demo://a'] }))
+  const onB = await open(t, urlB, listenRequest('far', { toolsListChanged: true }))
+  const onA = await open(t, urlA, listenRequest('near', { resourceSubscriptions: ['demo://a'] }))
   await onB.until((r) => r.messages().length >= 1)
+  await onA.until((r) => r.messages().length >= 1)
+  // A tool registered on A reaches a listener on B; a resource updated on B, one on A.
   await call(urlA, 'add_tool')
   await onB.until((r) => notificationsOf(r).includes('notifications/tools/list_changed'))
-  await call(urlA, 'touch', { uri: 'demo://a' })
-  await onB.until((r) => notificationsOf(r).includes('notifications/resources/updated'))
-  const messages = onB.messages().slice(1)
-  t.same(messages.map((m) => m.params._meta[SUBSCRIPTION_ID]), messages.map(() => 'far'), 'tagged on the far instance too')
-  t.same(messages.find((m) => m.method === 'notifications/resources/updated')?.params.uri, 'demo://a')
-  t.ok(envelope())
+  await call(urlB, 'touch', { uri: 'demo://a' })
+  await onA.until((r) => notificationsOf(r).includes('notifications/resources/updated'))
+  const fromA = onB.messages().slice(1)
+  t.same(fromA.map((m) => m.params._meta[SUBSCRIPTION_ID]), fromA.map(() => 'far'), 'tagged with B\'s subscription id')
+  const fromB = onA.messages().slice(1)
+  t.same(fromB.map((m) => [m.method, m.params.uri, m.params._meta[SUBSCRIPTION_ID]]), [['notifications/resources/updated', 'demo://a', 'near']], 'the update, tagged with A\'s subscription id')
+  t.notOk(onA.messages().some((m) => m.method === 'notifications/tools/list_changed'), 'A\'s listener did not ask for tool changes')
+  onA.destroy()
   onB.destroy()
 })
