@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { FeatureApi } from './core/index.js'
 import { errors } from './errors.js'
+import { registerMetadataRoutes } from './auth/metadata.js'
 import { mcpEndpoint } from './http/endpoint.js'
 import { OriginPolicy } from './http/guard.js'
 import { LingeringConnections } from './http/lingering-connections.js'
@@ -57,6 +58,8 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   app.decorateRequest('mcpAuth', null)
 
   await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options) })
+
+  if (options.auth !== undefined) registerMetadataRoutes(app, options.auth, runtime.core.featureScopes)
 
   if (options.health !== false) {
     app.get(options.health, async (_request, reply) => {
