@@ -1,6 +1,7 @@
 // The per-request cost of the built-in JWT verification, with the JWKS cached: the same
-// 2026-07-28 `tools/call` on two plugin instances in one process, one without auth and one
-// verifying an RS256 (then an ES256) bearer token, measured in alternating rounds so the
+// 2026-07-28 `tools/call` on plugin instances in one process, one without auth and others
+// verifying an RS256 (then an ES256) bearer token, with the verified-token cache off (every
+// request checks the signature) and on (the default), measured in alternating rounds so the
 // machine's drift cancels; plus the verifier alone (no HTTP, no MCP).
 //
 //   npm run bench:auth          (node dist/bench/auth.js [--quick])
@@ -58,11 +59,13 @@ const tokens = {
   RS256: await issuer.sign({ aud: RESOURCE, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 }),
   ES256: await issuer.sign({ aud: RESOURCE, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 }, { key: es })
 }
+const uncached: McpAuthOptions = { ...auth, jwt: { ...auth.jwt!, cacheTtlMs: 0 } }
 const plain = await server(undefined)
-const guarded = await server(auth)
+const sides = { 'signature checked every request': { app: await server(uncached), auth: uncached }, 'verdict cache (default)': { app: await server(auth), auth } }
 
 console.log(`node ${process.version}, ${rounds} rounds × ${perRound} requests per side (quick: ${quick})`)
-for (const [alg, token] of Object.entries(tokens)) {
+const pairs = Object.entries(tokens).flatMap(([alg, token]) => Object.entries(sides).map(([label, side]) => ({ alg, token, label, ...side })))
+for (const { alg, token, label, app: guarded, auth: sideAuth } of pairs) {
   const withToken = { ...HEADERS, authorization: `Bearer ${token}` }
   await timed(plain, HEADERS, perRound)
   await timed(guarded, withToken, perRound)
@@ -78,10 +81,10 @@ for (const [alg, token] of Object.entries(tokens)) {
     authed.push(b)
     deltas.push(b - c)
   }
-  const alone = await verifierAlone(auth, token, perRound * 2)
-  console.log(`${alg}: without auth ${median(base).toFixed(1)} µs/request, with auth ${median(authed).toFixed(1)} µs/request: +${median(deltas).toFixed(1)} µs (median of paired rounds); the verifier alone ${alone.toFixed(1)} µs/call`)
+  const alone = await verifierAlone(sideAuth, token, perRound * 2)
+  console.log(`${alg}, ${label}: without auth ${median(base).toFixed(1)} µs/request, with auth ${median(authed).toFixed(1)} µs/request: +${median(deltas).toFixed(1)} µs (median of paired rounds); the verifier alone ${alone.toFixed(1)} µs/call`)
 }
 console.log(`JWKS fetches during the run: ${issuer.fetches}`)
 await plain.close()
-await guarded.close()
+for (const { app } of Object.values(sides)) await app.close()
 await issuer.close()

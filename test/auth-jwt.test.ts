@@ -196,6 +196,22 @@ t.test('accepted tokens: clock tolerance, canonical audience, scp arrays, issuer
   }
 })
 
+t.test('a verified token is remembered, never past its exp, and its verdict cannot be altered by a handler', async (t) => {
+  const { app } = await build(t, jwtAuth({}, { clockToleranceSec: 0 }))
+  app.mcp.tool({ name: 'escalate', description: 'Tries to grant itself a scope' }, async (_args, ctx) => {
+    try { ctx.auth!.scopes!.push('admin') } catch {}
+    return 'tried'
+  })
+  const token = await issuer.sign({ aud: RESOURCE, scope: 'files:write', exp: Math.floor(Date.now() / 1000) + 2 })
+  const call = async (name: string): Promise<LightMyRequestResponse> => modern(app, modernRpc(1, 'tools/call', { name, arguments: {} }), token)
+  t.equal((await call('whoami')).statusCode, 200)
+  t.equal((await call('escalate')).statusCode, 200)
+  const after = await call('delete_all')
+  t.equal(after.statusCode, 403, 'the remembered scopes are still the token\'s own')
+  await new Promise((resolve) => setTimeout(resolve, 2100))
+  assertRefused(t, await call('whoami'), 401, INVALID, 'the same token once expired')
+})
+
 t.test('JWKS rotation mid-run: a new kid is fetched once the cooldown allows, and requests are still served', async (t) => {
   const rotating = await TestIssuer.start()
   t.teardown(() => rotating.close())

@@ -1,8 +1,9 @@
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTVerifyGetKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose'
 import type { NormalizedAuth } from './options.js'
 import { audienceMatches } from './audience.js'
 import { scopesOfClaims } from './scopes.js'
+import { TtlCache } from './ttl-cache.js'
 import type { AuthVerdict, TokenVerifier } from './verdict.js'
 
 type JwtSettings = NonNullable<NormalizedAuth['jwt']>
@@ -37,10 +38,12 @@ export class JwtVerifier implements TokenVerifier {
   readonly #settings: JwtSettings
   readonly #getKey: JWTVerifyGetKey
   readonly #principal: NormalizedAuth['principal']
+  readonly #verified: TtlCache<AuthVerdict>
 
   constructor (settings: JwtSettings, principal: NormalizedAuth['principal']) {
     this.#settings = settings
     this.#principal = principal
+    this.#verified = new TtlCache(settings.cacheTtlMs === 0 ? 0 : settings.cacheMax)
     const local = settings.keys.length > 0 ? createLocalJWKSet({ keys: settings.keys.map(toJwk) }) : undefined
     const remote = settings.jwksUri === undefined
       ? undefined
@@ -58,6 +61,19 @@ export class JwtVerifier implements TokenVerifier {
   }
 
   async verify (token: string): Promise<AuthVerdict> {
+    // A client sends the same token with every request: its verdict is remembered, by hash.
+    const key = this.#settings.cacheTtlMs === 0 ? '' : createHash('sha256').update(token).digest('base64url')
+    const known = key === '' ? undefined : this.#verified.get(key)
+    if (known !== undefined) return known
+    const verdict = await this.#verify(token)
+    if (verdict.kind === 'ok' && key !== '') {
+      const exp = (verdict.info.extra!.claims as { exp: number }).exp
+      this.#verified.set(key, verdict, Math.min((exp + this.#settings.clockToleranceSec) * 1000, Date.now() + this.#settings.cacheTtlMs))
+    }
+    return verdict
+  }
+
+  async #verify (token: string): Promise<AuthVerdict> {
     const s = this.#settings
     let payload: Record<string, unknown>
     try {
@@ -85,13 +101,14 @@ export function verifiedClaims (claims: Record<string, unknown>, principal: Norm
     id = undefined
   }
   if (typeof id !== 'string' || id === '') return { kind: 'invalid', description: 'The token names no principal' }
+  // Frozen: a remembered verdict is shared by every request that presents the token.
   return {
     kind: 'ok',
-    info: {
+    info: Object.freeze({
       principal: id,
-      scopes: scopesOfClaims(claims),
-      extra: { claims, issuer: claims.iss, subject: claims.sub, clientId: claims.client_id ?? claims.azp }
-    }
+      scopes: Object.freeze(scopesOfClaims(claims)) as string[],
+      extra: Object.freeze({ claims: Object.freeze(claims), issuer: claims.iss, subject: claims.sub, clientId: claims.client_id ?? claims.azp })
+    })
   }
 }
 

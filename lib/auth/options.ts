@@ -25,6 +25,13 @@ export interface McpJwtOptions {
   clockToleranceSec?: number
   /** Least time between two JWKS fetches. Default 30 s. */
   jwksCooldownMs?: number
+  /**
+   * How long a verified token is remembered (by its SHA-256, never past its `exp`), so a
+   * client's next requests skip the signature check. Default 60 s; 0 disables.
+   */
+  cacheTtlMs?: number
+  /** Most verified tokens remembered. Default 10,000. */
+  cacheMax?: number
 }
 
 /** Opaque tokens through RFC 7662 introspection. */
@@ -129,6 +136,12 @@ function nonNegative (name: string, value: unknown, fallback: number): number {
   return value
 }
 
+function integerAtLeast0 (name: string, value: unknown, fallback: number): number {
+  const n = nonNegative(name, value, fallback)
+  if (!Number.isInteger(n)) throw invalid(name, 'must be an integer')
+  return n
+}
+
 /** Issuers (RFC 8414 §2): URLs without fragment; '#' also separates the parts of the default principal. */
 function issuerList (name: string, value: unknown): string[] {
   return stringList(name, value, (item) => item !== '' && !item.includes('#'), 'must be an issuer identifier (a URL without fragment) or an array of them')
@@ -174,7 +187,9 @@ export function normalizeAuth (auth: McpAuthOptions | undefined): NormalizedAuth
       algorithms,
       audience,
       clockToleranceSec: nonNegative('jwt.clockToleranceSec', o.clockToleranceSec, 30),
-      jwksCooldownMs: nonNegative('jwt.jwksCooldownMs', o.jwksCooldownMs, 30_000)
+      jwksCooldownMs: nonNegative('jwt.jwksCooldownMs', o.jwksCooldownMs, 30_000),
+      cacheTtlMs: nonNegative('jwt.cacheTtlMs', o.cacheTtlMs, 60_000),
+      cacheMax: integerAtLeast0('jwt.cacheMax', o.cacheMax, 10_000)
     }
   }
 
@@ -184,8 +199,7 @@ export function normalizeAuth (auth: McpAuthOptions | undefined): NormalizedAuth
     if (o === null || typeof o !== 'object') throw invalid('introspection', 'must be an object')
     if (typeof o.clientId !== 'string' || o.clientId === '') throw invalid('introspection.clientId', 'must be a non-empty string')
     if (typeof o.clientSecret !== 'string') throw invalid('introspection.clientSecret', 'must be a string')
-    const cacheMax = nonNegative('introspection.cacheMax', o.cacheMax, 10_000)
-    if (!Number.isInteger(cacheMax)) throw invalid('introspection.cacheMax', 'must be an integer')
+    const cacheMax = integerAtLeast0('introspection.cacheMax', o.cacheMax, 10_000)
     introspection = {
       url: httpUrl('introspection.url', o.url),
       clientId: o.clientId,
