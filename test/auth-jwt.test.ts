@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import mcp, { type McpAuthOptions, type McpPluginOptions } from '../lib/index.js'
 import { initializeParams, logCapture, notification, post, postHeaders, rpc } from './helpers/index.js'
 import { TestIssuer, signingKey } from './helpers/jwt.js'
-import { modernHeaders, modernRpc } from './helpers/modern.js'
+import { envelope, modernHeaders, modernRpc } from './helpers/modern.js'
 
 const RESOURCE = 'http://localhost/mcp'
 const METADATA = 'http://localhost/.well-known/oauth-protected-resource/mcp'
@@ -352,4 +352,24 @@ t.test('tokens are never logged', async (t) => {
   for (const [label, token] of [['the good token', good], ['the expired token', expired]] as const) {
     t.notOk(capture.lines.some((line) => line.includes(token.split('.')[2]!)), `no log line contains ${label}`)
   }
+})
+
+t.test('a multi round-trip requestState minted for one principal is refused for another', async (t) => {
+  const { acceptedContent, inputRequired } = await import('../lib/index.js')
+  const { app } = await build(t, jwtAuth())
+  app.mcp.tool({ name: 'greet', description: 'asks for a name' }, (_args, ctx) => {
+    const answer = acceptedContent(ctx.inputResponses, 'who')
+    if (answer === undefined) return inputRequired({ inputRequests: { who: inputRequired.elicit('Your name?', { type: 'object', properties: { name: { type: 'string' } } }) }, requestState: { step: 1 } })
+    return `Hello, ${String(answer.name)}`
+  })
+  const alice = await issuer.sign({ aud: RESOURCE, sub: 'alice' })
+  const bob = await issuer.sign({ aud: RESOURCE, sub: 'bob' })
+  const meta = envelope({ elicitation: {} })
+  const first = await modern(app, modernRpc(1, 'tools/call', { name: 'greet', arguments: {} }, meta), alice)
+  const state = first.json().result.requestState as string
+  const retry = (token: string): Promise<LightMyRequestResponse> => modern(app, modernRpc(2, 'tools/call', { name: 'greet', arguments: {}, inputResponses: { who: { action: 'accept', content: { name: 'Ada' } } }, requestState: state }, meta), token)
+  const stolen = (await retry(bob)).json()
+  t.equal(stolen.error?.code, -32602, 'another principal cannot use the state')
+  t.equal(stolen.error?.data?.reason, 'invalid_request_state')
+  t.match((await retry(alice)).json(), { result: { content: [{ text: 'Hello, Ada' }] } }, 'its own principal can')
 })
