@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { FeatureApi } from './core/index.js'
 import { errors } from './errors.js'
+import { registerMetadataRoutes } from './auth/metadata.js'
 import { mcpEndpoint } from './http/endpoint.js'
 import { OriginPolicy } from './http/guard.js'
 import { LingeringConnections } from './http/lingering-connections.js'
@@ -65,6 +66,8 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
       app.log.warn('mcp: the HTTP server has no requestTimeout, so a client sending its request slowly holds a connection for ever; set Fastify\'s requestTimeout (e.g. 10000) and http.headersTimeout: both end once the request is received, so SSE streams are not cut')
     }
   })
+
+  if (options.auth !== undefined) registerMetadataRoutes(app, options.auth, runtime.core.featureScopes)
 
   if (options.health !== false) {
     app.get(options.health, async (_request, reply) => {

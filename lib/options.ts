@@ -6,14 +6,14 @@ import { DEFAULT_MAX_INPUT_ROUNDS } from './core/input-rounds.js'
 import { DEFAULT_REQUEST_STATE_TTL_MS, MIN_REQUEST_STATE_KEY_BYTES, requestStateKey } from './core/request-state.js'
 import { errors } from './errors.js'
 import { hostnameOf, normaliseOrigin } from './http/origin.js'
-import type { McpAuthOptions } from './http/guard.js'
+import { normalizeAuth, type McpAuthOptions, type McpIntrospectionOptions, type McpJwtOptions, type NormalizedAuth } from './auth/options.js'
 import type { Eras } from './http/era.js'
 import type { ResponseMode } from './legacy/exchange.js'
 import { CACHEABLE_METHODS, type CacheHint, type CacheableMethod } from './modern/results.js'
 import { assertEventStore, type EventStore } from './stores/event-store.js'
 import { assertSessionStore, type SessionStore } from './stores/session-store.js'
 
-export type { McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod }
+export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod }
 
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
@@ -134,7 +134,11 @@ export interface McpPluginOptions {
   nearCache?: boolean | { max?: number, maxAgeMs?: number }
   /** Health route path, or `false` for none. Default `/health`. */
   health?: string | false
-  /** Authentication hook (401/`WWW-Authenticate`); sessions are bound to the principal. */
+  /**
+   * Authorization: a custom `authenticate` hook, or an OAuth 2.1 resource server (`jwt` and/or
+   * `introspection`, `resource`, RFC 9728 metadata, scopes per endpoint and per tool, prompt and
+   * resource). Sessions are bound to the principal. See docs/authorization.md.
+   */
   auth?: McpAuthOptions
   /**
    * Signing of the `requestState` of multi round-trip results (HMAC-SHA256, bound to the
@@ -188,7 +192,7 @@ export interface NormalizedOptions {
   redisTimeoutMs: number
   nearCache: { max: number, maxAgeMs: number } | false
   health: string | false
-  auth: McpAuthOptions | undefined
+  auth: NormalizedAuth | undefined
   requestState: { keys: Buffer[] | undefined, ttlMs: number }
   maxInputRounds: number
 }
@@ -251,6 +255,17 @@ function cacheHints (value: unknown): Readonly<Record<CacheableMethod, CacheHint
     hints[method] = Object.freeze({ ttlMs: integer(`cacheHints.${method}.ttlMs`, hint.ttlMs, DEFAULT_CACHE_HINT.ttlMs, 0), cacheScope })
   }
   return Object.freeze(hints)
+}
+
+const LIST_METHODS: readonly CacheableMethod[] = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']
+
+/** Lists that differ per caller (`auth.listOnlyPermitted`) must never be cached for everyone. */
+function privateLists (hints: Readonly<Record<CacheableMethod, CacheHint>>, auth: NormalizedAuth | undefined): Readonly<Record<CacheableMethod, CacheHint>> {
+  if (auth?.listOnlyPermitted !== true) return hints
+  for (const method of LIST_METHODS) {
+    if (hints[method].cacheScope === 'public') throw new errors.FST_MCP_INVALID_OPTION(`cacheHints.${method}.cacheScope`, 'must be "private" with auth.listOnlyPermitted (each caller sees its own list)')
+  }
+  return hints
 }
 
 function integer (name: string, value: unknown, fallback: number, min: number): number {
@@ -346,11 +361,7 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     ? defaultOptions.health
     : options.health === false ? false : routePath('health', options.health)
 
-  if (options.auth !== undefined) {
-    if (options.auth === null || typeof options.auth !== 'object' || typeof options.auth.authenticate !== 'function') {
-      throw new errors.FST_MCP_INVALID_OPTION('auth', 'must be an object with an authenticate(request) function')
-    }
-  }
+  const auth = normalizeAuth(options.auth)
 
   const sessionTtlMs = integer('sessionTtlMs', options.sessionTtlMs, defaultOptions.sessionTtlMs, 1)
   const touchIntervalMs = integer('touchIntervalMs', options.touchIntervalMs, Math.max(1, Math.min(Math.floor(sessionTtlMs / 10), 60_000)), 0)
@@ -380,7 +391,7 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs, defaultOptions.requestTimeoutMs, 1),
     maxPendingRequests: integer('maxPendingRequests', options.maxPendingRequests, defaultOptions.maxPendingRequests, 1),
     pageSize: integer('pageSize', options.pageSize, defaultOptions.pageSize, 1),
-    cacheHints: cacheHints(options.cacheHints),
+    cacheHints: privateLists(cacheHints(options.cacheHints), auth),
     maxSubscriptions: integer('maxSubscriptions', options.maxSubscriptions, defaultOptions.maxSubscriptions, 1),
     // The same bound as a 2025 session's resources/subscribe.
     maxSubscriptionUris: 1000,
@@ -401,7 +412,7 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     redisTimeoutMs: integer('redisTimeoutMs', options.redisTimeoutMs, defaultOptions.redisTimeoutMs, 1),
     nearCache,
     health,
-    auth: options.auth,
+    auth,
     requestState: requestStateOptions(options.requestState),
     maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1)
   }

@@ -60,7 +60,7 @@ async function openStores (options: NormalizedOptions, log: Logger): Promise<{ s
 
 export async function createRuntime (options: NormalizedOptions, log: Logger): Promise<McpRuntime> {
   const stores = await openStores(options, log)
-  const core = createCore(options, log)
+  const core = createCore({ ...options, listOnlyPermitted: options.auth?.listOnlyPermitted }, log)
   const legacy = await LegacyDoor.open(options, log, core, {
     sessions: stores.store,
     events: stores.events,

@@ -9,7 +9,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /**
  * Each layer may import from itself and from the layers listed for it; everything else is
- * refused. Order, bottom up: schemas, foundation, core, stores, http (the shared edge),
+ * refused. Order, bottom up: schemas, foundation, core, stores, auth (the OAuth resource
+ * server: token checks, metadata, challenges), http (the shared edge),
  * legacy (the 2025 front door) and modern (the 2026-07-28 one, which never import each
  * other), root (composition: options, runtime, endpoint, index).
  */
@@ -18,10 +19,11 @@ const LAYERS: Record<string, readonly string[]> = {
   foundation: ['schemas'],
   core: ['schemas', 'foundation'],
   stores: ['schemas', 'foundation', 'core'],
-  http: ['schemas', 'foundation', 'core'],
-  legacy: ['schemas', 'foundation', 'core', 'stores', 'http'],
-  modern: ['schemas', 'foundation', 'core', 'stores', 'http'],
-  root: ['schemas', 'foundation', 'core', 'stores', 'http', 'legacy', 'modern']
+  auth: ['schemas', 'foundation', 'core'],
+  http: ['schemas', 'foundation', 'core', 'auth'],
+  legacy: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http'],
+  modern: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http'],
+  root: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http', 'legacy', 'modern']
 }
 
 const FOUNDATION = new Set(['lib/errors.ts', 'lib/meta.ts', 'lib/log.ts', 'lib/timeout.ts'])

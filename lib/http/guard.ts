@@ -1,4 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import { createAuthenticator } from '../auth/authenticator.js'
+import { bearerChallenge } from '../auth/challenge.js'
+import type { NormalizedAuth } from '../auth/options.js'
+import { refuseInsufficientScope } from '../auth/scope-gate.js'
 import type { McpAuthInfo } from '../core/caller.js'
 import { ErrorCode } from '../core/jsonrpc.js'
 import { hostnameOf, normaliseOrigin } from './origin.js'
@@ -7,24 +11,11 @@ import { quote, sendHttpError } from './wire.js'
 /** Hosts or origins let through: the loopback rules (`default`), a set, or `false` for no check. */
 export type AllowList = ReadonlySet<string> | 'default' | false
 
-export interface McpAuthOptions {
-  /**
-   * Called for every request to the MCP endpoint, before the body is read. Return the
-   * principal, or `null`/`undefined` to answer 401 with `WWW-Authenticate`.
-   * A thrown error is treated as an invalid token (401).
-   */
-  authenticate (request: FastifyRequest): McpAuthInfo | null | undefined | Promise<McpAuthInfo | null | undefined>
-  /** RFC 9728 Protected Resource Metadata URL, sent as `resource_metadata` on 401. */
-  resourceMetadataUrl?: string
-  /** Scopes to name in the `WWW-Authenticate` challenge. */
-  scope?: string
-}
-
 /** What the guards read of the plugin's options. */
 export interface GuardOptions {
   readonly allowedHosts: AllowList
   readonly allowedOrigins: AllowList
-  readonly auth: McpAuthOptions | undefined
+  readonly auth: NormalizedAuth | undefined
 }
 
 const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -103,14 +94,6 @@ declare module 'fastify' {
   }
 }
 
-function challenge (options: GuardOptions): string {
-  const parts: string[] = []
-  const auth = options.auth!
-  if (auth.resourceMetadataUrl !== undefined) parts.push(`resource_metadata="${auth.resourceMetadataUrl}"`)
-  if (auth.scope !== undefined) parts.push(`scope="${auth.scope}"`)
-  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`
-}
-
 /**
  * The Host/Origin check of every MCP request, before its body is read: answers 403 and
  * returns true when the request is refused. A plain function, so the POST route can run it
@@ -131,25 +114,35 @@ export function refuseHostOrOrigin (policy: OriginPolicy, request: FastifyReques
 }
 
 /**
- * The authentication hook (401 with `WWW-Authenticate`), when `auth` is configured: it runs
- * after the Host/Origin check and before the body is read.
+ * The authentication hook, when `auth` is configured: it runs after the Host/Origin check and
+ * before the body is read, on every method. No credentials → 401 with the plain challenge;
+ * refused ones → 401 `invalid_token`; a token without the endpoint's `scopes` → 403
+ * `insufficient_scope`; a verifier that cannot be reached → 503. The token itself is never
+ * logged nor kept: handlers see the principal, scopes and claims.
  */
 export function createAuthGuard (options: GuardOptions): onRequestAsyncHookHandler | undefined {
   const auth = options.auth
   if (auth === undefined) return undefined
-  const wwwAuthenticate = challenge(options)
+  const authenticate = createAuthenticator(auth)
+  const plain = bearerChallenge(auth)
   return async function mcpAuthGuard (request: FastifyRequest, reply: FastifyReply) {
-    let info: McpAuthInfo | null | undefined
-    try {
-      info = await auth.authenticate(request)
-    } catch (err) {
-      request.log.debug({ err }, 'mcp: authenticate threw; answering 401')
-      info = undefined
+    const verdict = await authenticate(request)
+    switch (verdict.kind) {
+      case 'ok':
+        request.mcpAuth = verdict.info
+        // Endpoint-wide scopes; an operation's own are checked by the front door once the body is read.
+        if (refuseInsufficientScope(auth, request, reply, null, [])) return reply
+        return
+      case 'missing':
+        reply.header('www-authenticate', plain)
+        return sendHttpError(reply, 401, ErrorCode.TransportError, 'Unauthorized')
+      case 'invalid':
+        reply.header('www-authenticate', bearerChallenge(auth, { error: 'invalid_token', description: verdict.description }))
+        return sendHttpError(reply, 401, ErrorCode.TransportError, `Unauthorized: ${verdict.description}`)
+      case 'unavailable':
+        request.log.warn({ err: verdict.cause }, 'mcp: the token could not be checked (authorization server unreachable)')
+        reply.header('retry-after', '5')
+        return sendHttpError(reply, 503, ErrorCode.TransportError, 'Service Unavailable: the token could not be checked')
     }
-    if (info === null || info === undefined || typeof info.principal !== 'string') {
-      reply.header('www-authenticate', wwwAuthenticate)
-      return sendHttpError(reply, 401, ErrorCode.TransportError, 'Unauthorized')
-    }
-    request.mcpAuth = info
   }
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { NormalizedAuth } from '../auth/options.js'
+import { refuseInsufficientScope } from '../auth/scope-gate.js'
 import type { JsonRpcBody, JsonRpcErrorResponse, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResultResponse } from '../../schemas/jsonrpc.js'
 import type { McpCore } from '../core/index.js'
 import type { ListKind } from '../core/features/feature.js'
@@ -38,6 +40,8 @@ export interface LegacyOptions {
   readonly maxStreamDurationMs: number
   readonly drainTimeoutMs: number
   readonly redisTimeoutMs: number
+  /** Authorization, for the scopes of each operation. */
+  readonly auth?: NormalizedAuth | undefined
 }
 
 /** The stores the door keeps its sessions and events in. */
@@ -391,6 +395,8 @@ export class LegacyDoor {
       else this.#answer(body, caller)
       return reply.code(202).send()
     }
+    const gate = this.#options.auth
+    if (gate !== undefined && refuseInsufficientScope(gate, request, reply, body.id, this.#core.requiredScopes(body.method, body.params))) return reply
     const exchange = new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session })
     const answer = this.#core.dispatcher.handleRequest(body, new SessionRequest(session, protocolVersion, auth, request.log, exchange, this.#home))
     const response = answer instanceof Promise ? await answer : answer
@@ -409,6 +415,9 @@ export class LegacyDoor {
       return sendHttpError(reply, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${caller.protocolVersion}`)
     }
     const requests = batch.filter(isRequest)
+    // A batch is answered as a whole: any member lacking a scope makes it 403, naming every scope the batch needs.
+    const gate = this.#options.auth
+    if (gate !== undefined && refuseInsufficientScope(gate, request, reply, null, requests.flatMap((m) => this.#core.requiredScopes(m.method, m.params)))) return reply
     for (const message of batch) {
       if (isNotification(message)) await this.#core.dispatcher.handleNotification(message, caller)
       else if (!isRequest(message)) this.#answer(message, caller)

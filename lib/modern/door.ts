@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { NormalizedAuth } from '../auth/options.js'
+import { refuseInsufficientScope } from '../auth/scope-gate.js'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import type { Implementation } from '../../schemas/mcp.js'
 import { META, isEnvelope, metaOf, readEnvelope, type Envelope } from '../core/envelope.js'
@@ -32,6 +34,8 @@ export interface ModernOptions {
   readonly maxSubscriptionUris: number
   /** Serve the known client bug of a legacy (or comma-repeated) version header beside a valid modern claim. */
   readonly lenientVersionHeader: boolean
+  /** Authorization, for the scopes of each operation. */
+  readonly auth?: NormalizedAuth | undefined
 }
 
 /** The methods of 2025 sessions that 2026-07-28 removed: 404 -32601 on the modern path. */
@@ -159,6 +163,9 @@ export class ModernDoor {
         if (problem !== undefined) return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, problem.message, problem.data)
       }
     }
+    // Ladder row 9: a token without the operation's scopes gets 403 before anything runs.
+    const auth = this.#options.auth
+    if (auth !== undefined && refuseInsufficientScope(auth, request, reply, id, this.#core.requiredScopes(method, params))) return reply
     if (method === 'server/discover') return this.#answer(reply, method, { jsonrpc: '2.0', id, result: this.#discover() })
     if (REMOVED.has(method) || !this.#core.dispatcher.has(method)) {
       return this.#refuse(reply, 404, id, ErrorCode.MethodNotFound, `Method not found: ${clip(method)}`)

@@ -1,5 +1,7 @@
 import type { Logger } from '../../log.js'
+import type { Caller } from '../caller.js'
 import type { Dispatcher } from '../dispatcher.js'
+import type { ListFilter } from './pagination.js'
 import type { CompletionRegistry } from './completion.js'
 
 /** The lists whose changes clients hear of (`notifications/<kind>/list_changed`). */
@@ -34,6 +36,8 @@ export interface FeatureHost {
   changed (kind: ListKind): void
   /** Announce an update of one resource to its subscribers. */
   resourceUpdated (uri: string): Promise<number>
+  /** What a caller's list answers show: undefined for everything (the default), else the entries its scopes permit. */
+  listFilter (caller: Caller): ListFilter | undefined
 }
 
 /** The changes of one tick, announced together to every front door. */

@@ -40,7 +40,11 @@ interface Listed {
   readonly name: string
   /** The list entry, built once at registration. */
   readonly descriptor: Record<string, unknown>
+  readonly scopes?: readonly string[] | undefined
 }
+
+/** Which entries a caller may see (`listOnlyPermitted`); undefined shows all. */
+export type ListFilter = (entry: { readonly scopes?: readonly string[] | undefined }) => boolean
 
 function byName (a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
@@ -64,9 +68,10 @@ export class ListedPages<T extends Listed> {
     this.#sorted = undefined
   }
 
-  page (entries: () => Iterable<T>, cursor: string | undefined, pageSize: number): Record<string, unknown> {
+  page (entries: () => Iterable<T>, cursor: string | undefined, pageSize: number, filter?: ListFilter): Record<string, unknown> {
     this.#sorted ??= [...entries()].sort(byName)
-    const { items, nextCursor } = paginate(this.#sorted, cursor, pageSize)
+    // Filtered before paging, so pages stay full; cursors name entries, so they still work.
+    const { items, nextCursor } = paginate(filter === undefined ? this.#sorted : this.#sorted.filter(filter), cursor, pageSize)
     const answer: Record<string, unknown> = { [this.#key]: items.map((item) => item.descriptor) }
     if (nextCursor !== undefined) answer.nextCursor = nextCursor
     return answer

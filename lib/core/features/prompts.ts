@@ -16,7 +16,9 @@ import type { ToolContext, Params } from '../dispatcher.js'
 import { ErrorCode, McpError, clip, describeErrors, validParams } from '../jsonrpc.js'
 import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { CompletionRequest, CompletionResult } from './completion.js'
+import type { ListFilter } from './pagination.js'
 import { Registry } from './registry.js'
+import { definitionScopes } from './scopes.js'
 
 /** Prompt names follow the same rule as tool names. */
 export const PROMPT_NAME = /^[A-Za-z0-9_.-]{1,128}$/
@@ -52,6 +54,8 @@ export interface PromptDefinition<A extends PromptArgumentsSchema = PromptArgume
   _meta?: Record<string, unknown>
   /** Completion callbacks per argument name (enable `completion/complete` for this prompt). */
   complete?: { [K in keyof A['properties']]?: PromptCompleter }
+  /** OAuth scopes getting (or completing) it needs (with `auth`): a caller without them gets 403 `insufficient_scope`. */
+  scopes?: string[]
 }
 
 /**
@@ -91,6 +95,7 @@ interface RegisteredPrompt {
   readonly required: readonly string[]
   readonly check: TypeCheck<TSchema>
   readonly completers: ReadonlyMap<string, PromptCompleter>
+  readonly scopes: readonly string[] | undefined
   readonly handler: PromptHandler<PromptArgumentsSchema>
 }
 
@@ -158,6 +163,8 @@ export class PromptRegistry {
     }
     if (typeof handler !== 'function') throw new errors.FST_MCP_INVALID_PROMPT(name, 'the handler must be a function')
 
+    const scopes = definitionScopes(definition.scopes)
+    if (typeof scopes === 'string') throw new errors.FST_MCP_INVALID_PROMPT(name, scopes)
     const { properties, required, check } = argumentsOf(name, definition.arguments ?? NO_ARGUMENTS)
     const completers = new Map<string, PromptCompleter>()
     if (definition.complete !== undefined) {
@@ -195,6 +202,7 @@ export class PromptRegistry {
       required,
       check,
       completers,
+      scopes,
       handler: handler as unknown as PromptHandler<PromptArgumentsSchema>
     })
   }
@@ -206,8 +214,18 @@ export class PromptRegistry {
     return this.#prompts.remove(name)
   }
 
-  page (cursor: string | undefined, pageSize: number): Record<string, unknown> {
-    return this.#prompts.page(cursor, pageSize)
+  page (cursor: string | undefined, pageSize: number, filter?: ListFilter): Record<string, unknown> {
+    return this.#prompts.page(cursor, pageSize, filter)
+  }
+
+  /** The scopes getting a prompt needs; undefined for none (or an unknown prompt). */
+  scopes (name: string): readonly string[] | undefined {
+    return this.#prompts.get(name)?.scopes
+  }
+
+  /** Every scope some prompt needs. */
+  allScopes (): string[] {
+    return [...this.#prompts.values()].flatMap((prompt) => prompt.scopes ?? [])
   }
 
   /** `prompts/get`: arguments checked, handler run, result normalised and validated. */
@@ -279,16 +297,16 @@ function toResult (name: string, returned: unknown): GetPromptResult | InputRequ
 }
 
 /** Prompts: `prompts/list`, `prompts/get`, the capability, the completion source and the `app.mcp` methods. */
-export function installPrompts (host: FeatureHost): PromptApi {
+export function installPrompts (host: FeatureHost): { api: PromptApi, scopes (name: string): readonly string[] | undefined, allScopes (): string[] } {
   const { dispatcher, completion, pageSize } = host
   const prompts = new PromptRegistry(() => host.changed('prompts'))
 
   dispatcher.contributeCapabilities((capabilities) => {
     if (prompts.size > 0) capabilities.prompts = { listChanged: true }
   })
-  dispatcher.method('prompts/list', (params) => {
+  dispatcher.method('prompts/list', (params, _ctx, caller) => {
     const { cursor } = validParams(checkPaginated, params)
-    return prompts.page(cursor, pageSize)
+    return prompts.page(cursor, pageSize, host.listFilter(caller))
   })
   dispatcher.method('prompts/get', (params, ctx) => {
     const { name, arguments: args } = validParams(checkGetPrompt, params)
@@ -300,7 +318,11 @@ export function installPrompts (host: FeatureHost): PromptApi {
   })
 
   return {
-    prompt (definition, get) { prompts.add(definition, get) },
-    removePrompt (name) { return prompts.remove(name) }
+    api: {
+      prompt (definition, get) { prompts.add(definition, get) },
+      removePrompt (name) { return prompts.remove(name) }
+    },
+    scopes: (name) => prompts.scopes(name),
+    allScopes: () => prompts.allScopes()
   }
 }

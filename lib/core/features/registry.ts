@@ -1,9 +1,10 @@
-import { ListedPages } from './pagination.js'
+import { ListedPages, type ListFilter } from './pagination.js'
 
-/** What every registered entry carries: the name it is sorted by, and its list entry built once. */
+/** What every registered entry carries: the name it is sorted by, its list entry built once, the scopes using it needs. */
 export interface Listed {
   readonly name: string
   readonly descriptor: Record<string, unknown>
+  readonly scopes?: readonly string[] | undefined
 }
 
 /**
@@ -46,9 +47,9 @@ export class Registry<T extends Listed> {
     return removed
   }
 
-  /** One page of the list answer after `cursor`. */
-  page (cursor: string | undefined, pageSize: number): Record<string, unknown> {
-    return this.#pages.page(() => this.#entries.values(), cursor, pageSize)
+  /** One page of the list answer after `cursor`, of the entries `filter` keeps. */
+  page (cursor: string | undefined, pageSize: number, filter?: ListFilter): Record<string, unknown> {
+    return this.#pages.page(() => this.#entries.values(), cursor, pageSize, filter)
   }
 
   #changed (): void {

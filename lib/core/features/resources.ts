@@ -20,6 +20,7 @@ import { ErrorCode, McpError, clip, describeErrors, validParams } from '../jsonr
 import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { CompletionRequest, CompletionResult, CompletionSource } from './completion.js'
 import { Registry } from './registry.js'
+import { definitionScopes } from './scopes.js'
 import { UriTemplate, UriTemplateError } from './uri-template.js'
 
 /** An RFC 3986 scheme followed by ':' (absolute URI); whitespace and controls are refused. */
@@ -50,6 +51,8 @@ export interface ResourceDefinition {
   _meta?: Record<string, unknown>
   /** 2026-07-28 cache hints of its reads; wins over the `cacheHints` option of `resources/read`. */
   cacheHint?: Partial<CacheHint>
+  /** OAuth scopes reading (or subscribing to) it needs (with `auth`): a caller without them gets 403 `insufficient_scope`. */
+  scopes?: string[]
 }
 
 /**
@@ -90,6 +93,8 @@ export interface ResourceTemplateDefinition<V extends TObject | undefined = unde
   _meta?: Record<string, unknown>
   /** 2026-07-28 cache hints of its reads; wins over the `cacheHints` option of `resources/read`. */
   cacheHint?: Partial<CacheHint>
+  /** OAuth scopes reading a URI it matches needs (with `auth`): a caller without them gets 403 `insufficient_scope`. */
+  scopes?: string[]
   /** TypeBox object of strings the matched (percent-decoded) variables must satisfy; a mismatch → -32602. */
   variables?: V
   /** `completion/complete` for `{ type: 'ref/resource', uri: uriTemplate }`, per variable. */
@@ -133,6 +138,7 @@ interface RegisteredResource {
   readonly mimeType: string | undefined
   readonly descriptor: Record<string, unknown>
   readonly cacheHint: Partial<CacheHint> | undefined
+  readonly scopes: readonly string[] | undefined
   readonly read: ResourceReader
 }
 
@@ -146,6 +152,7 @@ interface RegisteredTemplate {
   readonly variables: TypeCheck<TSchema> | undefined
   readonly complete: Readonly<Record<string, VariableCompleter>> | undefined
   readonly cacheHint: Partial<CacheHint> | undefined
+  readonly scopes: readonly string[] | undefined
   readonly read: ResourceTemplateReader<TObject | undefined>
 }
 
@@ -160,6 +167,12 @@ export interface ResourceFeature {
   readonly api: ResourceApi
   /** Whether `uri` is a registered resource or matches a template (what `resources/subscribe` accepts). */
   knows (uri: string): boolean
+  /** The scopes reading `uri` needs (its resource's, else the first matching template's); undefined for none. */
+  scopesOfUri (uri: string): readonly string[] | undefined
+  /** The scopes of the resource or template registered under `key` (a URI or URI template), for completions. */
+  scopesOfRef (key: string): readonly string[] | undefined
+  /** Every scope some resource or template needs. */
+  allScopes (): string[]
 }
 
 /** Resources and resource templates: methods, capabilities, completion source, `app.mcp` methods. */
@@ -177,14 +190,14 @@ export function installResources (host: FeatureHost): ResourceFeature {
 
   // ---- methods ---------------------------------------------------------------------------
 
-  dispatcher.method('resources/list', (params) => {
+  dispatcher.method('resources/list', (params, _ctx, caller) => {
     const { cursor } = validParams(checkPaginated, params)
-    return resources.page(cursor, pageSize)
+    return resources.page(cursor, pageSize, host.listFilter(caller))
   })
 
-  dispatcher.method('resources/templates/list', (params) => {
+  dispatcher.method('resources/templates/list', (params, _ctx, caller) => {
     const { cursor } = validParams(checkPaginated, params)
-    return templates.page(cursor, pageSize)
+    return templates.page(cursor, pageSize, host.listFilter(caller))
   })
 
   dispatcher.method('resources/read', async (params, ctx, caller) => {
@@ -253,8 +266,10 @@ export function installResources (host: FeatureHost): ResourceFeature {
         _meta: definition._meta
       })
       const cacheHint = checkedCacheHint(label, definition.cacheHint)
+      const scopes = definitionScopes(definition.scopes)
+      if (typeof scopes === 'string') throw new errors.FST_MCP_INVALID_RESOURCE(label, scopes)
       // Resources are identified by URI (names are display labels and may repeat).
-      if (!resources.add(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, cacheHint, read })) {
+      if (!resources.add(uri, { name: uri, uri, label, mimeType: definition.mimeType, descriptor, cacheHint, scopes, read })) {
         throw new errors.FST_MCP_DUPLICATE_RESOURCE('uri', uri)
       }
     },
@@ -272,6 +287,8 @@ export function installResources (host: FeatureHost): ResourceFeature {
       if (typeof read !== 'function') throw new errors.FST_MCP_INVALID_RESOURCE(label, 'the read callback must be a function')
       const variables = definition.variables === undefined ? undefined : compileVariables(label, template, definition.variables)
       const complete = checkCompleters(label, template, definition.complete as Record<string, unknown> | undefined)
+      const scopes = definitionScopes(definition.scopes)
+      if (typeof scopes === 'string') throw new errors.FST_MCP_INVALID_RESOURCE(label, scopes)
       const descriptor = describe(label, checkTemplate, {
         uriTemplate: template.template,
         name: definition.name,
@@ -291,6 +308,7 @@ export function installResources (host: FeatureHost): ResourceFeature {
         variables,
         complete,
         cacheHint: checkedCacheHint(label, definition.cacheHint),
+        scopes,
         read: read as unknown as RegisteredTemplate['read']
       })
       if (!added) throw new errors.FST_MCP_DUPLICATE_RESOURCE('uriTemplate', template.template)
@@ -309,7 +327,13 @@ export function installResources (host: FeatureHost): ResourceFeature {
       return host.resourceUpdated(uri)
     }
   }
-  return { api, knows: (uri) => resources.has(uri) || findTemplate(uri) !== undefined }
+  return {
+    api,
+    knows: (uri) => resources.has(uri) || findTemplate(uri) !== undefined,
+    scopesOfUri: (uri) => resources.get(uri)?.scopes ?? findTemplate(uri)?.template.scopes,
+    scopesOfRef: (key) => templates.get(key)?.scopes ?? resources.get(key)?.scopes,
+    allScopes: () => [...resources.values(), ...templates.values()].flatMap((entry) => entry.scopes ?? [])
+  }
 }
 
 function notFound (uri: string): McpError {

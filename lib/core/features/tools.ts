@@ -8,7 +8,9 @@ import { isInputRequired, type InputRequiredResult } from '../mrtr.js'
 import type { FeatureHost } from './feature.js'
 import { compileSchema, type Checker, type JsonSchemaObject } from './json-schema.js'
 import { readParamHeaders, type ParamHeader } from './param-headers.js'
+import type { ListFilter } from './pagination.js'
 import { Registry } from './registry.js'
+import { definitionScopes } from './scopes.js'
 
 /** Tool names as the 2025-11-25 spec recommends them (and the conformance suite checks). */
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
@@ -28,6 +30,8 @@ export interface ToolDefinition<I extends ToolSchema = TObject, O extends ToolSc
   annotations?: ToolAnnotations
   icons?: Icon[]
   _meta?: Record<string, unknown>
+  /** OAuth scopes a call needs (with `auth`): a caller without them gets 403 `insufficient_scope`. */
+  scopes?: string[]
 }
 
 type Typed<S> = S extends TObject ? Static<S> : Record<string, unknown>
@@ -53,6 +57,7 @@ interface RegisteredTool {
   readonly output: Checker | undefined
   /** Arguments mirrored into `Mcp-Param-*` headers (`x-mcp-header`). */
   readonly paramHeaders: readonly ParamHeader[]
+  readonly scopes: readonly string[] | undefined
   readonly handler: ToolHandler<ToolSchema, ToolSchema | undefined>
 }
 
@@ -72,6 +77,8 @@ export interface ToolApi {
 export interface ToolLookup {
   /** The `x-mcp-header` declarations of a tool; undefined for an unknown tool. */
   paramHeaders (name: string): readonly ParamHeader[] | undefined
+  /** The scopes calling a tool needs; undefined for none (or an unknown tool). */
+  scopes (name: string): readonly string[] | undefined
 }
 
 const EMPTY_INPUT: TObject = Type.Object({})
@@ -91,15 +98,15 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
 }
 
 /** Tools: `tools/list`, `tools/call`, the capability and the `app.mcp` methods. */
-export function installTools (host: FeatureHost): { api: ToolApi, lookup: ToolLookup } {
+export function installTools (host: FeatureHost): { api: ToolApi, lookup: ToolLookup, allScopes (): string[] } {
   const { dispatcher, pageSize } = host
   const tools = new ToolRegistry(() => host.changed('tools'))
   dispatcher.contributeCapabilities((capabilities) => {
     if (tools.size > 0) capabilities.tools = { listChanged: true }
   })
-  dispatcher.method('tools/list', (params) => {
+  dispatcher.method('tools/list', (params, _ctx, caller) => {
     const { cursor } = validParams(checkPaginated, params)
-    return tools.page(cursor, pageSize)
+    return tools.page(cursor, pageSize, host.listFilter(caller))
   })
   dispatcher.method('tools/call', (params, ctx) => {
     const { name, arguments: args } = validParams(checkCallTool, params)
@@ -110,7 +117,8 @@ export function installTools (host: FeatureHost): { api: ToolApi, lookup: ToolLo
       tool (definition, handler) { tools.add(definition, handler) },
       removeTool (name) { return tools.remove(name) }
     },
-    lookup: { paramHeaders: (name) => tools.paramHeaders(name) }
+    lookup: { paramHeaders: (name) => tools.paramHeaders(name), scopes: (name) => tools.scopes(name) },
+    allScopes: () => tools.allScopes()
   }
 }
 
@@ -138,6 +146,8 @@ export class ToolRegistry {
     }
     if (typeof handler !== 'function') throw new errors.FST_MCP_INVALID_TOOL(name, 'the handler must be a function')
 
+    const scopes = definitionScopes(definition.scopes)
+    if (typeof scopes === 'string') throw new errors.FST_MCP_INVALID_TOOL(name, scopes)
     const inputSchema = definition.inputSchema ?? EMPTY_INPUT
     const input = compileObjectSchema(name, 'inputSchema', inputSchema)
     const output = definition.outputSchema === undefined
@@ -162,15 +172,24 @@ export class ToolRegistry {
       icons: definition.icons,
       _meta: definition._meta
     }))
-    this.#tools.add(name, { name, descriptor, input, output, paramHeaders, handler: handler as unknown as RegisteredTool['handler'] })
+    this.#tools.add(name, { name, descriptor, input, output, paramHeaders, scopes, handler: handler as unknown as RegisteredTool['handler'] })
   }
 
   remove (name: string): boolean {
     return this.#tools.remove(name)
   }
 
-  page (cursor: string | undefined, pageSize: number): Record<string, unknown> {
-    return this.#tools.page(cursor, pageSize)
+  page (cursor: string | undefined, pageSize: number, filter?: ListFilter): Record<string, unknown> {
+    return this.#tools.page(cursor, pageSize, filter)
+  }
+
+  scopes (name: string): readonly string[] | undefined {
+    return this.#tools.get(name)?.scopes
+  }
+
+  /** Every scope some tool needs. */
+  allScopes (): string[] {
+    return [...this.#tools.values()].flatMap((tool) => tool.scopes ?? [])
   }
 
   paramHeaders (name: string): readonly ParamHeader[] | undefined {
