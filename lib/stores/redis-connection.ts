@@ -49,8 +49,3 @@ export function unavailable (err: unknown): Error {
   wrapped.cause = err
   return wrapped
 }
-
-/** For `.catch()`: report a Redis failure as `unavailable` does. */
-export function rethrowUnavailable (err: unknown): never {
-  throw unavailable(err)
-}

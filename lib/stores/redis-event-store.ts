@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { compareSeq, formatEventId, parseEventId, type EventStore, type ReplayResult, type StoredEvent } from './event-store.js'
 import { RedisKeys } from './redis-keys.js'
-import { rethrowUnavailable } from './redis-connection.js'
+import { RedisBreaker } from './redis-breaker.js'
 import { defineScripts } from './redis-session-store.js'
 
 export interface RedisEventStoreOptions {
@@ -11,6 +11,8 @@ export interface RedisEventStoreOptions {
   maxEventsPerStream?: number
   /** A stream's history expires this long after its last event (the session idle TTL). */
   ttlMs?: number
+  /** Shared with the other users of the client; by default the store has one of its own. */
+  breaker?: RedisBreaker
 }
 
 type Scripted = Redis & {
@@ -68,6 +70,8 @@ const SCRIPT_KEYS = { mcpEventAppend: 2, mcpEventEnd: 2, mcpEventReplay: 1, mcpE
  */
 export class RedisEventStore implements EventStore {
   readonly #client: Scripted
+  readonly #breaker: RedisBreaker
+  readonly #ownBreaker: boolean
   readonly #keys: RedisKeys
   readonly #maxLen: number
   readonly #ttlMs: number
@@ -78,6 +82,8 @@ export class RedisEventStore implements EventStore {
     this.#ttlMs = options.ttlMs ?? 30 * 60_000
     defineScripts(client, SCRIPTS, SCRIPT_KEYS)
     this.#client = client as Scripted
+    this.#ownBreaker = options.breaker === undefined
+    this.#breaker = options.breaker ?? new RedisBreaker(client, { probeIntervalMs: client.options.commandTimeout })
   }
 
   /** The channel on which a stream's appends are published (as `FeedEvent` JSON, see lib/legacy/feed-stream.ts). */
@@ -86,7 +92,7 @@ export class RedisEventStore implements EventStore {
   }
 
   append (sessionId: string, streamId: string, data: string): Promise<string> {
-    return this.#append(sessionId, streamId, data).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#append(sessionId, streamId, data).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #append (sessionId: string, streamId: string, data: string): Promise<string> {
@@ -95,7 +101,7 @@ export class RedisEventStore implements EventStore {
   }
 
   end (sessionId: string, streamId: string): Promise<void> {
-    return this.#end(sessionId, streamId).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#end(sessionId, streamId).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #end (sessionId: string, streamId: string): Promise<void> {
@@ -103,7 +109,7 @@ export class RedisEventStore implements EventStore {
   }
 
   replayAfter (sessionId: string, lastEventId: string): Promise<ReplayResult | undefined> {
-    return this.#replayAfter(sessionId, lastEventId).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#replayAfter(sessionId, lastEventId).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #replayAfter (sessionId: string, lastEventId: string): Promise<ReplayResult | undefined> {
@@ -129,18 +135,21 @@ export class RedisEventStore implements EventStore {
 
   /** The id of the stream's last event so far (`<streamId>.0-0` for a stream with none). */
   async position (sessionId: string, streamId: string): Promise<string> {
-    const last = await this.#client.xrevrange(this.#keys.events(sessionId, streamId), '+', '-', 'COUNT', 1).catch(rethrowUnavailable)
+    const breaker = this.#breaker
+    const last = await (breaker.open ? breaker.refuse() : this.#client.xrevrange(this.#keys.events(sessionId, streamId), '+', '-', 'COUNT', 1).then(breaker.pass, breaker.fail))
     return formatEventId(streamId, last[0]?.[0] ?? '0-0')
   }
 
   deleteSession (sessionId: string): Promise<void> {
-    return this.#deleteSession(sessionId).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#deleteSession(sessionId).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #deleteSession (sessionId: string): Promise<void> {
     await this.#client.mcpEventDrop(this.#keys.eventStreams(sessionId), this.#keys.events(sessionId, ''))
   }
 
-  /** The client is the plugin's (or yours): nothing of its own to release. */
-  async close (): Promise<void> {}
+  /** The client is the plugin's (or yours): only a breaker of its own to stop. */
+  async close (): Promise<void> {
+    if (this.#ownBreaker) this.#breaker.close()
+  }
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessageBus } from './message-bus.js'
 import { closeBounded } from './redis-connection.js'
+import type { RedisBreaker } from './redis-breaker.js'
 
 /**
  * Redis pub/sub. Publishing goes through the command client; subscriptions live on a
@@ -18,9 +19,12 @@ export class RedisMessageBus implements MessageBus {
   #wasReady = false
 
   readonly #closeTimeoutMs: number
+  readonly #breaker: RedisBreaker | undefined
 
-  constructor (client: Redis, logger?: FastifyBaseLogger, closeTimeoutMs = 1000) {
+  /** `breaker`, when given, guards publishing (the command client's) as it guards the stores. */
+  constructor (client: Redis, logger?: FastifyBaseLogger, closeTimeoutMs = 1000, breaker?: RedisBreaker) {
     this.#client = client
+    this.#breaker = breaker
     this.#logger = logger
     this.#closeTimeoutMs = closeTimeoutMs
     this.#subscriber = client.duplicate({ enableOfflineQueue: true, lazyConnect: false })
@@ -33,7 +37,9 @@ export class RedisMessageBus implements MessageBus {
   }
 
   async publish (channel: string, message: unknown): Promise<void> {
-    await this.#client.publish(channel, JSON.stringify(message))
+    const breaker = this.#breaker
+    if (breaker === undefined) await this.#client.publish(channel, JSON.stringify(message))
+    else await (breaker.open ? breaker.refuse() : this.#client.publish(channel, JSON.stringify(message)).then(breaker.pass, breaker.fail))
   }
 
   async subscribe (channel: string, handler: (message: unknown) => void): Promise<() => Promise<void>> {

@@ -4,7 +4,8 @@ import type { MessageBus } from './message-bus.js'
 import type { SessionExpiredListener, SessionRecord, SessionStore, SubscriptionChange } from './session-store.js'
 import type { RedisMessageBus } from './redis-message-bus.js'
 import { RedisKeys } from './redis-keys.js'
-import { corkForTurn, rethrowUnavailable, unavailable } from './redis-connection.js'
+import { corkForTurn, unavailable } from './redis-connection.js'
+import { RedisBreaker } from './redis-breaker.js'
 
 export interface RedisSessionStoreOptions {
   /** Key prefix (default `mcp:`); keys also carry a `{sessionId}` hash tag. */
@@ -22,6 +23,8 @@ export interface RedisSessionStoreOptions {
   nearCache?: { max?: number, maxAgeMs?: number } | false
   /** Where updates, deletions and expiries are announced to the other instances. */
   bus: MessageBus
+  /** Shared with the other users of the client; by default the store has one of its own. */
+  breaker?: RedisBreaker
   logger?: FastifyBaseLogger
 }
 
@@ -121,6 +124,8 @@ export class RedisSessionStore implements SessionStore {
   readonly ttlMs: number
   readonly maxSessions: number
   readonly #client: Scripted
+  readonly #breaker: RedisBreaker
+  readonly #ownBreaker: boolean
   readonly #keys: RedisKeys
   readonly #bus: MessageBus
   readonly #channel: string
@@ -146,6 +151,8 @@ export class RedisSessionStore implements SessionStore {
     this.#channel = this.#keys.channel('sessions')
     defineScripts(client, SCRIPTS)
     this.#client = client as Scripted
+    this.#ownBreaker = options.breaker === undefined
+    this.#breaker = options.breaker ?? new RedisBreaker(client, { logger: options.logger, probeIntervalMs: client.options.commandTimeout })
     const near = options.nearCache === false || options.nearCache === undefined ? undefined : options.nearCache
     this.#cache = near === undefined ? undefined : new Map()
     this.#cacheMax = near?.max ?? 10_000
@@ -164,7 +171,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   create (session: SessionRecord): Promise<boolean> {
-    return this.#create(session).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#create(session).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #create (session: SessionRecord): Promise<boolean> {
@@ -191,7 +198,7 @@ export class RedisSessionStore implements SessionStore {
         cache.delete(id)
       }
     }
-    return this.#fetch(id).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#fetch(id).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #fetch (id: string): Promise<SessionRecord | undefined> {
@@ -209,7 +216,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
-    return this.#update(id, patch).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#update(id, patch).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean> {
@@ -232,6 +239,7 @@ export class RedisSessionStore implements SessionStore {
    * sessions per round trip; a touch is never urgent, so waiting for the turn to end costs nothing.
    */
   touch (id: string, now: number): Promise<boolean> {
+    if (this.#breaker.open) return this.#breaker.refuse()
     return new Promise((resolve, reject) => {
       const pending = this.#touches.get(id)
       if (pending === undefined) this.#touches.set(id, { now, waiters: [{ resolve, reject }] })
@@ -261,9 +269,13 @@ export class RedisSessionStore implements SessionStore {
     try {
       results = await pipeline.exec() ?? []
     } catch (err) {
+      this.#breaker.record(err)
       for (const [, { waiters }] of batch) for (const { reject } of waiters) reject(unavailable(err))
       return
     }
+    const failed = results.find(([err]) => err != null)
+    if (failed === undefined) this.#breaker.pass(undefined)
+    else this.#breaker.record(failed[0])
     // Records that had lapsed: their index entries (just refreshed with the rest) are made due
     // now instead, so that the next sweep announces the expiries.
     const lapsed: Array<number | string> = []
@@ -284,7 +296,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   delete (id: string): Promise<boolean> {
-    return this.#delete(id).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#delete(id).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #delete (id: string): Promise<boolean> {
@@ -303,7 +315,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   size (): Promise<number> {
-    return this.#size().catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#size().then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #size (): Promise<number> {
@@ -312,7 +324,7 @@ export class RedisSessionStore implements SessionStore {
 
   /** Atomic `resources/subscribe` bookkeeping (no read-modify-write across instances). */
   addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
-    return this.#addSubscription(id, uri, max).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#addSubscription(id, uri, max).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #addSubscription (id: string, uri: string, max: number): Promise<SubscriptionChange> {
@@ -326,7 +338,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
-    return this.#removeSubscription(id, uri).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#removeSubscription(id, uri).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   async #removeSubscription (id: string, uri: string): Promise<SubscriptionChange> {
@@ -342,21 +354,23 @@ export class RedisSessionStore implements SessionStore {
 
   /** Record that the session has a standalone (GET) stream: notifications are kept for it. */
   async markStandalone (id: string): Promise<void> {
-    await this.#client.sadd(this.#keys.standaloneIndex(), id).catch(rethrowUnavailable)
+    const breaker = this.#breaker
+    await (breaker.open ? breaker.refuse() : this.#client.sadd(this.#keys.standaloneIndex(), id).then(breaker.pass, breaker.fail))
   }
 
   async hasStandalone (id: string): Promise<boolean> {
-    return await this.#client.sismember(this.#keys.standaloneIndex(), id).catch(rethrowUnavailable) === 1
+    const breaker = this.#breaker
+    return await (breaker.open ? breaker.refuse() : this.#client.sismember(this.#keys.standaloneIndex(), id).then(breaker.pass, breaker.fail)) === 1
   }
 
   /** Sessions with a standalone stream on any instance (possibly including some just gone). */
   standaloneSessions (): Promise<string[]> {
-    return this.#client.smembers(this.#keys.standaloneIndex()).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#client.smembers(this.#keys.standaloneIndex()).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   /** Sessions subscribed to `uri` (possibly including some just gone). */
   subscribers (uri: string): Promise<string[]> {
-    return this.#client.smembers(this.#keys.subscribers(uri)).catch(rethrowUnavailable)
+    return this.#breaker.open ? this.#breaker.refuse() : this.#client.smembers(this.#keys.subscribers(uri)).then(this.#breaker.pass, this.#breaker.fail)
   }
 
   /** Drop index entries of a session found to be gone (expired: its own keys went by TTL). */
@@ -426,6 +440,7 @@ export class RedisSessionStore implements SessionStore {
       await this.#flushTouches()
     }
     this.#offReconnect?.()
+    if (this.#ownBreaker) this.#breaker.close()
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     this.#listeners.clear()
@@ -437,8 +452,10 @@ export class RedisSessionStore implements SessionStore {
 
   async #tick (): Promise<void> {
     try {
-      await this.sweep()
+      // Redis hangs: a sweep would only wait out its timeouts.
+      if (!this.#breaker.open) await this.sweep()
     } catch (err) {
+      this.#breaker.record(err)
       this.#logger?.warn({ err }, 'mcp: session expiry sweep failed')
     }
     if (!this.#closed) this.#timer?.refresh()

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { settledWithin } from '../timeout.js'
 import { RedisMessageBus } from './redis-message-bus.js'
 import { closeBounded, createClient } from './redis-connection.js'
+import { RedisBreaker } from './redis-breaker.js'
 import { RedisEventStore } from './redis-event-store.js'
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session-store.js'
 
@@ -45,17 +46,20 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
   else if (client.options.commandTimeout === undefined) {
     logger.warn('mcp: the redis client has no commandTimeout: requests will wait as long as Redis does while it is unreachable')
   }
-  const bus = new RedisMessageBus(client, logger, options.redisTimeoutMs)
+  // One breaker for the client: a timeout in any store counts, and opens it for all.
+  const breaker = new RedisBreaker(client, { logger, probeIntervalMs: options.redisTimeoutMs })
+  const bus = new RedisMessageBus(client, logger, options.redisTimeoutMs, breaker)
   const prefix = options.redisPrefix
   const sessions = new RedisSessionStore(client, {
     bus,
     prefix,
     logger,
+    breaker,
     ttlMs: options.sessionTtlMs,
     maxSessions: options.maxSessions,
     nearCache: options.nearCache
   })
-  const events = new RedisEventStore(client, { prefix, ttlMs: options.sessionTtlMs, maxEventsPerStream: options.maxEventsPerStream })
+  const events = new RedisEventStore(client, { prefix, ttlMs: options.sessionTtlMs, maxEventsPerStream: options.maxEventsPerStream, breaker })
   return {
     prefix,
     client,
@@ -69,6 +73,7 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
       return result
     },
     async close () {
+      breaker.close()
       await sessions.close()
       await bus.close()
       if (own || options.closeRedis) await closeBounded(client, options.redisTimeoutMs)
