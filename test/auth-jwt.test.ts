@@ -338,7 +338,8 @@ t.test('sessions are bound to the verified principal: another user gets 404 on P
 
 t.test('tokens are never logged', async (t) => {
   const capture = logCapture()
-  const { app } = await build(t, jwtAuth({ scopes: ['mcp'] }), {}, { logger: { level: 'trace', stream: capture.stream } })
+  // A request timeout set, so the plugin's startup warning about it is not among the lines.
+  const { app } = await build(t, jwtAuth({ scopes: ['mcp'] }), {}, { requestTimeout: 10_000, logger: { level: 'trace', stream: capture.stream } })
   const good = await issuer.sign({ aud: RESOURCE, scope: 'mcp' })
   const expired = await issuer.sign({ aud: RESOURCE, scope: 'mcp', exp: Math.floor(Date.now() / 1000) - 3600 })
   const headers = await initialize(app, good)
