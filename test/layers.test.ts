@@ -21,6 +21,7 @@ const LAYERS: Record<string, readonly string[]> = {
   http: ['schemas', 'foundation', 'core'],
   legacy: ['schemas', 'foundation', 'core', 'stores', 'http'],
   modern: ['schemas', 'foundation', 'core', 'stores', 'http'],
+  client: ['schemas', 'foundation'],
   root: ['schemas', 'foundation', 'core', 'stores', 'http', 'legacy', 'modern']
 }
 
