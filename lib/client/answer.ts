@@ -1,5 +1,6 @@
 import { errors } from '../errors.js'
 import { readSse } from './sse.js'
+import type { HttpAnswer } from './transport.js'
 import type { RpcMessage } from './types.js'
 
 /** The most of an error body read to explain a refusal. */
@@ -16,7 +17,7 @@ export interface AnswerOptions {
    * Re-open a broken stream after `lastEventId` (a GET with `Last-Event-ID`, 2025 sessions);
    * absent where streams cannot be resumed (2026-07-28).
    */
-  resume?: (lastEventId: string) => Promise<Response>
+  resume?: (lastEventId: string) => Promise<HttpAnswer>
   maxEventChars: number
   maxResumes: number
   signal: AbortSignal
@@ -27,7 +28,7 @@ export interface AnswerOptions {
  * stream is resumed with `Last-Event-ID` after the server's `retry:` delay, so each event
  * is seen once: the server replays only what came after the last id read.
  */
-export async function awaitAnswer (first: Response, options: AnswerOptions): Promise<RpcMessage> {
+export async function awaitAnswer (first: HttpAnswer, options: AnswerOptions): Promise<RpcMessage> {
   let res = first
   let lastEventId: string | undefined
   let retryMs = 0
@@ -35,8 +36,8 @@ export async function awaitAnswer (first: Response, options: AnswerOptions): Pro
   for (;;) {
     const type = res.headers.get('content-type') ?? ''
     if (type.startsWith('application/json')) return pickResponse(await readJson(res, options.what), options)
-    if (!type.startsWith('text/event-stream') || res.body === null) {
-      await res.body?.cancel()
+    if (!type.startsWith('text/event-stream')) {
+      res.cancel()
       throw new errors.FST_MCP_BAD_RESPONSE(options.what, `content type "${type}" is neither JSON nor SSE`)
     }
     let response: RpcMessage | undefined
@@ -94,7 +95,7 @@ function parseMessage (text: string, what: string): RpcMessage {
   return message as RpcMessage
 }
 
-async function readJson (res: Response, what: string): Promise<unknown> {
+async function readJson (res: HttpAnswer, what: string): Promise<unknown> {
   const text = await res.text()
   try { return JSON.parse(text) } catch { throw new errors.FST_MCP_BAD_RESPONSE(what, `the JSON answer does not parse: ${text.slice(0, 80)}`) }
 }
@@ -125,7 +126,7 @@ export const STATUS_HINTS: Readonly<Record<number, string>> = {
 }
 
 /** The error thrown for a non-2xx answer: the status, the JSON-RPC error if the body has one, and the fix. */
-export async function httpError (res: Response, what: string): Promise<Error & { status: number, rpcError?: RpcMessage['error'] }> {
+export async function httpError (res: HttpAnswer, what: string): Promise<Error & { status: number, rpcError?: RpcMessage['error'] }> {
   let rpcError: RpcMessage['error']
   const text = await readBounded(res, MAX_ERROR_BODY)
   try {
@@ -138,20 +139,15 @@ export async function httpError (res: Response, what: string): Promise<Error & {
   return Object.assign(err, { status: res.status }, rpcError === undefined ? {} : { rpcError })
 }
 
-async function readBounded (res: Response, limit: number): Promise<string> {
-  if (res.body === null) return ''
-  const reader = res.body.getReader()
+async function readBounded (res: HttpAnswer, limit: number): Promise<string> {
   const decoder = new TextDecoder()
   let text = ''
   try {
-    while (text.length < limit) {
-      const { done, value } = await reader.read()
-      if (done) break
-      text += decoder.decode(value, { stream: true })
+    for await (const chunk of res.body) {
+      text += decoder.decode(chunk, { stream: true })
+      if (text.length >= limit) break
     }
-  } catch {} finally {
-    await reader.cancel().catch(() => {})
-  }
+  } catch {}
   return text.slice(0, limit)
 }
 

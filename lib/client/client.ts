@@ -3,6 +3,7 @@ import { errors } from '../errors.js'
 import { awaitAnswer, httpError, rpcError } from './answer.js'
 import { cacheVerdict, cachedVerdict, classifyProbe, LEGACY_VERSIONS, MODERN_VERSIONS, PROBE_ID, type Verdict } from './era.js'
 import { readSse } from './sse.js'
+import { createSend, type HttpAnswer, type HttpSend } from './transport.js'
 import type { ConnectOptions, Era, RequestOptions, RpcMessage, ServerRequestHandlers } from './types.js'
 
 const PV = 'io.modelcontextprotocol/protocolVersion'
@@ -11,7 +12,7 @@ const INFO = 'io.modelcontextprotocol/clientInfo'
 const LOG_LEVEL = 'io.modelcontextprotocol/logLevel'
 const ACCEPT = 'application/json, text/event-stream'
 
-type Resolved = Required<Omit<ConnectOptions, 'onLog' | 'mode'>> & Pick<ConnectOptions, 'onLog' | 'mode'>
+type Resolved = Required<Omit<ConnectOptions, 'onLog' | 'mode' | 'agent'>> & Pick<ConnectOptions, 'onLog' | 'mode' | 'agent'>
 
 /** Payload of the `session-reset` event: the server forgot a session, a new one replaced it. */
 export interface SessionReset {
@@ -43,7 +44,9 @@ export class McpClient extends EventEmitter {
   instructions: string | undefined
 
   readonly #o: Resolved
-  readonly #fetch: typeof fetch
+  readonly #target: URL
+  readonly #send: HttpSend
+  readonly #closePool: () => void
   #nextId = 1
   #nextToken = 1
   #closed = false
@@ -65,10 +68,12 @@ export class McpClient extends EventEmitter {
       maxInputRounds: 10,
       maxEventChars: 4 << 20,
       maxResumes: 5,
-      fetch: globalThis.fetch,
       ...options
     }
-    this.#fetch = this.#o.fetch
+    this.#target = new URL(this.url)
+    const pool = createSend(this.#o.agent === undefined ? {} : this.#target.protocol === 'https:' ? { https: this.#o.agent as import('node:https').Agent } : { http: this.#o.agent })
+    this.#send = pool.send
+    this.#closePool = pool.close
   }
 
   /** Choose the era and, on 2025, open the session. */
@@ -147,8 +152,8 @@ export class McpClient extends EventEmitter {
       ? { jsonrpc: '2.0', method, params: { ...params, _meta: { ...params._meta, ...this.#envelope() } } }
       : { jsonrpc: '2.0', method, params }
     const res = await this.#post(message, this.#headers(), AbortSignal.timeout(this.#o.requestTimeoutMs))
-    await res.body?.cancel()
     if (!res.ok) throw await httpError(res, method)
+    res.cancel()
   }
 
   /** End the session (DELETE; a 405 means the server keeps no sessions to end) and stop the GET stream. */
@@ -156,15 +161,17 @@ export class McpClient extends EventEmitter {
     if (this.#closed) return
     this.#closed = true
     this.#stream?.abort()
-    if (this.era !== 'legacy' || this.sessionId === undefined) return
-    const res = await this.#fetch(this.url, { method: 'DELETE', headers: this.#headers(), signal: AbortSignal.timeout(this.#o.connectTimeoutMs) }).catch(() => undefined)
-    await res?.body?.cancel()
+    if (this.era === 'legacy' && this.sessionId !== undefined) {
+      const res = await this.#send(this.#target, { method: 'DELETE', headers: this.#headers(), signal: AbortSignal.timeout(this.#o.connectTimeoutMs) }).catch(() => undefined)
+      res?.cancel()
+    }
+    this.#closePool()
   }
 
   async #probe (wanted: readonly string[]): Promise<Verdict> {
     const message = { jsonrpc: '2.0', id: PROBE_ID, method: 'server/discover', params: { _meta: this.#envelope(wanted[0]) } }
     const signal = AbortSignal.timeout(this.#o.connectTimeoutMs)
-    let res: Response
+    let res: HttpAnswer
     try {
       res = await this.#post(message, this.#modernHeaders('server/discover', undefined, wanted[0]!), signal)
     } catch (err) {
@@ -180,7 +187,7 @@ export class McpClient extends EventEmitter {
     this.#stream?.abort()
     const message = { jsonrpc: '2.0', id: this.#nextId++, method: 'initialize', params: { protocolVersion: LEGACY_VERSIONS[0], capabilities: this.#capabilities(), clientInfo: this.#o.clientInfo } }
     const signal = AbortSignal.timeout(this.#o.connectTimeoutMs)
-    let res: Response
+    let res: HttpAnswer
     try {
       res = await this.#post(message, { ...this.#o.headers, 'content-type': 'application/json', accept: ACCEPT }, signal)
     } catch (err) {
@@ -219,7 +226,7 @@ export class McpClient extends EventEmitter {
       const res = await this.#post(body, this.#headers(), signal)
       if (res.status === 404 && sessionId !== undefined && !replayed) {
         // The server never ran the request (it knows no such session): a new session, and the request once more.
-        await res.body?.cancel()
+        res.cancel()
         await this.#initialize()
         this.emit('session-reset', { previousSessionId: sessionId, sessionId: this.sessionId, method } satisfies SessionReset)
         return this.#legacyRequest(method, params, token, options, true)
@@ -229,7 +236,7 @@ export class McpClient extends EventEmitter {
         id,
         what: method,
         onMessage: (m) => this.#onMessage(m),
-        resume: (lastEventId) => this.#fetch(this.url, { method: 'GET', headers: { ...this.#headers(), accept: 'text/event-stream', 'last-event-id': lastEventId }, signal }),
+        resume: (lastEventId) => this.#send(this.#target, { method: 'GET', headers: { ...this.#headers(), accept: 'text/event-stream', 'last-event-id': lastEventId }, signal }),
         maxEventChars: this.#o.maxEventChars,
         maxResumes: this.#o.maxResumes,
         signal
@@ -245,7 +252,7 @@ export class McpClient extends EventEmitter {
       const id = this.#nextId++
       const meta = { ...params._meta, ...this.#envelope(), ...(token === undefined ? {} : { progressToken: token }) }
       const body = { jsonrpc: '2.0', id, method, params: { ...params, ...extra, _meta: meta } }
-      // 2026-07-28 cancellation is closing the stream, which aborting the fetch does.
+      // 2026-07-28 cancellation is closing the stream, which aborting the request does.
       const result = await this.#withDeadline(method, options, () => {}, async (signal) => {
         const res = await this.#post(body, this.#modernHeaders(method, params), signal)
         if (!res.ok) throw await httpError(res, method)
@@ -282,17 +289,8 @@ export class McpClient extends EventEmitter {
     }
   }
 
-  async #post (message: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
-    const init = { method: 'POST', headers, body: JSON.stringify(message), signal }
-    try {
-      return await this.#fetch(this.url, init)
-    } catch (err) {
-      // A pooled keep-alive connection the server closed while idle (a restart, an idle
-      // timeout) fails the next request before any server read it: send it once more on a
-      // fresh connection. Anything else (refused, aborted) is final.
-      if (signal.aborted || !isStaleSocket(err)) throw err
-      return this.#fetch(this.url, init)
-    }
+  #post (message: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
+    return this.#send(this.#target, { method: 'POST', headers, body: JSON.stringify(message), signal })
   }
 
   #headers (): Record<string, string> {
@@ -347,8 +345,8 @@ export class McpClient extends EventEmitter {
     }
     try {
       const res = await this.#post(reply, this.#headers(), AbortSignal.timeout(this.#o.requestTimeoutMs))
-      await res.body?.cancel()
       if (!res.ok) throw await httpError(res, `the answer to ${request.method!}`)
+      res.cancel()
     } catch (err) {
       this.emit('warning', err)
     }
@@ -373,9 +371,9 @@ export class McpClient extends EventEmitter {
         try {
           const headers: Record<string, string> = { ...this.#headers(), accept: 'text/event-stream' }
           if (lastEventId !== undefined) headers['last-event-id'] = lastEventId
-          const res = await this.#fetch(this.url, { method: 'GET', headers, signal: controller.signal })
-          if (res.status === 405 || res.status === 404 || !res.ok || res.body === null) {
-            await res.body?.cancel()
+          const res = await this.#send(this.#target, { method: 'GET', headers, signal: controller.signal })
+          if (!res.ok) {
+            res.cancel()
             return
           }
           await readSse(res.body, {
@@ -397,14 +395,8 @@ export class McpClient extends EventEmitter {
   }
 }
 
-function isStaleSocket (err: unknown): boolean {
-  const code = (err as { cause?: { code?: string } }).cause?.code
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE'
-}
-
 function causeOf (err: unknown): string {
-  const cause = (err as { cause?: { code?: string, message?: string } }).cause
-  return cause?.code ?? cause?.message ?? (err as Error).message
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message
 }
 
 /**

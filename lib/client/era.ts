@@ -1,5 +1,6 @@
 import { errors } from '../errors.js'
 import { awaitAnswer } from './answer.js'
+import type { HttpAnswer } from './transport.js'
 import type { Era, EraMode, RpcMessage } from './types.js'
 
 /** The stateless revisions this client speaks, newest first. */
@@ -43,14 +44,14 @@ export function forgetVerdicts (url?: string): void {
  * naming modern versions we lack) or a 4xx without one → legacy; 401/403, 5xx and unusable
  * 2xx answers → an error, since they say nothing about the era.
  */
-export async function classifyProbe (res: Response, url: string, wanted: readonly string[], signal: AbortSignal): Promise<Verdict> {
+export async function classifyProbe (res: HttpAnswer, url: string, wanted: readonly string[], signal: AbortSignal): Promise<Verdict> {
   const fail = (why: string): Error => new errors.FST_MCP_ERA_NEGOTIATION(url, why)
   if (res.status === 401 || res.status === 403) {
-    await res.body?.cancel()
+    res.cancel()
     throw fail(`the server answered the server/discover probe with HTTP ${res.status}: pass credentials with the headers option (--header "Authorization: Bearer …")`)
   }
   if (res.status >= 500) {
-    await res.body?.cancel()
+    res.cancel()
     throw fail(`the server answered the server/discover probe with HTTP ${res.status}; a 4xx with a JSON-RPC error would let clients fall back to initialize`)
   }
   let message: RpcMessage | undefined

@@ -26,7 +26,7 @@ export interface SseReadOptions {
  * rejects when the connection breaks (the caller decides whether to resume) or when an
  * event exceeds `maxEventChars`.
  */
-export async function readSse (body: ReadableStream<Uint8Array>, options: SseReadOptions): Promise<void> {
+export async function readSse (body: AsyncIterable<Uint8Array | string>, options: SseReadOptions): Promise<void> {
   let overflow: Error | undefined
   const parser = createParser({
     maxBufferSize: options.maxEventChars,
@@ -37,17 +37,10 @@ export async function readSse (body: ReadableStream<Uint8Array>, options: SseRea
     }
   })
   const decoder = new TextDecoder()
-  const reader = body.getReader()
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      parser.feed(decoder.decode(value, { stream: true }))
-      if (overflow !== undefined) throw overflow
-      if (options.stop?.aborted === true) return
-    }
-  } finally {
-    // Ends the connection's use by this stream (the server has sent what we wanted, or too much).
-    await reader.cancel().catch(() => {})
+  // Leaving the loop (done, stopped, or an error) releases the body: node:http destroys it.
+  for await (const chunk of body) {
+    parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }))
+    if (overflow !== undefined) throw overflow
+    if (options.stop?.aborted === true) return
   }
 }

@@ -63,8 +63,8 @@ export interface ConnectOptions {
   maxEventChars?: number
   /** Most `Last-Event-ID` resumptions of one broken stream (default 5). */
   maxResumes?: number
-  /** The `fetch` to use (default: the global one, with its connection pool). */
-  fetch?: typeof fetch
+  /** The node:http(s) agent (default: a keep-alive pool of the client's own, closed by `close()`). */
+  agent?: import('node:http').Agent
 }
 
 export interface RequestOptions {
