@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import { serve } from './helpers/index.js'
 import { nodeServer } from './helpers/foreign.js'
@@ -79,4 +80,22 @@ t.test('doctor: exit 0 and all ✔ on the demo, exit 1 and the ✘ with its fix 
   t.equal(bad.code, 1)
   t.match(bad.stdout, /✘ initialize is answered/)
   t.match(bad.stdout, /fix: /)
+})
+
+t.test('read and prompt', async (t) => {
+  const { url } = await serve(t, {
+    setup: (app) => {
+      app.mcp.resource({ uri: 'docs://readme', name: 'readme', mimeType: 'text/markdown' }, async () => '# hello')
+      app.mcp.prompt({ name: 'greet', description: 'Greet', arguments: Type.Object({ who: Type.String() }) }, async ({ who }) => `Say hello to ${who}`)
+    }
+  })
+  const read = await run(['read', url.href, 'docs://readme'])
+  t.equal(read.code, 0, read.stderr)
+  t.equal(read.stdout, '# hello\n')
+  const prompt = await run(['prompt', url.href, 'greet', '--args', '{"who":"Ada"}'])
+  t.equal(prompt.code, 0, prompt.stderr)
+  t.equal(prompt.stdout, 'user: Say hello to Ada\n')
+  const missing = await run(['read', url.href])
+  t.equal(missing.code, 2)
+  t.match(missing.stderr, /read needs a resource URI/)
 })

@@ -56,3 +56,25 @@ t.test('2026-07-28: no handler, no capability declared: the server refuses with 
   t.teardown(() => client.close())
   await t.rejects(client.callTool('deploy', { env: 'prod' }), { code: 'FST_MCP_HTTP_STATUS', status: 400, rpcError: { code: -32021 } })
 })
+
+t.test('2025: sampling and roots requests on the call\'s stream are answered by the handlers', async (t) => {
+  const { url } = await serve(t, {
+    setup: (app) => {
+      app.mcp.tool({ name: 'plan', description: 'Ask the client', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+        const roots = await ctx.listRoots()
+        const reply = await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: 'Name a root' } }], maxTokens: 10 })
+        return `${roots.roots.map((r) => r.uri).join(',')} ${(reply.content as { text: string }).text}`
+      })
+    }
+  })
+  const client = await connect(url, {
+    mode: 'legacy',
+    openStream: false,
+    handlers: {
+      roots: () => ({ roots: [{ uri: 'file:///work', name: 'work' }] }),
+      sampling: (params) => ({ role: 'assistant', content: { type: 'text', text: `sampled ${params.maxTokens}` }, model: 'test' })
+    }
+  })
+  t.teardown(() => client.close())
+  t.equal((await client.callTool('plan', {})).content[0].text, 'file:///work sampled 10')
+})
