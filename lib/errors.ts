@@ -19,5 +19,13 @@ export const errors = {
   FST_MCP_DUPLICATE_PROMPT: createError<[string]>('FST_MCP_DUPLICATE_PROMPT', 'A prompt named "%s" is already registered'),
   FST_MCP_INVALID_RESOURCE: createError<[string, string]>('FST_MCP_INVALID_RESOURCE', 'Invalid resource "%s": %s', 500, TypeError),
   FST_MCP_STORE_UNAVAILABLE: createError<[string]>('FST_MCP_STORE_UNAVAILABLE', 'The shared store is unreachable: %s', 503),
-  FST_MCP_DUPLICATE_RESOURCE: createError<[string, string]>('FST_MCP_DUPLICATE_RESOURCE', 'A resource with %s "%s" is already registered')
+  FST_MCP_DUPLICATE_RESOURCE: createError<[string, string]>('FST_MCP_DUPLICATE_RESOURCE', 'A resource with %s "%s" is already registered'),
+  // Thrown by the client (`fastify-mcp-streamable/client`) to the application that uses it.
+  FST_MCP_HTTP_STATUS: createError<[string, string]>('FST_MCP_HTTP_STATUS', 'The server answered %s. %s', 502),
+  FST_MCP_RPC_ERROR: createError<[string, string]>('FST_MCP_RPC_ERROR', '%s failed: %s', 502),
+  FST_MCP_REQUEST_TIMEOUT: createError<[string, number]>('FST_MCP_REQUEST_TIMEOUT', '%s: the server did not answer within %d ms', 504),
+  FST_MCP_ERA_NEGOTIATION: createError<[string, string]>('FST_MCP_ERA_NEGOTIATION', 'Could not choose a protocol revision for %s: %s', 502),
+  FST_MCP_BAD_RESPONSE: createError<[string, string]>('FST_MCP_BAD_RESPONSE', '%s: unusable answer from the server: %s', 502),
+  FST_MCP_SSE_OVERFLOW: createError<[number]>('FST_MCP_SSE_OVERFLOW', 'An SSE event from the server exceeded %d characters; the stream was dropped', 502),
+  FST_MCP_CLIENT_CLOSED: createError<[string, string]>('FST_MCP_CLIENT_CLOSED', '%s: the client is closed%s', 500)
 }

@@ -23,6 +23,7 @@ const LAYERS: Record<string, readonly string[]> = {
   http: ['schemas', 'foundation', 'core', 'auth'],
   legacy: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http'],
   modern: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http'],
+  client: ['schemas', 'foundation'],
   root: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http', 'legacy', 'modern']
 }
 
