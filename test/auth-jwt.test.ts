@@ -374,3 +374,23 @@ t.test('a multi round-trip requestState minted for one principal is refused for 
   t.equal(stolen.error?.data?.reason, 'invalid_request_state')
   t.match((await retry(alice)).json(), { result: { content: [{ text: 'Hello, Ada' }] } }, 'its own principal can')
 })
+
+t.test('scope hierarchies: a broader scope grants the narrower ones it implies, transitively', async (t) => {
+  const { app, calls } = await build(t, jwtAuth({ scopeHierarchy: { admin: ['files:write'], 'files:write': ['files:read'] } }))
+  app.mcp.tool({ name: 'read_file', description: 'needs files:read', inputSchema: Type.Object({}), scopes: ['files:read'] }, async () => 'read')
+  const call = (name: string, token: string) => modern(app, modernRpc(1, 'tools/call', { name, arguments: {} }), token)
+  const admin = await issuer.sign({ aud: RESOURCE, scope: 'admin' })
+  const read = (await call('read_file', admin)).json()
+  t.equal(read.result.content[0].text, 'read', 'admin → files:write → files:read')
+  const whoami = JSON.parse((await call('whoami', admin)).json().result.content[0].text)
+  t.same([...whoami.scopes].sort(), ['admin', 'files:read', 'files:write'], 'handlers see the implied scopes too')
+  t.equal((await call('delete_all', admin)).json().result.content[0].text, 'deleted', 'files:write and admin')
+  t.equal(calls.tool, 1)
+  const reader = await issuer.sign({ aud: RESOURCE, scope: 'files:read' })
+  assertRefused(t, await call('delete_all', reader), 403, /scope="files:write admin", error="insufficient_scope"/, 'a narrower scope implies nothing broader')
+  t.equal(calls.tool, 1, 'and the handler did not run')
+
+  for (const [label, scopeHierarchy] of [['not an object', 'admin'], ['a bad scope name', { 'a b': ['c'] }], ['a bad implied scope', { admin: ['x y'] }]] as const) {
+    await t.rejects(build(t, jwtAuth({ scopeHierarchy: scopeHierarchy as never })), { code: 'FST_MCP_INVALID_OPTION' }, label)
+  }
+})

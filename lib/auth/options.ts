@@ -78,6 +78,11 @@ export interface McpAuthOptions {
   documentation?: string
   /** List results show only what the caller's scopes let it use (2026-07-28 lists then carry `cacheScope: "private"`). */
   listOnlyPermitted?: boolean
+  /**
+   * Scope hierarchies (2026-07-28: servers MUST account for them): each scope grants the ones
+   * listed under it, transitively, e.g. `{ 'files:admin': ['files:write'], 'files:write': ['files:read'] }`.
+   */
+  scopeHierarchy?: Record<string, string[]>
   /** The principal of verified claims. Default: `<iss>#<sub>`, so two issuers' subjects never collide. */
   principal?: (claims: Readonly<Record<string, unknown>>) => string
   /** The `resource_metadata` URL sent on 401. Default: derived from `resource`. */
@@ -97,6 +102,8 @@ export interface NormalizedAuth {
   readonly scopesSupported: readonly string[] | undefined
   readonly documentation: string | undefined
   readonly listOnlyPermitted: boolean
+  /** Every scope a granted scope implies, the hierarchy's transitive closure (empty without one). */
+  readonly impliedScopes: ReadonlyMap<string, readonly string[]>
   readonly principal: (claims: Readonly<Record<string, unknown>>) => string
   readonly resourceMetadataUrl: string | undefined
   readonly scope: string | undefined
@@ -122,6 +129,30 @@ function stringList (name: string, value: unknown, check: (item: string) => bool
   const list = typeof value === 'string' ? [value] : value
   if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string' && check(item))) throw invalid(name, why)
   return [...list]
+}
+
+/** The hierarchy as each scope's full set of implied scopes (cycles are harmless). */
+function scopeClosure (hierarchy: unknown): ReadonlyMap<string, readonly string[]> {
+  const closure = new Map<string, readonly string[]>()
+  if (hierarchy === undefined) return closure
+  if (hierarchy === null || typeof hierarchy !== 'object' || Array.isArray(hierarchy)) throw invalid('scopeHierarchy', 'must be an object: scope → the scopes it grants')
+  const direct = new Map<string, string[]>()
+  for (const [scope, granted] of Object.entries(hierarchy)) {
+    if (!isScopeToken(scope)) throw invalid('scopeHierarchy', `${JSON.stringify(scope)} is not a scope name`)
+    direct.set(scope, scopeList(`scopeHierarchy.${scope}`, granted))
+  }
+  for (const scope of direct.keys()) {
+    const seen = new Set<string>()
+    const pending = [...direct.get(scope)!]
+    while (pending.length > 0) {
+      const next = pending.pop()!
+      if (next === scope || seen.has(next)) continue
+      seen.add(next)
+      pending.push(...(direct.get(next) ?? []))
+    }
+    closure.set(scope, Object.freeze([...seen]))
+  }
+  return closure
 }
 
 function scopeList (name: string, value: unknown): string[] {
@@ -222,6 +253,7 @@ export function normalizeAuth (auth: McpAuthOptions | undefined): NormalizedAuth
   const scopesSupported = auth.scopesSupported === undefined ? undefined : scopeList('scopesSupported', auth.scopesSupported)
   if (auth.documentation !== undefined) httpUrl('documentation', auth.documentation)
   if (auth.listOnlyPermitted !== undefined && typeof auth.listOnlyPermitted !== 'boolean') throw invalid('listOnlyPermitted', 'must be a boolean')
+  const impliedScopes = scopeClosure(auth.scopeHierarchy)
   if (auth.principal !== undefined && typeof auth.principal !== 'function') throw invalid('principal', 'must be a function of the claims')
   if (auth.resourceMetadataUrl !== undefined) httpUrl('resourceMetadataUrl', auth.resourceMetadataUrl)
   if (auth.scope !== undefined && (typeof auth.scope !== 'string' || !auth.scope.split(' ').every(isScopeToken))) throw invalid('scope', 'must be space-separated scope names')
@@ -236,6 +268,7 @@ export function normalizeAuth (auth: McpAuthOptions | undefined): NormalizedAuth
     scopesSupported,
     documentation: auth.documentation,
     listOnlyPermitted: auth.listOnlyPermitted ?? false,
+    impliedScopes,
     principal: auth.principal ?? defaultPrincipal,
     resourceMetadataUrl: auth.resourceMetadataUrl ?? (resource === undefined ? undefined : resourceMetadataUrl(resource)),
     scope: auth.scope ?? (scopes.length === 0 ? undefined : scopes.join(' '))

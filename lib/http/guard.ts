@@ -3,6 +3,7 @@ import { createAuthenticator } from '../auth/authenticator.js'
 import { bearerChallenge } from '../auth/challenge.js'
 import type { NormalizedAuth } from '../auth/options.js'
 import { refuseInsufficientScope } from '../auth/scope-gate.js'
+import { withImpliedScopes } from '../auth/scopes.js'
 import type { McpAuthInfo } from '../core/caller.js'
 import { ErrorCode } from '../core/jsonrpc.js'
 import { hostnameOf, normaliseOrigin } from './origin.js'
@@ -129,7 +130,7 @@ export function createAuthGuard (options: GuardOptions): onRequestAsyncHookHandl
     const verdict = await authenticate(request)
     switch (verdict.kind) {
       case 'ok':
-        request.mcpAuth = verdict.info
+        request.mcpAuth = withImpliedScopes(verdict.info, auth.impliedScopes)
         // Endpoint-wide scopes; an operation's own are checked by the front door once the body is read.
         if (refuseInsufficientScope(auth, request, reply, null, [])) return reply
         return
