@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import { SignJWT, UnsecuredJWT } from 'jose'
 import t, { type Test } from 'tap'
 import mcp, { type McpAuthOptions, type McpPluginOptions } from '../lib/index.js'
-import { initializeParams, logCapture, notification, post, postHeaders, rpc } from './helpers/index.js'
+import { initializeParams, listen, logCapture, notification, post, postHeaders, request, rpc } from './helpers/index.js'
 import { TestIssuer, signingKey } from './helpers/jwt.js'
 import { envelope, modernHeaders, modernRpc } from './helpers/modern.js'
 
@@ -393,4 +393,20 @@ t.test('scope hierarchies: a broader scope grants the narrower ones it implies, 
   for (const [label, scopeHierarchy] of [['not an object', 'admin'], ['a bad scope name', { 'a b': ['c'] }], ['a bad implied scope', { admin: ['x y'] }]] as const) {
     await t.rejects(build(t, jwtAuth({ scopeHierarchy: scopeHierarchy as never })), { code: 'FST_MCP_INVALID_OPTION' }, label)
   }
+})
+
+t.test('subscriptions/listen honours resource updates only for the URIs the caller may read', async (t) => {
+  const { app } = await build(t, jwtAuth())
+  const url = await listen(app)
+  async function ackFor (token: string, uris: string[]): Promise<unknown> {
+    const message = modernRpc('l', 'subscriptions/listen', { notifications: { resourceSubscriptions: uris } })
+    const reader = await request(url, 'POST', { ...modernHeaders(message), ...bearer(token) }, message)
+    t.teardown(() => reader.destroy())
+    await reader.until((r) => r.messages().length >= 1)
+    reader.destroy()
+    return reader.messages()[0].params.notifications
+  }
+  const uris = ['file:///private', 'file:///public', 'file:///logs/monday']
+  t.same(await ackFor(await issuer.sign({ aud: RESOURCE }), uris), { resourceSubscriptions: ['file:///public'] }, 'without files:read or logs:read: only the public resource')
+  t.same(await ackFor(await issuer.sign({ aud: RESOURCE, scope: 'files:read logs:read' }), uris), { resourceSubscriptions: uris }, 'with both: all three')
 })

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { NormalizedAuth } from '../auth/options.js'
 import { refuseInsufficientScope } from '../auth/scope-gate.js'
+import { missingScopes } from '../auth/scopes.js'
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import type { Implementation } from '../../schemas/mcp.js'
 import { META, isEnvelope, metaOf, readEnvelope, type Envelope } from '../core/envelope.js'
@@ -155,7 +156,7 @@ export class ModernDoor {
     const nameProblem = checkNameHeader(headers, method, params)
     if (nameProblem !== undefined) return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, nameProblem.message, nameProblem.data)
 
-    if (method === 'subscriptions/listen') return this.#listen(reply, id, params)
+    if (method === 'subscriptions/listen') return this.#listen(request, reply, id, params)
     if (method === 'tools/call' && typeof params?.name === 'string') {
       const declared = this.#core.tools.paramHeaders(params.name)
       if (declared !== undefined && declared.length > 0) {
@@ -213,7 +214,7 @@ export class ModernDoor {
     return result
   }
 
-  #listen (reply: FastifyReply, id: RequestId, params: Record<string, unknown> | undefined): FastifyReply {
+  #listen (request: FastifyRequest, reply: FastifyReply, id: RequestId, params: Record<string, unknown> | undefined): FastifyReply {
     const filter = params?.notifications
     const problem = filterProblem(filter)
     if (problem !== undefined) return this.#refuse(reply, 200, id, ErrorCode.InvalidParams, `Invalid params: ${problem}`)
@@ -221,8 +222,20 @@ export class ModernDoor {
       reply.header('retry-after', '1')
       return this.#refuse(reply, 503, id, ErrorCode.TransportError, 'Service Unavailable: the server is shutting down')
     }
-    this.listen.open(reply, id, filter as SubscriptionFilter, this.#core.dispatcher.capabilities())
+    this.listen.open(reply, id, this.#readableOnly(request, filter as SubscriptionFilter), this.#core.dispatcher.capabilities())
     return reply
+  }
+
+  /**
+   * With scopes per resource, updates are honoured only for the URIs the caller may read: the
+   * others are left out of the acknowledgement, as anything else the server does not serve.
+   */
+  #readableOnly (request: FastifyRequest, filter: SubscriptionFilter): SubscriptionFilter {
+    const uris = filter.resourceSubscriptions
+    if (this.#options.auth === undefined || uris === undefined) return filter
+    const granted = request.mcpAuth?.scopes
+    const readable = uris.filter((uri) => missingScopes(granted, this.#core.requiredScopes('resources/read', { uri })).length === 0)
+    return { ...filter, resourceSubscriptions: readable }
   }
 
   /**
