@@ -181,14 +181,19 @@ export async function visitAll (server: ServerHandle, body: string, sessionIds: 
 /** Warm up, then measure req/s, latency and the server's CPU time per request. */
 export async function load (options: LoadOptions): Promise<LoadResult> {
   if (options.warmupSec > 0) await cannon(options.server.url, options, { duration: options.warmupSec })
-  const cpuBefore = await options.server.cpuMicros()
+  return measured(options.name, options.server, () => cannon(options.server.url, options, { duration: options.durationSec }))
+}
+
+/** Run one load and measure it: req/s, latency, the server's CPU time per request, the machine's steal. */
+export async function measured (name: string, server: ServerHandle, run: () => Promise<autocannon.Result>): Promise<LoadResult> {
+  const cpuBefore = await server.cpuMicros()
   const machineBefore = cpuTimes()
-  const result = await cannon(options.server.url, options, { duration: options.durationSec })
+  const result = await run()
   const machineAfter = cpuTimes()
-  const cpuAfter = await options.server.cpuMicros()
+  const cpuAfter = await server.cpuMicros()
   const requests = result.requests.total
   return {
-    name: options.name,
+    name,
     requests,
     rps: result.requests.average,
     p50: result.latency.p50,

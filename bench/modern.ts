@@ -20,7 +20,7 @@
 // (MCP_BENCH_PROFILE names the files, default .scratch/modern).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
-import { cpuTimes, createSessions, JSON_HEADERS, machine, startServer, stealBetween, type LoadResult, type ServerHandle } from './harness.js'
+import { cpuTimes, createSessions, JSON_HEADERS, machine, measured, startServer, stealBetween, type LoadResult, type ServerHandle } from './harness.js'
 import { BARE, median } from './targets.js'
 import { MODERN_ECHO, BARE_MODERN_BODY, SDK_V2_ECHO, SESSION_ECHO, spread, type ModernRun, type ModernRatio } from './modern-report.js'
 
@@ -92,23 +92,7 @@ function cannon (s: Scenario, durationSec: number, conns: number): Promise<autoc
 
 /** One slice: req/s, latency, and the server's CPU time per request. */
 async function slice (s: Scenario, durationSec = sliceSec, conns = connections): Promise<LoadResult> {
-  const cpuBefore = await s.server.cpuMicros()
-  const machineBefore = cpuTimes()
-  const result = await cannon(s, durationSec, conns)
-  const machineAfter = cpuTimes()
-  const cpuAfter = await s.server.cpuMicros()
-  const requests = result.requests.total
-  return {
-    name: s.name,
-    requests,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuMicrosPerRequest: requests === 0 ? 0 : (cpuAfter - cpuBefore) / requests,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    stealPct: stealBetween(machineBefore, machineAfter)
-  }
+  return measured(s.name, s.server, () => cannon(s, durationSec, conns))
 }
 
 async function expectEcho (s: Scenario): Promise<void> {
