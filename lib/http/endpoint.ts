@@ -143,7 +143,41 @@ export const MCP_REQUEST_HEADERS = ['Content-Type', 'Mcp-Session-Id', 'MCP-Proto
 export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']
 
 /** Fastify errors raised before the handler (parser, limits) → JSON-RPC bodies. */
-function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** How much of a refused body is read and thrown away, and for how long, so its sender can read the 413. */
+const DRAIN_BYTES = 64 * 1024 * 1024
+const DRAIN_MS = 5000
+
+/**
+ * Answer a body over the limit once its sender has finished sending it (bounded in bytes and
+ * time): answered at once, the connection closes with unread bytes in its buffer, the
+ * kernel resets it, and most clients report a broken pipe instead of the 413.
+ */
+function afterDrain (request: FastifyRequest, answer: () => FastifyReply): FastifyReply | Promise<FastifyReply> {
+  const raw = request.raw
+  if (raw.readableEnded || raw.destroyed) return answer()
+  return new Promise((resolve) => {
+    let read = 0
+    const finish = (): void => {
+      clearTimeout(timer)
+      raw.off('data', count)
+      raw.off('end', finish)
+      raw.off('close', finish)
+      raw.pause()
+      resolve(answer())
+    }
+    const count = (chunk: Buffer): void => {
+      read += chunk.length
+      if (read > DRAIN_BYTES) finish()
+    }
+    const timer = setTimeout(finish, DRAIN_MS)
+    raw.on('data', count)
+    raw.once('end', finish)
+    raw.once('close', finish)
+    raw.resume()
+  })
+}
+
+function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
   if (error instanceof BodyError) {
     return error.code === 'MCP_PARSE_ERROR'
       ? sendHttpError(reply, 400, ErrorCode.ParseError, error.message)
@@ -154,7 +188,7 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
     case 'FST_ERR_CTP_INVALID_TYPE':
       return sendHttpError(reply, 415, ErrorCode.TransportError, 'Unsupported Media Type: Content-Type must be application/json')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return sendHttpError(reply, 413, ErrorCode.TransportError, `Payload Too Large: the body must not exceed ${reply.routeOptions.bodyLimit} bytes`)
+      return afterDrain(request, () => sendHttpError(reply, 413, ErrorCode.TransportError, `Payload Too Large: the body must not exceed ${reply.routeOptions.bodyLimit} bytes`))
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
     case 'FST_MCP_STORE_UNAVAILABLE':
