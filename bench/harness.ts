@@ -214,3 +214,23 @@ export function machine (): Record<string, unknown> {
     loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' ')
   }
 }
+
+/** Resolves once `arrived` holds `count` entries; rejects after a minute, saying how many came. */
+export function allArrived (arrived: readonly number[], count: number, label: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      clearInterval(check)
+      reject(new Error(`${label}: ${arrived.length} of ${count} arrived`))
+    }, 60_000)
+    const check = setInterval(() => {
+      if (arrived.length >= count) { clearInterval(check); clearTimeout(timer); resolve() }
+    }, 5)
+  })
+}
+
+/** The latency row of one fan-out: p50, p99 and max of the arrival delays, in ms. */
+export function fanoutLatency (delays: readonly number[]): { 'p50 ms': number, 'p99 ms': number, 'max ms': number } {
+  const sorted = [...delays].sort((a, b) => a - b)
+  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+  return { 'p50 ms': Number(at(0.5).toFixed(1)), 'p99 ms': Number(at(0.99).toFixed(1)), 'max ms': Number(sorted.at(-1)!.toFixed(1)) }
+}

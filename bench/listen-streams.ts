@@ -11,7 +11,7 @@
 import http from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { machine, startServer, type ServerHandle } from './harness.js'
+import { allArrived, fanoutLatency, machine, startServer, type ServerHandle } from './harness.js'
 import type { ListenStreamsRun } from './modern-report.js'
 
 function option (name: string, fallback: number): number {
@@ -63,8 +63,6 @@ function openListen (url: string, id: number, onData: (text: string) => void): P
   })
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-
 async function measure (name: string, start: () => Promise<ServerHandle>): Promise<{ memory: ListenStreamsRun['memory'][number], fanout: ListenStreamsRun['fanout'] }> {
   const server = await start()
   // A few requests first, so that the idle figure includes what the first requests allocate.
@@ -86,17 +84,11 @@ async function measure (name: string, start: () => Promise<ServerHandle>): Promi
   console.log(`${name}: ${STREAMS.toLocaleString('en')} listen streams opened in ${openSec} s`)
   const fanouts = []
   for (fanout = 0; fanout < FANOUTS; fanout++) {
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name}, fan-out ${fanout}: ${arrived[fanout]!.length} of ${STREAMS} arrived`)), 60_000)
-      const check = setInterval(() => {
-        if (arrived[fanout]!.length >= STREAMS) { clearInterval(check); clearTimeout(timer); resolve() }
-      }, 5)
-    })
+    const done = allArrived(arrived[fanout]!, STREAMS, `${name}, fan-out ${fanout}`)
     started = performance.now()
     server.child.send({ type: 'broadcast' })
     await done
-    const sorted = [...arrived[fanout]!].sort((a, b) => a - b)
-    fanouts.push({ server: name, fanout: fanout + 1, 'p50 ms': Number(percentile(sorted, 0.5).toFixed(1)), 'p99 ms': Number(percentile(sorted, 0.99).toFixed(1)), 'max ms': Number(sorted.at(-1)!.toFixed(1)) })
+    fanouts.push({ server: name, fanout: fanout + 1, ...fanoutLatency(arrived[fanout]!) })
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   for (const stream of streams) stream.destroy()

@@ -7,7 +7,7 @@
 import http from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { createSessions, machine, startServer } from './harness.js'
+import { allArrived, createSessions, fanoutLatency, machine, startServer } from './harness.js'
 
 function option (name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
@@ -33,8 +33,6 @@ function openStream (url: string, sessionId: string, onData: (text: string) => v
   })
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-
 console.log(`SSE streams benchmark: ${STREAMS.toLocaleString('en')} GET streams, ${FANOUTS} fan-outs`)
 console.log(machine())
 const setupStarted = performance.now()
@@ -58,17 +56,11 @@ if (counts.streams !== STREAMS) throw new Error(`the server holds ${counts.strea
 
 const rows = []
 for (fanout = 0; fanout < FANOUTS; fanout++) {
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fan-out ${fanout}: ${arrived[fanout]!.length} of ${STREAMS} arrived`)), 60_000)
-    const check = setInterval(() => {
-      if (arrived[fanout]!.length >= STREAMS) { clearInterval(check); clearTimeout(timer); resolve() }
-    }, 5)
-  })
+  const done = allArrived(arrived[fanout]!, STREAMS, `fan-out ${fanout}`)
   started = performance.now()
   server.child.send({ type: 'broadcast' })
   await done
-  const sorted = [...arrived[fanout]!].sort((a, b) => a - b)
-  rows.push({ fanout: fanout + 1, 'p50 ms': Number(percentile(sorted, 0.5).toFixed(1)), 'p99 ms': Number(percentile(sorted, 0.99).toFixed(1)), 'max ms': Number(sorted.at(-1)!.toFixed(1)) })
+  rows.push({ fanout: fanout + 1, ...fanoutLatency(arrived[fanout]!) })
   await new Promise((resolve) => setTimeout(resolve, 500))
 }
 console.table(rows)
