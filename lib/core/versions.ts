@@ -59,5 +59,6 @@ const DATED = /^\d{4}-\d{2}-\d{2}$/
  * modern too). Anything else (`v999`, garbage) names no revision and stays with the 2025 rules.
  */
 export function isModernVersionName (version: string): boolean {
-  return DATED.test(version) && version >= '2026-07-28'
+  // The string comparison first: every 2025 header fails it without the regular expression.
+  return version >= '2026-07-28' && DATED.test(version)
 }
