@@ -234,3 +234,24 @@ export function fanoutLatency (delays: readonly number[]): { 'p50 ms': number, '
   const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
   return { 'p50 ms': Number(at(0.5).toFixed(1)), 'p99 ms': Number(at(0.99).toFixed(1)), 'max ms': Number(sorted.at(-1)!.toFixed(1)) }
 }
+
+/** The servers one benchmark starts, stopped together at its end. */
+export class ServerPool {
+  readonly #servers: ServerHandle[] = []
+
+  readonly start = async (script: string, env: Record<string, string> = {}): Promise<ServerHandle> => {
+    const server = await startServer(script, env)
+    this.#servers.push(server)
+    return server
+  }
+
+  async stopAll (): Promise<void> {
+    for (const server of this.#servers) await server.stop()
+  }
+}
+
+/** A numeric command-line option `--name=value`, or the fallback. */
+export function numericOption (name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
+  return arg === undefined ? fallback : Number(arg.slice(name.length + 3))
+}

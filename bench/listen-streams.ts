@@ -11,16 +11,12 @@
 import http from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { allArrived, fanoutLatency, machine, startServer, type ServerHandle } from './harness.js'
+import { allArrived, fanoutLatency, machine, numericOption, startServer, type ServerHandle } from './harness.js'
 import type { ListenStreamsRun } from './modern-report.js'
 
-function option (name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
-  return arg === undefined ? fallback : Number(arg.slice(name.length + 3))
-}
 const quick = process.argv.includes('--quick')
-const STREAMS = option('streams', 10_000)
-const FANOUTS = option('fanouts', quick ? 3 : 10)
+const STREAMS = numericOption('streams', 10_000)
+const FANOUTS = numericOption('fanouts', quick ? 3 : 10)
 const MODERN = '2026-07-28'
 
 /** The listen request of a conforming 2026-07-28 client. */

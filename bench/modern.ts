@@ -20,7 +20,7 @@
 // (MCP_BENCH_PROFILE names the files, default .scratch/modern).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
-import { cpuTimes, createSessions, JSON_HEADERS, machine, measured, startServer, stealBetween, type LoadResult, type ServerHandle } from './harness.js'
+import { cpuTimes, createSessions, JSON_HEADERS, machine, measured, ServerPool, stealBetween, type LoadResult, type ServerHandle } from './harness.js'
 import { BARE, median } from './targets.js'
 import { MODERN_ECHO, BARE_MODERN_BODY, SDK_V2_ECHO, SESSION_ECHO, spread, type ModernRun, type ModernRatio } from './modern-report.js'
 
@@ -106,12 +106,8 @@ async function expectEcho (s: Scenario): Promise<void> {
 
 console.log(`modern-era benchmark (${quick ? 'quick' : 'full'}: ${rounds} rounds × ${sliceSec} s per scenario, ${connections} connections)`)
 console.log(machine())
-const servers: ServerHandle[] = []
-async function start (script: string, env: Record<string, string> = {}): Promise<ServerHandle> {
-  const server = await startServer(script, env)
-  servers.push(server)
-  return server
-}
+const pool = new ServerPool()
+const start = pool.start
 const bare = await start('./servers/bare.js')
 const modern = await start('./servers/mcp-modern.js')
 const sessions = await start('./servers/mcp.js')
@@ -158,7 +154,7 @@ if (profile) {
   }
   console.log(profiles.join('\n'))
 }
-for (const server of servers) await server.stop()
+await pool.stopAll()
 
 // Ratios: to the bare route, against the mean of the two bare slices around the block.
 const bareMean = bareBefore.results.map((r, i) => ({

@@ -17,7 +17,7 @@
 //
 //   node dist/bench/session-lookup.js [--quick]   (`npm run bench` runs it, then the rest)
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpuTimes, createSessions, load, machine, startServer, stealBetween, visitAll, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
+import { cpuTimes, createSessions, load, machine, ServerPool, stealBetween, visitAll, JSON_HEADERS, type LoadResult, type ServerHandle } from './harness.js'
 import { RedisServer } from '../test/helpers/redis-server.js'
 import { BARE, BARE_ECHO, bareAround, median, METHODS, pairedRatio, scenarioName, SDK_ECHO, VARIANTS, type PairedScenarios, type RawScenario } from './targets.js'
 
@@ -53,12 +53,8 @@ console.log(`session lookup benchmark (${quick ? 'quick' : 'full'}: ${rounds} ro
 console.log(machine())
 
 const fakeIds = Array.from({ length: 1000 }, (_, i) => `bench-session-${i.toString().padStart(8, '0')}-xxxxxxxxxxxx`)
-const servers: ServerHandle[] = []
-async function start (script: string, env: Record<string, string> = {}): Promise<ServerHandle> {
-  const server = await startServer(script, env)
-  servers.push(server)
-  return server
-}
+const pool = new ServerPool()
+const start = pool.start
 const bare = await start('./servers/bare.js')
 // The fair ceiling for echo: parses the echo body and answers the echo result shape. Paired
 // slices only (beside the bare route's, not instead of them).
@@ -184,7 +180,7 @@ for (let round = 0; round < rounds; round++) {
 const sdkAfter = await sdk.heap()
 const sdkServed = scenarios.find((s) => s.name === SDK_ECHO)!.results.reduce((sum, r) => sum + r.requests, 0)
 const sdkRetained = { requests: sdkServed, heapGrowthMiB: Number(((sdkAfter.heapUsed - sdkBefore.heapUsed) / 2 ** 20).toFixed(1)), bytesPerRequest: Math.round((sdkAfter.heapUsed - sdkBefore.heapUsed) / sdkServed) }
-for (const server of servers) await server.stop()
+await pool.stopAll()
 await redis.close()
 const stealPct = stealBetween(before, after)
 

@@ -7,15 +7,11 @@
 import http from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { allArrived, createSessions, fanoutLatency, machine, startServer } from './harness.js'
+import { allArrived, createSessions, fanoutLatency, machine, numericOption, startServer } from './harness.js'
 
-function option (name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
-  return arg === undefined ? fallback : Number(arg.slice(name.length + 3))
-}
 const quick = process.argv.includes('--quick')
-const STREAMS = option('streams', 10_000)
-const FANOUTS = option('fanouts', quick ? 3 : 10)
+const STREAMS = numericOption('streams', 10_000)
+const FANOUTS = numericOption('fanouts', quick ? 3 : 10)
 
 interface Stream { request: http.ClientRequest }
 
