@@ -37,6 +37,7 @@ const ACCEPT = 'application/json, text/event-stream'
 const VERSION = '2025-11-25'
 const MADE_UP_ID = 'mcp-doctor-unknown-session-0000000000'
 const FOREIGN_ORIGIN = 'http://mcp-doctor.invalid'
+const RESUME_PROBE = { jsonrpc: '2.0', id: 'mcp-doctor-resume', method: 'tools/list' }
 
 /** Bits of an id, estimated from its length and the smallest usual alphabet holding its characters. */
 export function entropyBits (id: string): number {
@@ -128,14 +129,38 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
   })())
 
   await run('header-case', 'the session header is read in any case', async () => needsSession() ?? await (async () => {
-    const res = await post({ 'MCP-SESSION-ID': id, 'mcp-protocol-version': negotiated }, toolsList)
-    return res.status === 200 ? { status: 'pass', detail: 'MCP-SESSION-ID accepted' } : { status: 'fail', detail: `HTTP ${res.status} to MCP-SESSION-ID`, fix: 'Read header names case-insensitively.' }
+    // Header names are case-insensitive (RFC 9110): a server matching one spelling strands clients and proxies that send another.
+    for (const name of ['MCP-SESSION-ID', 'mcp-session-id']) {
+      const res = await post({ [name]: id, 'MCP-Protocol-Version': negotiated }, toolsList)
+      if (res.status !== 200) return { status: 'fail', detail: `HTTP ${res.status} to "${name}"`, fix: 'Read header names case-insensitively (Mcp-Session-Id, mcp-session-id and MCP-SESSION-ID are one header).' }
+    }
+    return { status: 'pass', detail: 'MCP-SESSION-ID and mcp-session-id accepted' }
   })())
+
+  await run('protocol-version-missing', 'no MCP-Protocol-Version → 2025-03-26 assumed', async () => {
+    if (wrongName !== undefined) return { status: 'skip', detail: 'no session id to use' }
+    const res = await post(sessions ? { 'Mcp-Session-Id': id } : {}, toolsList)
+    return res.status === 200
+      ? { status: 'pass', detail: '200: served' }
+      : { status: 'fail', detail: `HTTP ${res.status}: 2025-03-26 clients, which send no such header, are refused`, fix: 'When MCP-Protocol-Version is absent, assume 2025-03-26 (or the version negotiated at initialize) instead of refusing the request.' }
+  })
 
   await run('protocol-version', 'an unsupported MCP-Protocol-Version → 400', async () => {
     const res = await post(sessions ? withSession(id, { 'MCP-Protocol-Version': '1999-01-01' }) : { 'MCP-Protocol-Version': '1999-01-01' }, toolsList)
     return res.status === 400 ? { status: 'pass', detail: '400' } : { status: 'fail', detail: `HTTP ${res.status}`, fix: 'Answer 400 to an MCP-Protocol-Version you do not support, listing the supported ones.' }
   })
+
+  await run('protocol-version-modern', 'a 2026-07-28 header on a 2025 session → 400', async () => needsSession() ?? await (async () => {
+    // Without the _meta envelope it is no valid 2026-07-28 request, and 2026-07-28 is no 2025 revision: either way a 400.
+    const res = await post(withSession(id, { 'MCP-Protocol-Version': '2026-07-28' }), toolsList)
+    const code = messagesOf(res)[0]?.error?.code as number | undefined
+    if (res.status === 400) return { status: 'pass', detail: `400${code === undefined ? '' : ` ${code}`}` }
+    return {
+      status: 'fail',
+      detail: `HTTP ${res.status}: the session request was served under a revision it did not negotiate`,
+      fix: 'Check MCP-Protocol-Version on session requests: a 2026-07-28 value without the _meta envelope is unsupported for 2025 traffic and invalid for 2026-07-28, so answer 400.'
+    }
+  })())
 
   await run('accept', 'a POST whose Accept lacks the MCP types → 406', async () => {
     const res = await send('POST', { 'Content-Type': 'application/json', Accept: 'text/html', ...(sessions ? withSession(id) : { 'MCP-Protocol-Version': negotiated }) }, toolsList)
@@ -168,15 +193,33 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
     return { status: 'fail', detail: `HTTP ${res.status} ${String(res.headers['content-type'] ?? '')}`, fix: 'Answer GET with an SSE stream (Content-Type: text/event-stream) or 405 Method Not Allowed.' }
   })
 
-  await run('resume', 'Last-Event-ID resumes only that stream', async () => {
+  await run('resume', 'Last-Event-ID replays only the missed events of that stream', async () => {
     const skip = needsSession()
     if (skip !== undefined) return skip
     if (streamIds.length === 0) return { status: 'skip', detail: 'the GET stream sent no event id to resume from (a 2025-11-25 server primes with one)' }
-    const again = await send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': streamIds.at(-1)! }), undefined, { ms: 500 })
+    const resume = (lastEventId: string): Promise<RawAnswer> => send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': lastEventId }), undefined, { ms: 500 })
+    const getId = streamIds.at(-1)!
+    const again = await resume(getId)
     if (again.status !== 200) return { status: 'fail', detail: `HTTP ${again.status} to its own Last-Event-ID`, fix: 'Resume a stream from the Last-Event-ID it issued.' }
-    const foreign = await send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': 'mcp-doctor-foreign-event' }), undefined, { ms: 500 })
+    const foreign = await resume('mcp-doctor-foreign-event')
     if (foreign.status === 200 && foreign.events.some((e) => e.data !== '')) return { status: 'fail', detail: 'a made-up Last-Event-ID replayed events', fix: 'Replay only events after the given id, and only from the stream that issued it.' }
-    return { status: 'pass', detail: `its own id resumes; a made-up one ${foreign.status === 200 ? 'replays nothing' : `answers ${foreign.status}`}` }
+    // A second stream: a POST answered as SSE. Its first event id, given on a GET, must bring
+    // back its answer once; the GET stream's id must not bring back anything of it.
+    const streamed = await send('POST', withSession(id, { 'Content-Type': 'application/json', Accept: ACCEPT }), RESUME_PROBE)
+    const postIds = streamed.events.flatMap((e) => e.id === undefined ? [] : [e.id])
+    const answered = (res: RawAnswer): number => messagesOf(res).filter((m) => m.id === RESUME_PROBE.id && m.method === undefined).length
+    const made = `its own id resumes; a made-up one ${foreign.status === 200 ? 'replays nothing' : `answers ${foreign.status}`}`
+    if (postIds.length < 2 || answered(streamed) !== 1) return { status: 'pass', detail: `${made} (POST answers carry no resumable stream to cross-check)` }
+    const missed = await resume(postIds[0]!)
+    const times = answered(missed)
+    if (times !== 1) {
+      return times === 0
+        ? { status: 'fail', detail: 'a POST stream resumed from its first event id did not replay the answer it missed', fix: 'Keep the events of each stream and replay those after Last-Event-ID (or issue no event ids).' }
+        : { status: 'fail', detail: `a POST stream resumed from its first event id replayed its answer ${times} times`, fix: 'Replay each event after Last-Event-ID once.' }
+    }
+    const crossed = await resume(getId)
+    if (answered(crossed) > 0) return { status: 'fail', detail: 'resuming the GET stream replayed the answer sent on a POST stream', fix: 'Replay only events of the stream that issued the Last-Event-ID, never those of other streams of the session.' }
+    return { status: 'pass', detail: `${made}; a POST stream gets back only its missed answer, the GET stream none of it` }
   })
 
   await run('delete', 'DELETE → 2xx or 405, then the id → 404', async () => needsSession() ?? await (async () => {
