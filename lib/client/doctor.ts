@@ -63,7 +63,9 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
     options.onProgress?.(title)
     let check: DoctorCheck
     try {
-      check = { id, title, ...await body() }
+      const outcome = await body()
+      // A fix belongs to a ✘ only.
+      check = outcome.status === 'fail' ? { id, title, ...outcome } : { id, title, status: outcome.status, detail: outcome.detail }
     } catch (err) {
       check = { id, title, status: 'fail', detail: `no usable answer: ${(err as Error).message}`, fix: 'Check that the server runs at this URL and answers within the timeout.' }
     }
