@@ -95,6 +95,9 @@ for (const mode of ['legacy', 'auto'] as const) {
     t.same(subscription.notifications, { toolsListChanged: true }, 'no prompts or resources here: not honoured')
     controller.abort()
     t.equal(await subscription.ended, 'closed')
+    const last = await client.listen({ toolsListChanged: true })
+    await client.close()
+    t.equal(await last.ended, 'closed', 'closing the client closes its subscriptions')
   })
 
   t.test(`${era}: a slow reader holds a bounded buffer; repeats of an unread change are one`, async (t) => {

@@ -54,6 +54,7 @@ export class McpClient extends EventEmitter {
   #stream: AbortController | undefined
   /** A subscription wants the 2025 GET stream even when `openStream` is off. */
   #listening = false
+  readonly #subscriptions = new Set<Subscription>()
   readonly #progress = new Map<string, (p: { progress: number, total?: number, message?: string }) => void>()
 
   /** Use {@link connect}. */
@@ -164,7 +165,13 @@ export class McpClient extends EventEmitter {
     }
     this.#listening = true
     if (this.sessionId !== undefined && this.#stream === undefined) this.#openStream(this.sessionId)
+    this.#track(subscription)
     return subscription
+  }
+
+  #track (subscription: Subscription): void {
+    this.#subscriptions.add(subscription)
+    void subscription.ended.then(() => this.#subscriptions.delete(subscription))
   }
 
   async #modernListen (filter: ListenFilter, options: ListenOptions): Promise<Subscription> {
@@ -207,6 +214,7 @@ export class McpClient extends EventEmitter {
           if (message.method !== 'notifications/subscriptions/acknowledged') throw new errors.FST_MCP_BAD_RESPONSE(method, `the stream began with ${message.method ?? 'a response'}, not the acknowledgement`)
           clearTimeout(ackTimer)
           subscription = new Subscription(message.params?.notifications ?? {}, options, teardown)
+          this.#track(subscription)
           acknowledged(subscription)
         } else if (message.id === id && message.method === undefined) {
           subscription.finish('completed')
@@ -266,6 +274,7 @@ export class McpClient extends EventEmitter {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const subscription of this.#subscriptions) await subscription.close()
     this.#stream?.abort()
     if (this.era === 'legacy' && this.sessionId !== undefined) {
       const res = await this.#send(this.#target, { method: 'DELETE', headers: this.#headers(), signal: AbortSignal.timeout(this.#o.connectTimeoutMs) }).catch(() => undefined)
