@@ -129,3 +129,23 @@ t.test('2026-07-28: the server ends the stream with its completion result', asyn
   await app.close()
   t.equal(await subscription.ended, 'completed')
 })
+
+t.test('2025 session: after a session reset the resource subscription is renewed on the new session', async (t) => {
+  const { app, url } = await demo(t)
+  const client = await open(t, url, 'legacy')
+  const subscription = await client.listen({ resourceSubscriptions: ['docs://readme'] })
+  const before = client.sessionId!
+  // The server forgets the session (as a restart or an expiry would): the next call meets a 404.
+  const gone = await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': before, 'mcp-protocol-version': client.protocolVersion } })
+  t.equal(gone.status, 204)
+  t.equal((await client.callTool('echo', { text: 'x' })).content[0].text, 'x')
+  t.not(client.sessionId, before, 'a new session')
+  let told = 0
+  for (let i = 0; i < 300 && told === 0; i++) {
+    told = await app.mcp.notifyResourceUpdated('docs://readme')
+    if (told === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.equal(told, 1, 'the new session is subscribed')
+  t.match(await first(subscription[Symbol.asyncIterator]()), { method: 'notifications/resources/updated', params: { uri: 'docs://readme' } }, 'and its GET stream delivers')
+  await subscription.close()
+})
