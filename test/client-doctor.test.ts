@@ -1,7 +1,7 @@
 // The doctor against the demo (all ✔), small deliberately broken servers (each gets exactly
 // its ✘: a proxy in front of the demo changes one behaviour) and the official SDK servers.
 import http from 'node:http'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { runDoctor, formatReport, entropyBits, type DoctorReport } from '../lib/client/index.js'
 import { serve } from './helpers/index.js'
 import { nodeServer, readBody, sdkV1, sdkV2 } from './helpers/foreign.js'
@@ -14,7 +14,7 @@ interface Twist {
 }
 
 /** The demo behind a proxy that changes one behaviour. */
-async function brokenDemo (t: Parameters<typeof serve>[0], twist: Twist): Promise<URL> {
+async function brokenDemo (t: Test, twist: Twist): Promise<URL> {
   const { url: demo } = await serve(t, { demo: true })
   return nodeServer(t, async (req, res) => {
     const body = await readBody(req)
@@ -117,21 +117,24 @@ t.test('the demo answering POSTs as SSE: a POST stream resumed gets back only it
   const { url } = await serve(t, { demo: true, options: { responseMode: 'sse' } })
   const report = await runDoctor(url)
   t.same(failures(report), [], formatReport(report))
-  t.match(report.checks.find((c) => c.id === 'resume'), { status: 'pass', detail: /a POST stream gets back only its missed answer, the GET stream none of it/ })
+  t.match(report.checks.find((c) => c.id === 'resume'), { status: 'pass', detail: /the GET stream's own id resumes; .*a POST stream resumed gets back only its missed answer, nothing of the other streams/ })
 })
 
-t.test('a server replaying every stream of the session after a Last-Event-ID: exactly that ✘', async (t) => {
-  // In front of the demo (POSTs answered as SSE): every event of a session is logged in the
-  // order it left, and a GET with a logged Last-Event-ID gets all later ones, of any stream.
+/**
+ * In front of the demo (POSTs answered as SSE): every event of a session is logged in the
+ * order it left, and a GET with a logged Last-Event-ID (of a GET stream only, with `getOnly`)
+ * gets all later ones, of any stream.
+ */
+async function replayingAcrossStreams (t: Test, getOnly: boolean): Promise<URL> {
   const { url: demo } = await serve(t, { demo: true, options: { responseMode: 'sse' } })
-  const logs = new Map<string, Array<{ id: string, text: string }>>()
-  const url = await nodeServer(t, async (req, res) => {
+  const logs = new Map<string, Array<{ id: string, text: string, get: boolean }>>()
+  return nodeServer(t, async (req, res) => {
     const body = await readBody(req)
     const session = req.headers['mcp-session-id'] as string | undefined
     const log = session === undefined ? undefined : logs.get(session)
     const lastEventId = req.headers['last-event-id'] as string | undefined
     const at = lastEventId === undefined || log === undefined ? -1 : log.findIndex((e) => e.id === lastEventId)
-    if (req.method === 'GET' && at >= 0) {
+    if (req.method === 'GET' && at >= 0 && (!getOnly || log![at]!.get)) {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.end(log!.slice(at + 1).map((e) => e.text).join(''))
       return
@@ -149,7 +152,7 @@ t.test('a server replaying every stream of the session after a Last-Event-ID: ex
           const text = pending.slice(0, end + 2)
           pending = pending.slice(end + 2)
           const eventId = /^id: ?(.*)$/m.exec(text)?.[1]
-          if (eventId !== undefined && id !== undefined) logs.get(id)!.push({ id: eventId, text })
+          if (eventId !== undefined && id !== undefined) logs.get(id)!.push({ id: eventId, text, get: req.method === 'GET' })
         }
         res.write(chunk)
       })
@@ -159,9 +162,18 @@ t.test('a server replaying every stream of the session after a Last-Event-ID: ex
     res.on('close', () => upstream.destroy())
     upstream.end(body === '' ? undefined : body)
   })
-  const report = await runDoctor(url)
+}
+
+t.test('a server replaying every stream of the session after a Last-Event-ID: exactly that ✘', async (t) => {
+  const report = await runDoctor(await replayingAcrossStreams(t, false))
   t.same(failures(report), ['resume'], formatReport(report))
-  t.match(formatReport(report), /✘ Last-Event-ID replays only the missed events of that stream +resuming the GET stream replayed the answer sent on a POST stream\n +fix: Replay only events of the stream that issued the Last-Event-ID/)
+  t.match(formatReport(report), /✘ Last-Event-ID replays only the missed events of that stream +resuming one POST stream also replayed the answer sent on another\n +fix: Replay only events of the stream that issued the Last-Event-ID/)
+})
+
+t.test('a server replaying POST streams after the GET stream\'s Last-Event-ID: exactly that ✘', async (t) => {
+  const report = await runDoctor(await replayingAcrossStreams(t, true))
+  t.same(failures(report), ['resume'], formatReport(report))
+  t.match(report.checks.find((c) => c.id === 'resume'), { detail: 'resuming the GET stream replayed answers sent on POST streams', fix: /never those of the session's other streams/ })
 })
 
 t.test('entropy estimates', async (t) => {
@@ -176,6 +188,14 @@ t.test('SDK v1 stateful: sessions, no Origin check', async (t) => {
   t.comment(formatReport(report))
   t.ok(report.sessions)
   t.same(failures(report), ['origin'])
+})
+
+t.test('SDK v1 stateful with its example event store: resumption ✔, only from the same stream', async (t) => {
+  const url = await sdkV1(t, true, true)
+  const report = await runDoctor(url)
+  t.comment(formatReport(report))
+  t.same(failures(report), ['origin'])
+  t.match(report.checks.find((c) => c.id === 'resume'), { status: 'pass', detail: /^the GET stream carries no event id; a POST stream resumed gets back only its missed answer, nothing of the other streams/ })
 })
 
 t.test('SDK v1 stateless: reported as stateless, not as errors', async (t) => {

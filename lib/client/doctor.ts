@@ -37,7 +37,6 @@ const ACCEPT = 'application/json, text/event-stream'
 const VERSION = '2025-11-25'
 const MADE_UP_ID = 'mcp-doctor-unknown-session-0000000000'
 const FOREIGN_ORIGIN = 'http://mcp-doctor.invalid'
-const RESUME_PROBE = { jsonrpc: '2.0', id: 'mcp-doctor-resume', method: 'tools/list' }
 
 /** Bits of an id, estimated from its length and the smallest usual alphabet holding its characters. */
 export function entropyBits (id: string): number {
@@ -198,30 +197,41 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
   await run('resume', 'Last-Event-ID replays only the missed events of that stream', async () => {
     const skip = needsSession()
     if (skip !== undefined) return skip
-    if (streamIds.length === 0) return { status: 'skip', detail: 'the GET stream sent no event id to resume from (a 2025-11-25 server primes with one)' }
     const resume = (lastEventId: string): Promise<RawAnswer> => send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': lastEventId }), undefined, { ms: 500 })
-    const getId = streamIds.at(-1)!
-    const again = await resume(getId)
-    if (again.status !== 200) return { status: 'fail', detail: `HTTP ${again.status} to its own Last-Event-ID`, fix: 'Resume a stream from the Last-Event-ID it issued.' }
-    const foreign = await resume('mcp-doctor-foreign-event')
-    if (foreign.status === 200 && foreign.events.some((e) => e.data !== '')) return { status: 'fail', detail: 'a made-up Last-Event-ID replayed events', fix: 'Replay only events after the given id, and only from the stream that issued it.' }
-    // A second stream: a POST answered as SSE. Its first event id, given on a GET, must bring
-    // back its answer once; the GET stream's id must not bring back anything of it.
-    const streamed = await send('POST', withSession(id, { 'Content-Type': 'application/json', Accept: ACCEPT }), RESUME_PROBE)
-    const postIds = streamed.events.flatMap((e) => e.id === undefined ? [] : [e.id])
-    const answered = (res: RawAnswer): number => messagesOf(res).filter((m) => m.id === RESUME_PROBE.id && m.method === undefined).length
-    const made = `its own id resumes; a made-up one ${foreign.status === 200 ? 'replays nothing' : `answers ${foreign.status}`}`
-    if (postIds.length < 2 || answered(streamed) !== 1) return { status: 'pass', detail: `${made} (POST answers carry no resumable stream to cross-check)` }
-    const missed = await resume(postIds[0]!)
-    const times = answered(missed)
-    if (times !== 1) {
-      return times === 0
-        ? { status: 'fail', detail: 'a POST stream resumed from its first event id did not replay the answer it missed', fix: 'Keep the events of each stream and replay those after Last-Event-ID (or issue no event ids).' }
-        : { status: 'fail', detail: `a POST stream resumed from its first event id replayed its answer ${times} times`, fix: 'Replay each event after Last-Event-ID once.' }
+    const getId = streamIds.at(-1)
+    let seen = 'the GET stream carries no event id'
+    if (getId !== undefined) {
+      const again = await resume(getId)
+      if (again.status !== 200) return { status: 'fail', detail: `HTTP ${again.status} to the GET stream's own Last-Event-ID`, fix: 'Resume a stream from the Last-Event-ID it issued.' }
+      const foreign = await resume('mcp-doctor-foreign-event')
+      if (foreign.status === 200 && foreign.events.some((e) => e.data !== '')) return { status: 'fail', detail: 'a made-up Last-Event-ID replayed events', fix: 'Replay only events after the given id, and only from the stream that issued it.' }
+      seen = `the GET stream's own id resumes; a made-up one ${foreign.status === 200 ? 'replays nothing' : `answers ${foreign.status}`}`
     }
-    const crossed = await resume(getId)
-    if (answered(crossed) > 0) return { status: 'fail', detail: 'resuming the GET stream replayed the answer sent on a POST stream', fix: 'Replay only events of the stream that issued the Last-Event-ID, never those of other streams of the session.' }
-    return { status: 'pass', detail: `${made}; a POST stream gets back only its missed answer, the GET stream none of it` }
+    // Two more streams: POSTs answered as SSE. The first one resumed from its first event id
+    // must bring back its own answer once and nothing of the second; the GET stream's id
+    // nothing of either.
+    const probe = (n: number): Record<string, unknown> => ({ jsonrpc: '2.0', id: `mcp-doctor-resume-${n}`, method: 'tools/list' })
+    const postOf = (n: number): Promise<RawAnswer> => send('POST', withSession(id, { 'Content-Type': 'application/json', Accept: ACCEPT }), probe(n))
+    const idsOf = (res: RawAnswer): string[] => res.events.flatMap((e) => e.id === undefined ? [] : [e.id])
+    const answered = (res: RawAnswer, n: number): number => messagesOf(res).filter((m) => m.id === `mcp-doctor-resume-${n}` && m.method === undefined).length
+    const first = await postOf(1)
+    const second = await postOf(2)
+    const firstIds = idsOf(first)
+    if (firstIds.length < 2 || answered(first, 1) !== 1 || idsOf(second).length === 0) {
+      if (getId === undefined) return { status: 'skip', detail: 'no event ids on the GET stream or on POST streams: nothing to resume' }
+      return { status: 'pass', detail: `${seen} (POST answers carry no resumable stream to cross-check)` }
+    }
+    const missed = await resume(firstIds[0]!)
+    const times = answered(missed, 1)
+    if (times === 0) return { status: 'fail', detail: 'a POST stream resumed from its first event id did not replay the answer it missed', fix: 'Keep the events of each stream and replay those after Last-Event-ID (or issue no event ids).' }
+    if (times > 1) return { status: 'fail', detail: `a POST stream resumed from its first event id replayed its answer ${times} times`, fix: 'Replay each event after Last-Event-ID once.' }
+    const crossFix = 'Replay only events of the stream that issued the Last-Event-ID, never those of the session\'s other streams.'
+    if (answered(missed, 2) > 0) return { status: 'fail', detail: 'resuming one POST stream also replayed the answer sent on another', fix: crossFix }
+    if (getId !== undefined) {
+      const crossed = await resume(getId)
+      if (answered(crossed, 1) + answered(crossed, 2) > 0) return { status: 'fail', detail: 'resuming the GET stream replayed answers sent on POST streams', fix: crossFix }
+    }
+    return { status: 'pass', detail: `${seen}; a POST stream resumed gets back only its missed answer, nothing of the other streams` }
   })
 
   await run('delete', 'DELETE → 2xx or 405, then the id → 404', async () => needsSession() ?? await (async () => {
