@@ -4,7 +4,7 @@
 // cancel start-up: (instructions(long) - instructions(short)) / (long - short) calls.
 // The JIT runs under valgrind too (node's own code, interpreted and compiled, is counted).
 //
-//   npm run build && node dist/bench/client-callgrind.js [short, default 200] [long, default 1200]
+//   npm run build && node dist/bench/client-callgrind.js [short, default 200] [long, default 1200] [clients, default sdk,ours-2025,ours-2026]
 //   (one client, internal: node dist/bench/client-callgrind.js --one ours-2025|ours-2026|sdk URL CALLS)
 import { execFileSync, fork } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -57,18 +57,21 @@ if (process.argv[2] === '--one') {
 }
 const SHORT = Number(process.argv[2] ?? 200)
 const LONG = Number(process.argv[3] ?? 1200)
+const ONLY = (process.argv[4] ?? KINDS.join(',')).split(',') as Kind[]
 const server = fork(new URL('./servers/mcp.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 const port = await new Promise<number>((resolve) => server.on('message', (m: { type: string, port: number }) => { if (m.type === 'ready') resolve(m.port) }))
 const url = new URL(`http://127.0.0.1:${port}/mcp`)
 const perCall: Record<string, number> = {}
-for (const kind of KINDS) {
+for (const kind of ONLY) {
   const short = instructions(kind, url, SHORT)
   const long = instructions(kind, url, LONG)
   perCall[kind] = (long - short) / (LONG - SHORT)
   console.log(`${kind}: ${short} instructions for ${SHORT} calls, ${long} for ${LONG}: ${Math.round(perCall[kind]!)} per call`)
 }
-console.log(`\ninstructions per tools/call (callgrind, sequential calls; ${LONG} − ${SHORT} calls):`)
-console.log(`  @modelcontextprotocol/sdk 1.32.2 Client: ${Math.round(perCall.sdk!)}`)
-console.log(`  fastify-mcp-streamable/client, 2025 session: ${Math.round(perCall['ours-2025']!)} = ${(perCall['ours-2025']! / perCall.sdk!).toFixed(2)}×`)
-console.log(`  fastify-mcp-streamable/client, 2026-07-28: ${Math.round(perCall['ours-2026']!)} = ${(perCall['ours-2026']! / perCall.sdk!).toFixed(2)}×`)
+if (ONLY.length === KINDS.length) {
+  console.log(`\ninstructions per tools/call (callgrind, sequential calls; ${LONG} − ${SHORT} calls):`)
+  console.log(`  @modelcontextprotocol/sdk 1.32.2 Client: ${Math.round(perCall.sdk!)}`)
+  console.log(`  fastify-mcp-streamable/client, 2025 session: ${Math.round(perCall['ours-2025']!)} = ${(perCall['ours-2025']! / perCall.sdk!).toFixed(2)}×`)
+  console.log(`  fastify-mcp-streamable/client, 2026-07-28: ${Math.round(perCall['ours-2026']!)} = ${(perCall['ours-2026']! / perCall.sdk!).toFixed(2)}×`)
+}
 server.send({ type: 'stop' })
