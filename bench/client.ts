@@ -5,11 +5,18 @@
 // client prints MaxListenersExceededWarning during the run: its transport adds an abort
 // listener per request to one long-lived signal (not this client's doing).
 //
+// Then the client as the bench's load generator (bench/client-load.ts): the same calls sent
+// by 8 of our clients and by autocannon (one pre-opened session, a canned body), with the
+// generator's own CPU per call (autocannon's run time is rounded up to its 1 s sampling
+// tick, so no calls/s is compared).
+//
 //   npm run build && node dist/bench/client.js [calls per round, default 2000] [rounds, default 5]
 import { fork } from 'node:child_process'
+import autocannon from 'autocannon'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { connect } from '../lib/client/index.js'
+import { clientLoad, closeAll, openClients } from './client-load.js'
 
 const CALLS = Number(process.argv[2] ?? 2000)
 const ROUNDS = Number(process.argv[3] ?? 5)
@@ -58,4 +65,36 @@ console.log(`\nclient CPU per tools/call, median of ${ROUNDS} paired rounds of $
 console.log(`  @modelcontextprotocol/sdk 1.32.2 Client: ${median(rows.map((r) => r.sdk)).toFixed(0)} µs`)
 console.log(`  fastify-mcp-streamable/client, 2025 session: ${median(rows.map((r) => r.legacy)).toFixed(0)} µs = ${legacyRatio.toFixed(2)}× (goal ≤ 0.33×: ${legacyRatio <= 1 / 3 ? 'met' : 'not met'})`)
 console.log(`  fastify-mcp-streamable/client, 2026-07-28: ${median(rows.map((r) => r.modern)).toFixed(0)} µs = ${modernRatio.toFixed(2)}×`)
+
+// The load generator: our clients against autocannon, paired rounds.
+const BODY = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } })
+async function viaClients (): Promise<{ cpu: number, p50: number, p99: number }> {
+  const clients = await openClients(url, CONCURRENCY)
+  try {
+    await clientLoad(clients, { amount: 200 })
+    const start = cpuMicros()
+    const result = await clientLoad(clients, { amount: CALLS })
+    if (result.errors > 0) throw new Error(`${result.errors} failed calls`)
+    return { cpu: (cpuMicros() - start) / result.calls, p50: result.p50, p99: result.p99 }
+  } finally { await closeAll(clients) }
+}
+async function viaAutocannon (): Promise<{ cpu: number }> {
+  const session = await connect(url, { mode: 'legacy', openStream: false })
+  try {
+    const options = { url: url.href, method: 'POST' as const, connections: CONCURRENCY, body: BODY, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': session.protocolVersion, 'mcp-session-id': session.sessionId! } }
+    await autocannon({ ...options, amount: 200 })
+    const start = cpuMicros()
+    const result = await autocannon({ ...options, amount: CALLS })
+    if (result.non2xx + result.errors > 0) throw new Error(`${result.non2xx + result.errors} failed requests`)
+    return { cpu: (cpuMicros() - start) / CALLS }
+  } finally { await session.close() }
+}
+const loads: Array<{ ours: { cpu: number, p50: number, p99: number }, cannon: { cpu: number } }> = []
+for (let round = 0; round < ROUNDS; round++) {
+  const pair = round % 2 === 0 ? { ours: await viaClients(), cannon: await viaAutocannon() } : { cannon: await viaAutocannon(), ours: await viaClients() }
+  loads.push(pair)
+}
+console.log(`\nas the load generator (${CONCURRENCY} clients vs autocannon with ${CONCURRENCY} connections, ${CALLS} tools/call per round; the generator's CPU per call, medians):`)
+console.log(`  autocannon 9 (one session, canned body): ${median(loads.map((l) => l.cannon.cpu)).toFixed(0)} µs`)
+console.log(`  fastify-mcp-streamable/client (${CONCURRENCY} sessions): ${median(loads.map((l) => l.ours.cpu)).toFixed(0)} µs = ${median(loads.map((l) => l.ours.cpu / l.cannon.cpu)).toFixed(2)}× autocannon (latency p50 ${median(loads.map((l) => l.ours.p50)).toFixed(2)} ms, p99 ${median(loads.map((l) => l.ours.p99)).toFixed(2)} ms)`)
 server.send({ type: 'stop' })

@@ -82,6 +82,31 @@ t.test('doctor: exit 0 and all ✔ on the demo, exit 1 and the ✘ with its fix 
   t.match(bad.stdout, /fix: /)
 })
 
+t.test('doctor --json: every check with its status and explanation; exit 1 on a ✘', async (t) => {
+  const { url } = await serve(t, { demo: true })
+  const good = await run(['doctor', url.href, '--json'])
+  t.equal(good.code, 0, good.stderr)
+  t.equal(good.stderr, '', 'no progress lines mixed into --json')
+  const report = JSON.parse(good.stdout)
+  t.match(report, { url: url.href, sessions: true, ok: true })
+  t.ok(report.checks.length >= 17, `${report.checks.length} checks`)
+  for (const check of report.checks) {
+    t.match(check, { id: /^[a-z-]+$/, title: String, status: 'pass', detail: String }, check.id)
+    t.ok(check.detail.length > 0)
+  }
+  t.ok(report.checks.some((c: { id: string }) => c.id === 'protocol-version-missing'))
+
+  // No Origin check: one ✘, with its fix, and exit 1.
+  const { url: open } = await serve(t, { demo: true, options: { allowedOrigins: false } })
+  const bad = await run(['doctor', open.href, '--json'])
+  t.equal(bad.code, 1, 'exit 1 on a ✘')
+  const broken = JSON.parse(bad.stdout)
+  t.equal(broken.ok, false)
+  t.same(broken.checks.filter((c: { status: string }) => c.status === 'fail').map((c: { id: string }) => c.id), ['origin'])
+  t.match(broken.checks.find((c: { id: string }) => c.id === 'origin'), { status: 'fail', detail: /DNS rebinding/, fix: /Validate Origin/ })
+  t.ok(broken.checks.filter((c: { status: string }) => c.status !== 'fail').every((c: { fix?: string }) => c.fix === undefined), 'a fix only on a ✘')
+})
+
 t.test('read and prompt', async (t) => {
   const { url } = await serve(t, {
     setup: (app) => {

@@ -14,5 +14,5 @@ t.test('the client subpath export and the bin point at the built client', async 
 })
 
 t.test('the client\'s public runtime surface', async (t) => {
-  t.same(Object.keys(client).sort(), ['LEGACY_VERSIONS', 'MODERN_VERSIONS', 'McpClient', 'STATUS_HINTS', 'connect', 'entropyBits', 'forgetVerdicts', 'formatReport', 'runDoctor'])
+  t.same(Object.keys(client).sort(), ['LEGACY_VERSIONS', 'MODERN_VERSIONS', 'McpClient', 'STATUS_HINTS', 'Subscription', 'connect', 'entropyBits', 'forgetVerdicts', 'formatReport', 'runDoctor'])
 })

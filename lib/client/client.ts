@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { errors } from '../errors.js'
 import { awaitAnswer, httpError, rpcError } from './answer.js'
 import { cacheVerdict, cachedVerdict, classifyProbe, LEGACY_VERSIONS, MODERN_VERSIONS, PROBE_ID, type Verdict } from './era.js'
+import { honoredFilter, Subscription, wanted, type ListenFilter, type ListenOptions } from './listen.js'
 import { readSse } from './sse.js'
 import { createSend, type HttpAnswer, type HttpSend } from './transport.js'
 import type { ConnectOptions, Era, RequestOptions, RpcMessage, ServerRequestHandlers } from './types.js'
@@ -51,6 +52,9 @@ export class McpClient extends EventEmitter {
   #nextToken = 1
   #closed = false
   #stream: AbortController | undefined
+  /** A subscription wants the 2025 GET stream even when `openStream` is off. */
+  #listening = false
+  readonly #subscriptions = new Set<Subscription>()
   readonly #progress = new Map<string, (p: { progress: number, total?: number, message?: string }) => void>()
 
   /** Use {@link connect}. */
@@ -126,6 +130,116 @@ export class McpClient extends EventEmitter {
   }
 
   /**
+   * Hear of list changes and resource updates, with one API in both eras: on 2026-07-28 a
+   * `subscriptions/listen` stream (resolves once the server acknowledged it); on a 2025
+   * session the notifications of the session's GET stream (opened if it is not), with
+   * `resources/subscribe` for `resourceSubscriptions`. `notifications` on the result is what
+   * the server agreed to send: the flags it advertises.
+   */
+  async listen (filter: ListenFilter, options: ListenOptions = {}): Promise<Subscription> {
+    if (this.#closed) throw new errors.FST_MCP_CLIENT_CLOSED('subscriptions/listen', '')
+    return this.era === 'modern' ? this.#modernListen(filter, options) : this.#legacyListen(filter, options)
+  }
+
+  async #legacyListen (filter: ListenFilter, options: ListenOptions): Promise<Subscription> {
+    const honored = honoredFilter(filter, this.capabilities)
+    const uris = honored.resourceSubscriptions ?? []
+    const subscribe = async (method: 'resources/subscribe' | 'resources/unsubscribe'): Promise<void> => {
+      for (const uri of uris) await this.request(method, { uri })
+    }
+    const onNotification = (message: RpcMessage): void => { if (wanted(honored, message)) subscription.push(message) }
+    // A new session (the old one was forgotten) knows nothing of the old one's subscriptions.
+    const onReset = (): void => { void subscribe('resources/subscribe').catch((err: unknown) => this.emit('warning', err)) }
+    const subscription = new Subscription(honored, options, async () => {
+      this.off('notification', onNotification)
+      this.off('session-reset', onReset)
+      if (!this.#closed) await subscribe('resources/unsubscribe')
+    })
+    this.on('notification', onNotification)
+    this.on('session-reset', onReset)
+    try {
+      await subscribe('resources/subscribe')
+    } catch (err) {
+      await subscription.close()
+      throw err
+    }
+    this.#listening = true
+    if (this.sessionId !== undefined && this.#stream === undefined) this.#openStream(this.sessionId)
+    this.#track(subscription)
+    return subscription
+  }
+
+  #track (subscription: Subscription): void {
+    this.#subscriptions.add(subscription)
+    void subscription.ended.then(() => this.#subscriptions.delete(subscription))
+  }
+
+  async #modernListen (filter: ListenFilter, options: ListenOptions): Promise<Subscription> {
+    const id = `listen:${this.#nextId++}`
+    const method = 'subscriptions/listen'
+    const body = { jsonrpc: '2.0', id, method, params: { notifications: filter, _meta: this.#envelope() } }
+    const stream = new AbortController()
+    const ackTimer = setTimeout(() => stream.abort(new errors.FST_MCP_REQUEST_TIMEOUT(method, this.#o.requestTimeoutMs)), this.#o.requestTimeoutMs)
+    const fail = (err: unknown): never => { throw stream.signal.aborted ? stream.signal.reason : err }
+    let res: HttpAnswer
+    try {
+      res = await this.#post(body, this.#modernHeaders(method), stream.signal).catch(fail)
+      if (!res.ok) throw await httpError(res, method)
+      if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+        // Refused in-band (a bad filter, the server's subscription limit): a JSON error.
+        const answer = await awaitAnswer(res, { id, what: method, onMessage: () => {}, maxEventChars: this.#o.maxEventChars, maxResumes: 0, signal: stream.signal }).catch(fail)
+        throw answer.error === undefined ? new errors.FST_MCP_BAD_RESPONSE(method, 'a JSON answer instead of a stream') : rpcError(method, answer.error)
+      }
+    } catch (err) {
+      clearTimeout(ackTimer)
+      stream.abort()
+      throw err
+    }
+    let acknowledged!: (subscription: Subscription) => void
+    let refused!: (err: unknown) => void
+    const ready = new Promise<Subscription>((resolve, reject) => { acknowledged = resolve; refused = reject })
+    let subscription: Subscription | undefined
+    const completed = new AbortController()
+    const teardown = async (): Promise<void> => {
+      stream.abort()
+      // As the official client does: the stream closed is the cancellation, the notification says so.
+      if (!this.#closed) await this.notify('notifications/cancelled', { requestId: id, reason: 'subscription closed by the client' })
+    }
+    void readSse(res.body, {
+      maxEventChars: this.#o.maxEventChars,
+      onEvent: (event) => {
+        if (event.data === '') return
+        const message = JSON.parse(event.data) as RpcMessage
+        if (subscription === undefined) {
+          if (message.method !== 'notifications/subscriptions/acknowledged') throw new errors.FST_MCP_BAD_RESPONSE(method, `the stream began with ${message.method ?? 'a response'}, not the acknowledgement`)
+          clearTimeout(ackTimer)
+          subscription = new Subscription(message.params?.notifications ?? {}, options, teardown)
+          this.#track(subscription)
+          acknowledged(subscription)
+        } else if (message.id === id && message.method === undefined) {
+          subscription.finish('completed')
+          completed.abort()
+        } else if (message.method !== undefined && message.id === undefined) {
+          subscription.push(message)
+          this.#onMessage(message)
+        }
+      },
+      stop: completed.signal
+    }).then(() => {
+      subscription?.finish('broken')
+      refused(new errors.FST_MCP_BAD_RESPONSE(method, 'the stream ended before the acknowledgement'))
+    }, (err: unknown) => {
+      clearTimeout(ackTimer)
+      if (subscription === undefined) refused(stream.signal.aborted && stream.signal.reason !== undefined ? stream.signal.reason : err)
+      else if (!subscription.done) {
+        subscription.finish('broken')
+        this.emit('warning', err)
+      }
+    })
+    return ready
+  }
+
+  /**
    * Any request; resolves with its result, rejects with `FST_MCP_RPC_ERROR` (a JSON-RPC
    * error, `rpcCode`), `FST_MCP_HTTP_STATUS` (`status`, with the fix in the message),
    * `FST_MCP_REQUEST_TIMEOUT`, or the signal's reason.
@@ -160,6 +274,7 @@ export class McpClient extends EventEmitter {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const subscription of this.#subscriptions) await subscription.close()
     this.#stream?.abort()
     if (this.era === 'legacy' && this.sessionId !== undefined) {
       const res = await this.#send(this.#target, { method: 'DELETE', headers: this.#headers(), signal: AbortSignal.timeout(this.#o.connectTimeoutMs) }).catch(() => undefined)
@@ -206,7 +321,7 @@ export class McpClient extends EventEmitter {
     this.sessionId = sessionId
     this.#describe(result, result.serverInfo)
     await this.notify('notifications/initialized')
-    if (this.#o.openStream && sessionId !== undefined) this.#openStream(sessionId)
+    if ((this.#o.openStream || this.#listening) && sessionId !== undefined) this.#openStream(sessionId)
   }
 
   #describe (result: Record<string, any>, serverInfo: Record<string, any> | undefined): void {

@@ -62,7 +62,9 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
     options.onProgress?.(title)
     let check: DoctorCheck
     try {
-      check = { id, title, ...await body() }
+      const outcome = await body()
+      // A fix belongs to a ✘ only.
+      check = outcome.status === 'fail' ? { id, title, ...outcome } : { id, title, status: outcome.status, detail: outcome.detail }
     } catch (err) {
       check = { id, title, status: 'fail', detail: `no usable answer: ${(err as Error).message}`, fix: 'Check that the server runs at this URL and answers within the timeout.' }
     }
@@ -128,14 +130,38 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
   })())
 
   await run('header-case', 'the session header is read in any case', async () => needsSession() ?? await (async () => {
-    const res = await post({ 'MCP-SESSION-ID': id, 'mcp-protocol-version': negotiated }, toolsList)
-    return res.status === 200 ? { status: 'pass', detail: 'MCP-SESSION-ID accepted' } : { status: 'fail', detail: `HTTP ${res.status} to MCP-SESSION-ID`, fix: 'Read header names case-insensitively.' }
+    // Header names are case-insensitive (RFC 9110): a server matching one spelling strands clients and proxies that send another.
+    for (const name of ['MCP-SESSION-ID', 'mcp-session-id']) {
+      const res = await post({ [name]: id, 'MCP-Protocol-Version': negotiated }, toolsList)
+      if (res.status !== 200) return { status: 'fail', detail: `HTTP ${res.status} to "${name}"`, fix: 'Read header names case-insensitively (Mcp-Session-Id, mcp-session-id and MCP-SESSION-ID are one header).' }
+    }
+    return { status: 'pass', detail: 'MCP-SESSION-ID and mcp-session-id accepted' }
   })())
+
+  await run('protocol-version-missing', 'no MCP-Protocol-Version → 2025-03-26 assumed', async () => {
+    if (wrongName !== undefined) return { status: 'skip', detail: 'no session id to use' }
+    const res = await post(sessions ? { 'Mcp-Session-Id': id } : {}, toolsList)
+    return res.status === 200
+      ? { status: 'pass', detail: '200: served' }
+      : { status: 'fail', detail: `HTTP ${res.status}: 2025-03-26 clients, which send no such header, are refused`, fix: 'When MCP-Protocol-Version is absent, assume 2025-03-26 (or the version negotiated at initialize) instead of refusing the request.' }
+  })
 
   await run('protocol-version', 'an unsupported MCP-Protocol-Version → 400', async () => {
     const res = await post(sessions ? withSession(id, { 'MCP-Protocol-Version': '1999-01-01' }) : { 'MCP-Protocol-Version': '1999-01-01' }, toolsList)
     return res.status === 400 ? { status: 'pass', detail: '400' } : { status: 'fail', detail: `HTTP ${res.status}`, fix: 'Answer 400 to an MCP-Protocol-Version you do not support, listing the supported ones.' }
   })
+
+  await run('protocol-version-modern', 'a 2026-07-28 header on a 2025 session → 400', async () => needsSession() ?? await (async () => {
+    // Without the _meta envelope it is no valid 2026-07-28 request, and 2026-07-28 is no 2025 revision: either way a 400.
+    const res = await post(withSession(id, { 'MCP-Protocol-Version': '2026-07-28' }), toolsList)
+    const code = messagesOf(res)[0]?.error?.code as number | undefined
+    if (res.status === 400) return { status: 'pass', detail: `400${code === undefined ? '' : ` ${code}`}` }
+    return {
+      status: 'fail',
+      detail: `HTTP ${res.status}: the session request was served under a revision it did not negotiate`,
+      fix: 'Check MCP-Protocol-Version on session requests: a 2026-07-28 value without the _meta envelope is unsupported for 2025 traffic and invalid for 2026-07-28, so answer 400.'
+    }
+  })())
 
   await run('accept', 'a POST whose Accept lacks the MCP types → 406', async () => {
     const res = await send('POST', { 'Content-Type': 'application/json', Accept: 'text/html', ...(sessions ? withSession(id) : { 'MCP-Protocol-Version': negotiated }) }, toolsList)
@@ -168,15 +194,44 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
     return { status: 'fail', detail: `HTTP ${res.status} ${String(res.headers['content-type'] ?? '')}`, fix: 'Answer GET with an SSE stream (Content-Type: text/event-stream) or 405 Method Not Allowed.' }
   })
 
-  await run('resume', 'Last-Event-ID resumes only that stream', async () => {
+  await run('resume', 'Last-Event-ID replays only the missed events of that stream', async () => {
     const skip = needsSession()
     if (skip !== undefined) return skip
-    if (streamIds.length === 0) return { status: 'skip', detail: 'the GET stream sent no event id to resume from (a 2025-11-25 server primes with one)' }
-    const again = await send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': streamIds.at(-1)! }), undefined, { ms: 500 })
-    if (again.status !== 200) return { status: 'fail', detail: `HTTP ${again.status} to its own Last-Event-ID`, fix: 'Resume a stream from the Last-Event-ID it issued.' }
-    const foreign = await send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': 'mcp-doctor-foreign-event' }), undefined, { ms: 500 })
-    if (foreign.status === 200 && foreign.events.some((e) => e.data !== '')) return { status: 'fail', detail: 'a made-up Last-Event-ID replayed events', fix: 'Replay only events after the given id, and only from the stream that issued it.' }
-    return { status: 'pass', detail: `its own id resumes; a made-up one ${foreign.status === 200 ? 'replays nothing' : `answers ${foreign.status}`}` }
+    const resume = (lastEventId: string): Promise<RawAnswer> => send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': lastEventId }), undefined, { ms: 500 })
+    const getId = streamIds.at(-1)
+    let seen = 'the GET stream carries no event id'
+    if (getId !== undefined) {
+      const again = await resume(getId)
+      if (again.status !== 200) return { status: 'fail', detail: `HTTP ${again.status} to the GET stream's own Last-Event-ID`, fix: 'Resume a stream from the Last-Event-ID it issued.' }
+      const foreign = await resume('mcp-doctor-foreign-event')
+      if (foreign.status === 200 && foreign.events.some((e) => e.data !== '')) return { status: 'fail', detail: 'a made-up Last-Event-ID replayed events', fix: 'Replay only events after the given id, and only from the stream that issued it.' }
+      seen = `the GET stream's own id resumes; a made-up one ${foreign.status === 200 ? 'replays nothing' : `answers ${foreign.status}`}`
+    }
+    // Two more streams: POSTs answered as SSE. The first one resumed from its first event id
+    // must bring back its own answer once and nothing of the second; the GET stream's id
+    // nothing of either.
+    const probe = (n: number): Record<string, unknown> => ({ jsonrpc: '2.0', id: `mcp-doctor-resume-${n}`, method: 'tools/list' })
+    const postOf = (n: number): Promise<RawAnswer> => send('POST', withSession(id, { 'Content-Type': 'application/json', Accept: ACCEPT }), probe(n))
+    const idsOf = (res: RawAnswer): string[] => res.events.flatMap((e) => e.id === undefined ? [] : [e.id])
+    const answered = (res: RawAnswer, n: number): number => messagesOf(res).filter((m) => m.id === `mcp-doctor-resume-${n}` && m.method === undefined).length
+    const first = await postOf(1)
+    const second = await postOf(2)
+    const firstIds = idsOf(first)
+    if (firstIds.length < 2 || answered(first, 1) !== 1 || idsOf(second).length === 0) {
+      if (getId === undefined) return { status: 'skip', detail: 'no event ids on the GET stream or on POST streams: nothing to resume' }
+      return { status: 'pass', detail: `${seen} (POST answers carry no resumable stream to cross-check)` }
+    }
+    const missed = await resume(firstIds[0]!)
+    const times = answered(missed, 1)
+    if (times === 0) return { status: 'fail', detail: 'a POST stream resumed from its first event id did not replay the answer it missed', fix: 'Keep the events of each stream and replay those after Last-Event-ID (or issue no event ids).' }
+    if (times > 1) return { status: 'fail', detail: `a POST stream resumed from its first event id replayed its answer ${times} times`, fix: 'Replay each event after Last-Event-ID once.' }
+    const crossFix = 'Replay only events of the stream that issued the Last-Event-ID, never those of the session\'s other streams.'
+    if (answered(missed, 2) > 0) return { status: 'fail', detail: 'resuming one POST stream also replayed the answer sent on another', fix: crossFix }
+    if (getId !== undefined) {
+      const crossed = await resume(getId)
+      if (answered(crossed, 1) + answered(crossed, 2) > 0) return { status: 'fail', detail: 'resuming the GET stream replayed answers sent on POST streams', fix: crossFix }
+    }
+    return { status: 'pass', detail: `${seen}; a POST stream resumed gets back only its missed answer, nothing of the other streams` }
   })
 
   await run('delete', 'DELETE → 2xx or 405, then the id → 404', async () => needsSession() ?? await (async () => {

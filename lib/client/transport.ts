@@ -36,7 +36,7 @@ export function createSend (agents: { http?: http.Agent, https?: https.Agent } =
     const secure = url.protocol === 'https:'
     const headers: Record<string, string | number> = exchange.headers
     if (exchange.body !== undefined) headers['content-length'] = Buffer.byteLength(exchange.body)
-    const req = (secure ? https : http).request(url, { method: exchange.method, headers, agent: secure ? httpsAgent : httpAgent, signal: exchange.signal }, (res) => {
+    const req = (secure ? https : http).request({ ...targetOf(url), method: exchange.method, headers, agent: secure ? httpsAgent : httpAgent, signal: exchange.signal }, (res) => {
       resolve({ answer: answerOf(res) })
     })
     req.on('error', (error) => resolve({ error, reused: req.reusedSocket }))
@@ -56,6 +56,21 @@ export function createSend (agents: { http?: http.Agent, https?: https.Agent } =
 
 const MAX_STALE = 16
 
+interface Target { protocol: string, hostname: string, port: string, path: string, auth?: string }
+const targets = new WeakMap<URL, Target>()
+
+/** The request options of a URL, worked out once: node:http would convert the URL on every request. */
+function targetOf (url: URL): Target {
+  let target = targets.get(url)
+  if (target === undefined) {
+    // A bracketed IPv6 literal is given to node:http without its brackets.
+    target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path: `${url.pathname}${url.search}` }
+    if (url.username !== '' || url.password !== '') target.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+    targets.set(url, target)
+  }
+  return target
+}
+
 function isReset (err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code
   return code === 'ECONNRESET' || code === 'EPIPE'
@@ -68,12 +83,15 @@ function answerOf (res: http.IncomingMessage): HttpAnswer {
     ok: status >= 200 && status < 300,
     headers: { get: (name) => { const value = res.headers[name.toLowerCase()]; return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value } },
     body: res,
-    text: async () => {
-      res.setEncoding('utf8')
+    // Events, not `for await`: an async iterator per answer costs more than the read itself.
+    text: () => new Promise((resolve, reject) => {
       let text = ''
-      for await (const chunk of res) text += chunk as string
-      return text
-    },
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { text += chunk })
+      res.on('end', () => resolve(text))
+      res.on('error', reject)
+      res.on('close', () => { if (!res.complete) reject(new Error('the connection closed before the end of the answer')) })
+    }),
     // An empty body is drained, keeping the connection in the pool; anything else is cut.
     cancel: () => { if (res.complete || res.headers['content-length'] === '0') res.resume(); else res.destroy() }
   }

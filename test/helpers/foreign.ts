@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js'
 import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server'
 import * as z from 'zod/v4'
 
@@ -30,8 +31,11 @@ function v1Server (): McpServer {
   return server
 }
 
-/** `@modelcontextprotocol/sdk` 1.x: one transport per session (stateful), or one per request (stateless). */
-export async function sdkV1 (t: Test, stateful: boolean): Promise<URL> {
+/**
+ * `@modelcontextprotocol/sdk` 1.x: one transport per session (stateful), or one per request
+ * (stateless); `resumable`: with the SDK's example in-memory event store (stateful only).
+ */
+export async function sdkV1 (t: Test, stateful: boolean, resumable = false): Promise<URL> {
   const transports = new Map<string, StreamableHTTPServerTransport>()
   t.teardown(async () => { for (const transport of transports.values()) await transport.close() })
   return nodeServer(t, async (req, res) => {
@@ -52,6 +56,7 @@ export async function sdkV1 (t: Test, stateful: boolean): Promise<URL> {
     if (sessionId === undefined && req.method === 'POST' && isInitializeRequest(body)) {
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        ...(resumable ? { eventStore: new InMemoryEventStore() } : {}),
         onsessioninitialized: (id) => { transports.set(id, transport) }
       })
       transport.onclose = () => { if (transport.sessionId !== undefined) transports.delete(transport.sessionId) }
