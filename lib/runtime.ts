@@ -1,6 +1,8 @@
 import type { Logger } from './log.js'
 import { createCore, type McpCore } from './core/index.js'
+import { sessionLifecycles } from './core/session-lifecycle.js'
 import { LegacyDoor } from './legacy/door.js'
+import { sessionLog } from './legacy/session-log.js'
 import { ModernDoor } from './modern/door.js'
 import type { NormalizedOptions } from './options.js'
 import type { EventStore } from './stores/event-store.js'
@@ -93,7 +95,7 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     events: stores.events,
     eventsShared: options.eventStore !== undefined || stores.redis !== undefined,
     redis: stores.redis
-  })
+  }, sessionLifecycles(sessionLog(log)))
   const { redis } = stores
   const modern = new ModernDoor(options, core, log, redis?.bus, `${options.redisPrefix}ch:listen`)
   await modern.start()
@@ -121,6 +123,11 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     },
     async close () {
       await Promise.all([legacy.close(), modern.close()])
+      // Sessions in this process's memory end with it (in Redis they outlive the instance).
+      if (options.sessionStore === undefined && redis === undefined) {
+        const sessions = await stores.store.size()
+        if (sessions > 0) log.info({ reason: 'shutdown', sessions }, 'mcp: sessions ended')
+      }
       await stores.close()
     }
   }

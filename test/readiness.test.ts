@@ -59,7 +59,7 @@ withRedis(t, 'Redis killed: not ready; Redis back: ready again', async (t, serve
 
 t.test('not ready once shutdown has begun, while still live', async (t) => {
   const seen: Record<string, { status: number, body: any }> = {}
-  let url: URL | undefined
+  const live = {} as { url: URL }
   // return503OnClosing: false lets the probes reach the plugin during preClose (otherwise
   // Fastify answers every new request 503 itself, which a load balancer reads the same way).
   const app = await buildApp(t, {
@@ -69,14 +69,14 @@ t.test('not ready once shutdown has begun, while still live', async (t) => {
       // Registered after the plugin: runs once the plugin's preClose began the drain.
       app.addHook('preClose', async () => {
         for (const path of ['/health/ready', '/health/live', '/health']) {
-          const res = await request(new URL(path, url), 'GET', {})
+          const res = await request(new URL(path, live.url), 'GET', {})
           await res.waitEnd()
           seen[path] = { status: res.status, body: JSON.parse(res.raw) }
         }
       })
     }
   })
-  url = await listen(app)
+  live.url = await listen(app)
   t.equal((await probe(app, '/health/ready')).status, 200, 'ready before close')
   await app.close()
   t.strictSame(seen['/health/ready'], { status: 503, body: { ready: false, checks: { store: true, bus: true, draining: true } } })
