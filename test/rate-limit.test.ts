@@ -109,6 +109,11 @@ t.test('per-tool limits, in both eras, before the handler runs', async (t) => {
   const other = await openSession(app)
   t.equal((await post(app, callTool(6, 'scarce', {}), other.headers)).statusCode, 200, 'another session has its own budget for the tool')
 
+  // A 2025-03-26 batch: its calls are counted together, and the batch is refused whole (id null).
+  const old = await openSession(app, '2025-03-26')
+  const batch = await post(app, [callTool(9, 'scarce', {}), callTool(10, 'scarce', {}), callTool(11, 'scarce', {})], old.headers)
+  assertRefused(t, batch, null, 'a batch of three scarce calls')
+
   // 2026-07-28: keyed by address.
   const modernCall = (id: number) => modernRpc(id, 'tools/call', { name: 'counted', arguments: {} })
   t.equal((await postModern(app, modernCall(7))).statusCode, 200)
