@@ -48,11 +48,11 @@ t.test('the route limit: per session in 2025, per address in 2026-07-28, id echo
   t.equal((await postModern(app, call)).headers['x-ratelimit-limit'], '4', 'the library\'s headers')
 })
 
-t.test('keyed by the principal when auth is on (not by session nor address)', async (t) => {
+t.test('keyed by the principal when auth is on (not by session nor address), initialize too', async (t) => {
   const app = await buildApp(t, {
     demo: true,
     options: {
-      rateLimit: { max: 3, timeWindow: 60_000 },
+      rateLimit: { max: 3, timeWindow: 60_000, initialize: { max: 2, timeWindow: 60_000 } },
       auth: { authenticate: (request) => ({ principal: String(request.headers['x-user']) }) }
     }
   })
@@ -63,10 +63,10 @@ t.test('keyed by the principal when auth is on (not by session nor address)', as
   t.equal((await post(app, rpc(1, 'ping'), headers)).statusCode, 200)
   t.equal((await init('alice')).statusCode, 200, 'a second session of alice: her third request')
   assertRefused(t, await post(app, rpc(2, 'ping'), headers), 2, 'alice\'s fourth request, on her first session')
-  t.equal((await init('bob')).statusCode, 200, 'bob, from the same address, has his own budget')
+  t.equal((await init('bob')).statusCode, 200, 'bob, from the same address, has his own budgets (the initialize one too: the address has made 3)')
 })
 
-t.test('initialize has its own, stricter limit, per address', async (t) => {
+t.test('initialize has its own, stricter limit, per address (without auth)', async (t) => {
   const app = await buildApp(t, { demo: true, options: { rateLimit: { max: 100, timeWindow: 60_000, initialize: { max: 2, timeWindow: 60_000 } } } })
   const init = (id: number) => app.inject({ method: 'POST', url: '/mcp', headers: postHeaders(), payload: rpc(id, 'initialize', initializeParams()) })
   t.equal((await init(1)).statusCode, 200)
@@ -74,6 +74,8 @@ t.test('initialize has its own, stricter limit, per address', async (t) => {
   const third = await init(3)
   assertRefused(t, third, 3, 'the third initialize')
   t.notOk(third.headers['mcp-session-id'], 'no session was created')
+  const disguised = await app.inject({ method: 'POST', url: '/mcp', headers: postHeaders({ 'mcp-session-id': 'made-up' }), payload: rpc(3, 'initialize', initializeParams()) })
+  t.equal(disguised.statusCode, 429, 'a session id sent with initialize does not buy a fresh budget')
   t.equal(await app.mcp.sessions.size(), 2)
   const session = await openSessionOrNull(app)
   t.equal(session, null, 'still refused')

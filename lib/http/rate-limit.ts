@@ -14,7 +14,7 @@ export interface RateWindow {
 
 /** The `rateLimit` option. */
 export interface RateLimitOptions extends Partial<RateWindow> {
-  /** A separate limit on `initialize` (new sessions), counted per client address. */
+  /** A separate limit on `initialize` (new sessions), counted per principal, else per client address. */
   initialize?: RateWindow
   /** Keys each in-memory counter keeps (an LRU; the least recent go first). Default 5000. */
   cache?: number
@@ -61,6 +61,12 @@ export function rateLimitKey (request: FastifyRequest): string {
   return 'a:' + normalizeIP(request.ip)
 }
 
+/** `initialize` opens a session rather than using one: a session id it carries must not buy a fresh budget. */
+function initializeKey (request: FastifyRequest): string {
+  const principal = request.mcpAuth?.principal
+  return principal !== undefined ? bounded('p:', principal) : 'a:' + normalizeIP(request.ip)
+}
+
 /** The id to echo in a refusal: a single request's, else null (a batch, a notification, no body yet). */
 function requestIdOf (body: unknown): RequestId | null {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return null
@@ -91,6 +97,9 @@ export async function registerRateLimit (app: FastifyInstance, setup: RateLimitS
     // A Redis that is away fails the request's own store work already (503); the limiter
     // lets requests through rather than turn a Redis outage into 500s on stateless requests.
     skipOnError: true,
+    // The runtime builds the counter (memory, or Redis behind the client's breaker, which the
+    // library's own Redis store would not consult); the library instantiates `store` with
+    // `new`, and a constructor that returns an object yields that object.
     store: class { constructor () { return counter } } as never,
     errorResponseBuilder: (_request, context) => {
       const err = new errors.FST_MCP_RATE_LIMITED(context.after) as RateLimitedError
@@ -106,7 +115,7 @@ function isToolCall (message: JsonRpcMessage): message is JsonRpcMessage & { met
 
 /**
  * The limits the route's cannot express: a tighter one on `initialize` (new sessions are the
- * expensive path), per client address; and each tool's own `rateLimit`, per caller (the route
+ * expensive path), per principal, else client address; and each tool's own `rateLimit`, per caller (the route
  * limit's key) and tool. Checked in the POST handler, once the envelope is valid and before
  * the front door runs anything, so the answer is still an HTTP 429.
  */
@@ -132,7 +141,7 @@ export class RequestLimits {
     for (const message of Array.isArray(body) ? body : [body]) {
       if (!('method' in message)) continue
       if (message.method === 'initialize' && this.#initialize !== undefined) {
-        hits.push([this.#init, 'a:' + normalizeIP(request.ip), this.#initialize])
+        hits.push([this.#init, initializeKey(request), this.#initialize])
       } else if (isToolCall(message)) {
         const limit = this.#toolLimit(message.params.name)
         if (limit !== undefined) hits.push([this.#tool, `${message.params.name}:${rateLimitKey(request)}`, limit])
