@@ -136,6 +136,17 @@ t.test('the memory counters are bounded by cache (the least recent key goes firs
   t.equal((await init(5)).statusCode, 200, 'the address was forgotten')
 })
 
+t.test('with cors, a browser client can read Retry-After', async (t) => {
+  const app = await buildApp(t, { demo: true, options: { cors: true, rateLimit: { max: 1, timeWindow: 60_000 } } })
+  const origin = 'http://localhost:5173'
+  const call = modernRpc(1, 'tools/call', { name: 'echo', arguments: { text: 'hi' } })
+  t.equal((await postModern(app, call, { origin })).statusCode, 200)
+  const refused = await postModern(app, call, { origin })
+  assertRefused(t, refused, 1, 'over the limit, from a browser')
+  t.equal(refused.headers['access-control-allow-origin'], origin)
+  t.ok(String(refused.headers['access-control-expose-headers']).toLowerCase().split(/,\s*/).includes('retry-after'), 'Retry-After exposed')
+})
+
 t.test('options are checked', async (t) => {
   const Fastify = (await import('fastify')).default
   const mcp = (await import('../lib/index.js')).default

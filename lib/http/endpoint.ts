@@ -143,7 +143,8 @@ function admitBody (request: FastifyRequest, reply: FastifyReply, maxBatchSize: 
 
 /** The headers a browser client needs to speak MCP through CORS. */
 export const MCP_REQUEST_HEADERS = ['Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Last-Event-ID', 'Authorization']
-export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']
+// Retry-After: a browser client must be able to read when to retry a 429 or a 503.
+export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate', 'Retry-After']
 
 /** Fastify errors raised before the handler (parser, limits) → JSON-RPC bodies. */
 /** How much of a refused body is read and thrown away, and for how long, so its sender can read the 413. */
