@@ -123,6 +123,17 @@ t.test('per-tool limits, in both eras, before the handler runs', async (t) => {
   t.equal(runs, 1, 'the refused call never ran its handler')
 })
 
+t.test('responseMode sse: a limited call is refused before any stream opens', async (t) => {
+  const app = await buildApp(t, { demo: true, options: { responseMode: 'sse', rateLimit: {} }, setup: addSlow })
+  const session = await openSession(app)
+  const ok = await post(app, callTool(1, 'scarce', {}), session.headers)
+  t.match(ok.headers['content-type'], /text\/event-stream/, 'answers are streams in this mode')
+  t.equal((await post(app, callTool(2, 'scarce', {}), session.headers)).statusCode, 200)
+  const refused = await post(app, callTool(3, 'scarce', {}), session.headers)
+  assertRefused(t, refused, 3, 'the third call')
+  t.match(refused.headers['content-type'], /application\/json/, 'a JSON 429, not a stream')
+})
+
 t.test('the memory counters are bounded by cache (the least recent key goes first)', async (t) => {
   const app = await buildApp(t, { demo: true, options: { rateLimit: { max: 2, timeWindow: 60_000, cache: 2 } } })
   const init = (id: number) => app.inject({ method: 'POST', url: '/mcp', headers: postHeaders(), payload: rpc(id, 'initialize', initializeParams()) })
