@@ -19,6 +19,7 @@ export const errors = {
   FST_MCP_DUPLICATE_PROMPT: createError<[string]>('FST_MCP_DUPLICATE_PROMPT', 'A prompt named "%s" is already registered'),
   FST_MCP_INVALID_RESOURCE: createError<[string, string]>('FST_MCP_INVALID_RESOURCE', 'Invalid resource "%s": %s', 500, TypeError),
   FST_MCP_STORE_UNAVAILABLE: createError<[string]>('FST_MCP_STORE_UNAVAILABLE', 'The shared store is unreachable: %s', 503),
+  FST_MCP_RATE_LIMITED: createError<[string]>('FST_MCP_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429),
   FST_MCP_DUPLICATE_RESOURCE: createError<[string, string]>('FST_MCP_DUPLICATE_RESOURCE', 'A resource with %s "%s" is already registered'),
   // Thrown by the client (`fastify-mcp-streamable/client`) to the application that uses it.
   FST_MCP_HTTP_STATUS: createError<[string, string]>('FST_MCP_HTTP_STATUS', 'The server answered %s. %s', 502),

@@ -8,6 +8,7 @@ import { OriginPolicy } from './http/guard.js'
 import { LingeringConnections } from './http/lingering-connections.js'
 import type { ClientRequester } from './legacy/outbound.js'
 import type { RootsListChangedListener } from './legacy/session-methods.js'
+import { registerHealthRoutes } from './health.js'
 import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
 import { createRuntime, type McpRuntime, type McpStats } from './runtime.js'
@@ -57,7 +58,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   app.decorate('mcp', decoratorOf(runtime))
   app.decorateRequest('mcpAuth', null)
 
-  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options) })
+  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options), rateLimit: runtime.rateLimit })
 
   app.addHook('onReady', async () => {
     // Fastify's default: no limit on receiving a request, so a client that drips its body
@@ -69,12 +70,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
 
   if (options.auth !== undefined) registerMetadataRoutes(app, options.auth, runtime.core.featureScopes)
 
-  if (options.health !== false) {
-    app.get(options.health, async (_request, reply) => {
-      const closing = runtime.legacy.closing
-      return reply.code(closing ? 503 : 200).send({ status: closing ? 'closing' : 'ok', ...await runtime.stats() })
-    })
-  }
+  if (options.health !== false) registerHealthRoutes(app, options.health, runtime)
 
   // Open SSE streams would keep server.close() waiting forever: end them in preClose, as
   // Fastify documents for long-lived connections, with `retry:` so clients reconnect (to
@@ -101,8 +97,8 @@ export { ErrorCode, McpError } from './core/jsonrpc.js'
 export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/memory-session-store.js'
 export { MemoryEventStore, type MemoryEventStoreOptions } from './stores/memory-event-store.js'
 export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './stores/event-store.js'
-export type { SessionRecord, SessionStore, SessionExpiredListener } from './stores/session-store.js'
-export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod } from './options.js'
+export type { SessionRecord, SessionStore, SessionExpiredListener, SessionExpiry } from './stores/session-store.js'
+export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod, RateLimitOptions, RateWindow } from './options.js'
 export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './core/features/tools.js'
 export type { JsonSchemaObject } from './core/features/json-schema.js'
 export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './core/features/resources.js'
@@ -114,7 +110,7 @@ export type { InputRequest, InputResponse, InputRequiredResult, InputRequiredSpe
 export { RequestStateCodec, type RequestStateCodecOptions, type RequestStateBinding, type RequestStateVerdict } from './core/request-state.js'
 export type { ClientRequester, RequestOptions } from './legacy/outbound.js'
 export type { RootsListChangedListener } from './legacy/session-methods.js'
-export type { McpStats } from './runtime.js'
+export type { McpStats, Readiness } from './runtime.js'
 export * from '../schemas/client.js'
 export { SUPPORTED_VERSIONS, LATEST_VERSION, MODERN_VERSIONS } from './core/versions.js'
 export * from '../schemas/jsonrpc.js'

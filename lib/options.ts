@@ -8,12 +8,13 @@ import { errors } from './errors.js'
 import { hostnameOf, normaliseOrigin } from './http/origin.js'
 import { normalizeAuth, type McpAuthOptions, type McpIntrospectionOptions, type McpJwtOptions, type NormalizedAuth } from './auth/options.js'
 import type { Eras } from './http/era.js'
+import type { NormalizedRateLimit, RateLimitOptions, RateWindow } from './http/rate-limit.js'
 import type { ResponseMode } from './legacy/exchange.js'
 import { CACHEABLE_METHODS, type CacheHint, type CacheableMethod } from './modern/results.js'
 import { assertEventStore, type EventStore } from './stores/event-store.js'
 import { assertSessionStore, type SessionStore } from './stores/session-store.js'
 
-export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod }
+export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod, RateLimitOptions, RateWindow }
 
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
@@ -132,7 +133,15 @@ export interface McpPluginOptions {
    * Default off.
    */
   nearCache?: boolean | { max?: number, maxAgeMs?: number }
-  /** Health route path, or `false` for none. Default `/health`. */
+  /**
+   * Rate limiting through `@fastify/rate-limit` on the MCP routes, keyed by principal, else
+   * session id, else client address; with `redis`, counted in Redis across instances. `max`
+   * requests per `timeWindow` ms (default 1000 per 60 s); `initialize`: a separate (stricter)
+   * limit on new sessions; `cache`: keys the memory counters hold (default 5000). Over a limit:
+   * 429 with `Retry-After`. `true` is `{}`. Default off.
+   */
+  rateLimit?: boolean | RateLimitOptions
+  /** Health routes' path (`/health`, `/health/live`, `/health/ready`), or `false` for none. Default `/health`. */
   health?: string | false
   /**
    * Authorization: a custom `authenticate` hook, or an OAuth 2.1 resource server (`jwt` and/or
@@ -191,6 +200,7 @@ export interface NormalizedOptions {
   redisPrefix: string
   redisTimeoutMs: number
   nearCache: { max: number, maxAgeMs: number } | false
+  rateLimit: NormalizedRateLimit | undefined
   health: string | false
   auth: NormalizedAuth | undefined
   requestState: { keys: Buffer[] | undefined, ttlMs: number }
@@ -357,6 +367,8 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     }
   }
 
+  const rateLimit = rateLimitOptions(options.rateLimit)
+
   const health = options.health === undefined
     ? defaultOptions.health
     : options.health === false ? false : routePath('health', options.health)
@@ -411,11 +423,33 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     redisPrefix,
     redisTimeoutMs: integer('redisTimeoutMs', options.redisTimeoutMs, defaultOptions.redisTimeoutMs, 1),
     nearCache,
+    rateLimit,
     health,
     auth,
     requestState: requestStateOptions(options.requestState),
     maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1)
   }
+}
+
+function rateWindow (name: string, value: unknown, fallback: RateWindow | undefined): RateWindow {
+  if (value === null || typeof value !== 'object') throw new errors.FST_MCP_INVALID_OPTION(name, 'must be { max, timeWindow }')
+  const given = value as Partial<RateWindow>
+  if (fallback === undefined && (given.max === undefined || given.timeWindow === undefined)) throw new errors.FST_MCP_INVALID_OPTION(name, 'must be { max, timeWindow }')
+  return {
+    max: integer(`${name}.max`, given.max, fallback?.max ?? 1, 1),
+    timeWindow: integer(`${name}.timeWindow`, given.timeWindow, fallback?.timeWindow ?? 1, 1)
+  }
+}
+
+const RATE_LIMIT_DEFAULTS: RateWindow = { max: 1000, timeWindow: 60_000 }
+
+function rateLimitOptions (value: McpPluginOptions['rateLimit']): NormalizedRateLimit | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value !== true && (value === null || typeof value !== 'object')) throw new errors.FST_MCP_INVALID_OPTION('rateLimit', 'must be a boolean or { max?, timeWindow?, initialize?, cache? }')
+  const given: RateLimitOptions = value === true ? {} : value
+  const limit = rateWindow('rateLimit', given, RATE_LIMIT_DEFAULTS)
+  const initialize = given.initialize === undefined ? undefined : rateWindow('rateLimit.initialize', given.initialize, undefined)
+  return { ...limit, initialize, cache: integer('rateLimit.cache', given.cache, 5000, 1) }
 }
 
 function requestStateOptions (value: McpPluginOptions['requestState']): NormalizedOptions['requestState'] {
@@ -440,7 +474,7 @@ export const OPTION_NAMES = [
   'cacheHints', 'maxSubscriptions', 'lenientVersionHeader', 'sessionStore',
   'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
   'redis', 'closeRedis', 'redisPrefix', 'redisTimeoutMs', 'nearCache',
-  'health', 'requestState', 'maxInputRounds'
+  'rateLimit', 'health', 'requestState', 'maxInputRounds'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

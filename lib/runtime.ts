@@ -1,11 +1,15 @@
 import type { Logger } from './log.js'
 import { createCore, type McpCore } from './core/index.js'
+import { sessionLifecycles } from './core/session-lifecycle.js'
 import { LegacyDoor } from './legacy/door.js'
+import { sessionLog } from './legacy/session-log.js'
 import { ModernDoor } from './modern/door.js'
 import type { NormalizedOptions } from './options.js'
 import type { EventStore } from './stores/event-store.js'
 import { MemoryEventStore } from './stores/memory-event-store.js'
 import { MemorySessionStore } from './stores/memory-session-store.js'
+import type { RateLimitSetup } from './http/rate-limit.js'
+import { hitCounter } from './stores/rate-limit-counter.js'
 import { openRedis, type RedisDeployment } from './stores/redis.js'
 import type { SessionStore } from './stores/session-store.js'
 
@@ -19,6 +23,20 @@ export interface McpStats {
   subscriptions: number
 }
 
+/** What the readiness probe reports. */
+export interface Readiness {
+  /** Every check passed. */
+  ready: boolean
+  checks: {
+    /** The session store answers (Redis: a `PING`; the memory store and a store you pass: always). */
+    store: boolean
+    /** Messages between instances arrive (the Redis subscriber connection is up; always without Redis). */
+    bus: boolean
+    /** Shutdown has begun: new sessions and streams are refused. */
+    draining: boolean
+  }
+}
+
 /**
  * Everything one registration of the plugin runs on, built once from the normalised
  * options: the stores, the MCP core and the front door. Routes and decorators receive it whole.
@@ -30,7 +48,11 @@ export interface McpRuntime {
   readonly core: McpCore
   readonly legacy: LegacyDoor
   readonly modern: ModernDoor
+  /** The `rateLimit` option with its counters (in Redis with `redis`), or undefined. */
+  readonly rateLimit: RateLimitSetup | undefined
   stats (): Promise<McpStats>
+  /** Whether this instance should get traffic: its shared store and bus answer, and it is not closing. */
+  readiness (): Promise<Readiness>
   /** `preClose`: refuse new sessions, end SSE connections with `retry:`, start draining handlers. */
   beginClose (): void
   /** `onClose`: wait for the drain, then close what the plugin opened, each step bounded. */
@@ -58,6 +80,13 @@ async function openStores (options: NormalizedOptions, log: Logger): Promise<{ s
   }
 }
 
+function rateLimitSetup (options: NormalizedOptions, redis: RedisDeployment | undefined, core: McpCore): RateLimitSetup | undefined {
+  const limit = options.rateLimit
+  if (limit === undefined) return undefined
+  const home = { cache: limit.cache, redis: redis === undefined ? undefined : { client: redis.client, breaker: redis.breaker, prefix: redis.prefix } }
+  return { options: limit, counter: (kind) => hitCounter(home, kind), toolLimit: (name) => core.tools.rateLimit(name) }
+}
+
 export async function createRuntime (options: NormalizedOptions, log: Logger): Promise<McpRuntime> {
   const stores = await openStores(options, log)
   const core = createCore({ ...options, listOnlyPermitted: options.auth?.listOnlyPermitted }, log)
@@ -66,7 +95,7 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     events: stores.events,
     eventsShared: options.eventStore !== undefined || stores.redis !== undefined,
     redis: stores.redis
-  })
+  }, sessionLifecycles(sessionLog(log)))
   const { redis } = stores
   const modern = new ModernDoor(options, core, log, redis?.bus, `${options.redisPrefix}ch:listen`)
   await modern.start()
@@ -77,17 +106,28 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     core,
     legacy,
     modern,
+    rateLimit: rateLimitSetup(options, redis, core),
     stats: async () => ({
       sessions: await stores.store.size(),
       streams: legacy.streamCount + modern.connections.size,
       subscriptions: modern.listen.size
     }),
+    async readiness () {
+      const { store, bus } = redis === undefined ? { store: true, bus: true } : await redis.reachable()
+      const draining = legacy.closing
+      return { ready: store && bus && !draining, checks: { store, bus, draining } }
+    },
     beginClose: () => {
       legacy.beginClose()
       modern.beginClose()
     },
     async close () {
       await Promise.all([legacy.close(), modern.close()])
+      // Sessions in this process's memory end with it (in Redis they outlive the instance).
+      if (options.sessionStore === undefined && redis === undefined) {
+        const sessions = await stores.store.size()
+        if (sessions > 0) log.info({ reason: 'shutdown', sessions }, 'mcp: sessions ended')
+      }
       await stores.close()
     }
   }

@@ -313,7 +313,7 @@ t.test('health route', async (t) => {
     const empty = await request(healthUrl(url), 'GET', {})
     await empty.waitEnd()
     t.equal(empty.status, 200)
-    t.strictSame(JSON.parse(empty.raw), { status: 'ok', sessions: 0, streams: 0, subscriptions: 0 })
+    t.strictSame(JSON.parse(empty.raw), { status: 'ok', live: true, ready: true, checks: { store: true, bus: true, draining: false }, sessions: 0, streams: 0, subscriptions: 0 })
 
     const a = await openSessionHttp(url)
     await openSessionHttp(url)
@@ -321,7 +321,7 @@ t.test('health route', async (t) => {
     t.equal(stream.status, 200)
     const busy = await request(healthUrl(url), 'GET', {})
     await busy.waitEnd()
-    t.strictSame(JSON.parse(busy.raw), { status: 'ok', sessions: 2, streams: 1, subscriptions: 0 })
+    t.strictSame(JSON.parse(busy.raw), { status: 'ok', live: true, ready: true, checks: { store: true, bus: true, draining: false }, sessions: 2, streams: 1, subscriptions: 0 })
 
     stream.destroy()
     const del = await request(url, 'DELETE', { 'mcp-session-id': a.id, 'mcp-protocol-version': a.protocolVersion })
@@ -335,7 +335,7 @@ t.test('health route', async (t) => {
       if (res.json().streams === 0) break
       await sleep(10)
     }
-    t.strictSame(last, { status: 'ok', sessions: 1, streams: 0, subscriptions: 0 })
+    t.strictSame(last, { status: 'ok', live: true, ready: true, checks: { store: true, bus: true, draining: false }, sessions: 1, streams: 0, subscriptions: 0 })
   })
 
   t.test('health: "/healthz" moves it', async (t) => {

@@ -50,7 +50,7 @@ t.test('the options table lists exactly the options the code accepts, with the c
 
 t.test('the status table covers every status the endpoint answers', async (t) => {
   const table = section('Status codes')
-  for (const status of [200, 202, 204, 400, 401, 403, 404, 405, 406, 413, 415, 503]) {
+  for (const status of [200, 202, 204, 400, 401, 403, 404, 405, 406, 413, 415, 429, 503]) {
     t.match(table, new RegExp(`\\| ${status} \\|`), `status ${status}`)
   }
 })

@@ -182,7 +182,7 @@ t.test('stateless: no session is ever stored', async (t) => {
   t.equal(await app.mcp.sessions.size(), 0, 'the store is empty')
 
   const health = await app.inject({ method: 'GET', url: '/health' })
-  t.same(health.json(), { status: 'ok', sessions: 0, streams: 0, subscriptions: 0 })
+  t.same(health.json(), { status: 'ok', live: true, ready: true, checks: { store: true, bus: true, draining: false }, sessions: 0, streams: 0, subscriptions: 0 })
 })
 
 t.test('stateless: the SDK client connects and calls echo', async (t) => {

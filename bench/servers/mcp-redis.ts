@@ -11,6 +11,8 @@ const app = await buildDemo({
   nearCache: process.env.NEAR_CACHE === '1' ? NEAR_CACHE : false,
   maxSessions: 1_000_000,
   sessionTtlMs: SESSION_TTL_MS,
-  touchIntervalMs: Number(process.env.TOUCH_INTERVAL_MS ?? TOUCH_INTERVAL_MS)
+  touchIntervalMs: Number(process.env.TOUCH_INTERVAL_MS ?? TOUCH_INTERVAL_MS),
+  // RATE_LIMIT=1: rate limiting on, with a limit no run reaches (what counting costs).
+  rateLimit: process.env.RATE_LIMIT === '1' ? { max: 1e12, timeWindow: 60_000 } : false
 }, { logger: false })
 await serve(app)

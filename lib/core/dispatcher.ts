@@ -3,7 +3,7 @@ import type { CreateMessageParams, CreateMessageResult, ElicitResult, ListRootsR
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import { InitializeParamsSchema, type Implementation, type InitializeParams, type InitializeResult, type LoggingLevel, type ProgressToken, type ServerCapabilities } from '../../schemas/mcp.js'
 import { errors } from '../errors.js'
-import { shortSessionId, type Logger } from '../log.js'
+import type { Logger } from '../log.js'
 import type { Caller, ClientRequests, McpAuthInfo, RequestOptions, RequestScope } from './caller.js'
 import { InputRounds, type RoundInputs } from './input-rounds.js'
 import { ErrorCode, McpError, clip, errorResponse, resultResponse, validParams } from './jsonrpc.js'
@@ -81,7 +81,6 @@ export class RequestContext implements ToolContext {
   readonly meta: Readonly<Record<string, unknown>> | undefined
   readonly #scope: RequestScope
   #client: ClientRequests | undefined
-  #logger: Logger | undefined
   #lastProgress = -Infinity
   #done = false
   #inputs: RoundInputs | undefined
@@ -104,14 +103,9 @@ export class RequestContext implements ToolContext {
   /** The inputs the handler runs with from now on (a retry, or the next round on a 2025 session). */
   enterRound (inputs: RoundInputs): void { this.#inputs = inputs }
 
+  /** The front door's logger for the request (the 2025 one binds the abbreviated session id). */
   get logger (): Logger {
-    if (this.#logger === undefined) {
-      const session = this.#scope.session
-      this.#logger = session === undefined
-        ? this.#scope.logger
-        : this.#scope.logger.child({ mcpSession: shortSessionId(session.id) })
-    }
-    return this.#logger
+    return this.#scope.logger
   }
 
   /** The request has been answered (or cancelled): later progress and logs are dropped. */

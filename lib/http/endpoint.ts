@@ -9,6 +9,7 @@ import { isModernVersionName } from '../core/versions.js'
 import { errors } from '../errors.js'
 import { classifyPost, refuseLegacy, refuseModern, type Eras } from './era.js'
 import { createAuthGuard, refuseHostOrOrigin, type GuardOptions, type OriginPolicy } from './guard.js'
+import { RequestLimits, registerRateLimit, sendRateLimited, type RateLimitSetup, type RateLimitedError } from './rate-limit.js'
 import { accepts, sendHttpError } from './wire.js'
 
 /** The HTTP methods a protocol front door answers on the endpoint. */
@@ -39,6 +40,8 @@ export interface EndpointSetup {
   readonly door: FrontDoor
   readonly modern: ModernFrontDoor
   readonly policy: OriginPolicy
+  /** Rate limiting (the `rateLimit` option), with its counters. */
+  readonly rateLimit?: RateLimitSetup | undefined
 }
 
 /** Thrown by the body parser; mapped to JSON-RPC errors by the MCP error handler. */
@@ -140,7 +143,8 @@ function admitBody (request: FastifyRequest, reply: FastifyReply, maxBatchSize: 
 
 /** The headers a browser client needs to speak MCP through CORS. */
 export const MCP_REQUEST_HEADERS = ['Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Last-Event-ID', 'Authorization']
-export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']
+// Retry-After: a browser client must be able to read when to retry a 429 or a 503.
+export const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate', 'Retry-After']
 
 /** Fastify errors raised before the handler (parser, limits) → JSON-RPC bodies. */
 /** How much of a refused body is read and thrown away, and for how long, so its sender can read the 413. */
@@ -191,6 +195,8 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
       return afterDrain(request, () => sendHttpError(reply, 413, ErrorCode.TransportError, `Payload Too Large: the body must not exceed ${reply.routeOptions.bodyLimit} bytes`))
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return sendHttpError(reply, 400, ErrorCode.ParseError, 'Parse error: empty body')
+    case 'FST_MCP_RATE_LIMITED':
+      return sendRateLimited(request, reply, (error as RateLimitedError).retryAfter)
     case 'FST_MCP_STORE_UNAVAILABLE':
       // Redis is away: say so at once, and when to retry, rather than hang or crash.
       request.log.warn({ err: error.cause ?? error }, 'mcp: shared store unreachable')
@@ -211,7 +217,7 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
  * (messages), GET (the standalone stream) and DELETE (end a session). Registered
  * encapsulated, so its parser, error handler and hooks apply to these routes only.
  */
-export async function mcpEndpoint (app: FastifyInstance, { options, door, modern, policy }: EndpointSetup): Promise<void> {
+export async function mcpEndpoint (app: FastifyInstance, { options, door, modern, policy, rateLimit }: EndpointSetup): Promise<void> {
   const { eras } = options
   // Only POST exists without 2025 sessions.
   const stateless = options.stateless || eras === 'modern'
@@ -236,6 +242,10 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, modern
     }
     await app.register(fastifyCors, corsOptions)
   }
+  // Before the routes: its onRoute hook adds the limit to each of them.
+  if (rateLimit !== undefined) await registerRateLimit(app, rateLimit)
+  const limits = rateLimit === undefined ? undefined : new RequestLimits(rateLimit)
+
   // Every route checks Host and Origin (403), then authentication (401), before its body
   // is read. Callback-style hooks: a promise per request is measurable on the hot path.
   const authGuard = createAuthGuard(options)
@@ -287,6 +297,12 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, modern
   function handlePost (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     if (!admitBody(request, reply, maxBatchSize)) return reply
     const body = request.body as JsonRpcBody
+    const limited = limits?.refuse(request, reply, body)
+    if (limited !== undefined) return limited.then((refused) => refused ? reply : routePost(request, reply, body))
+    return routePost(request, reply, body)
+  }
+
+  function routePost (request: FastifyRequest, reply: FastifyReply, body: JsonRpcBody): FastifyReply | Promise<FastifyReply> {
     if (eras === 'legacy') {
       return !Array.isArray(body) && hasClaim(body) ? refuseModern(reply, body) : door.post(request, reply)
     }

@@ -7,6 +7,7 @@ import type { McpCore } from '../core/index.js'
 import type { ListKind } from '../core/features/feature.js'
 import { ErrorCode, McpError, SESSION_NOT_FOUND, errorResponse, resultResponse } from '../core/jsonrpc.js'
 import type { SessionRecord } from '../core/session-record.js'
+import type { SessionLifecycle } from '../core/session-lifecycle.js'
 import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../core/versions.js'
 import { errors } from '../errors.js'
 import { ConnectionSet, SseConnection } from '../http/sse-connection.js'
@@ -91,6 +92,7 @@ export class LegacyDoor {
   readonly #core: McpCore
   readonly #store: SessionStore
   readonly #events: EventStore | undefined
+  readonly #lifecycle: SessionLifecycle
   readonly #home: RequestHome
   readonly #exchange: ExchangeDeps
   readonly #cluster: RedisCluster | undefined
@@ -110,9 +112,10 @@ export class LegacyDoor {
   #unsubscribeExpired: (() => void) | undefined
   #drained: Promise<void> = Promise.resolve()
 
-  private constructor (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores) {
+  private constructor (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores, lifecycle: SessionLifecycle) {
     this.#options = options
     this.#log = log
+    this.#lifecycle = lifecycle
     this.#core = core
     this.#store = stores.sessions
     const events = this.#events = stores.events
@@ -157,9 +160,12 @@ export class LegacyDoor {
     })
   }
 
-  /** Build the door and start what it runs in the background (cluster link, expiry, stream touches). */
-  static async open (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores): Promise<LegacyDoor> {
-    const door = new LegacyDoor(options, log, core, stores)
+  /**
+   * Build the door and start what it runs in the background (cluster link, expiry, stream
+   * touches). `lifecycle` hears each session start and end.
+   */
+  static async open (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores, lifecycle: SessionLifecycle): Promise<LegacyDoor> {
+    const door = new LegacyDoor(options, log, core, stores, lifecycle)
     await door.#cluster?.start()
     door.#start()
     return door
@@ -168,7 +174,10 @@ export class LegacyDoor {
   #start (): void {
     const options = this.#options
     // The store announces expiries on every instance itself.
-    this.#unsubscribeExpired = this.#store.onExpired((sessionId) => this.#closeSession(sessionId))
+    this.#unsubscribeExpired = this.#store.onExpired((sessionId, expiry) => {
+      this.#closeSession(sessionId)
+      if (expiry?.here !== false) this.#lifecycle.ended({ id: sessionId, reason: 'expired', record: expiry?.record })
+    })
     // A client holding the GET stream open is using its session even if it sends no POST:
     // refresh those sessions on the same throttle as requests, and at least three times per
     // TTL so one late tick on a busy event loop does not expire them.
@@ -287,7 +296,7 @@ export class LegacyDoor {
       return undefined
     }
     if (now - session.lastActiveAt >= this.#options.touchIntervalMs) {
-      this.#store.touch(session.id, now).catch((err: unknown) => request.log.warn({ err }, 'mcp: session touch failed'))
+      this.#store.touch(session.id, now).catch((err: unknown) => request.log.warn({ err, mcpSession: shortSessionId(session.id) }, 'mcp: session touch failed'))
     }
     return session
   }
@@ -355,7 +364,7 @@ export class LegacyDoor {
         reply.header('retry-after', String(Math.max(1, Math.ceil(Math.min(this.#options.sessionTtlMs, 60_000) / 1000))))
         return sendHttpError(reply, 503, ErrorCode.TransportError, 'Service Unavailable: session limit reached')
       }
-      request.log.info({ mcpSession: shortSessionId(session.id), protocolVersion: session.protocolVersion, client: `${params.clientInfo.name}/${params.clientInfo.version}` }, 'mcp: session created')
+      this.#lifecycle.started(session)
     }
     new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session }).respond(resultResponse(message.id, init.result))
     return reply
@@ -500,7 +509,7 @@ export class LegacyDoor {
     if (session === undefined) return reply
     await this.#store.delete(session.id)
     this.#endSession(session.id)
-    request.log.info({ mcpSession: shortSessionId(session.id) }, 'mcp: session deleted')
+    this.#lifecycle.ended({ id: session.id, reason: 'delete', record: session })
     return reply.code(204).send()
   }
 }

@@ -6,7 +6,7 @@ import type { SessionRecord } from '../core/session-record.js'
 import { revision } from '../core/versions.js'
 import { errors } from '../errors.js'
 import { SseConnection, type SseConnectionOptions, type ConnectionSet } from '../http/sse-connection.js'
-import type { Logger } from '../log.js'
+import { shortSessionId, type Logger } from '../log.js'
 import { EventStream, type StreamEnv } from './event-stream.js'
 import type { InFlight, LocalStreams } from './local-streams.js'
 import { ClientRequester, type Channel, type OutboundRequests } from './outbound.js'
@@ -191,13 +191,19 @@ export class SessionCaller implements Caller {
   readonly session: SessionRecord | undefined
   readonly protocolVersion: string
   readonly auth: McpAuthInfo | undefined
-  readonly logger: Logger
+  readonly #requestLogger: Logger
+  #logger: Logger | undefined
 
   constructor (session: SessionRecord | undefined, protocolVersion: string, auth: McpAuthInfo | undefined, logger: Logger) {
     this.session = session
     this.protocolVersion = protocolVersion
     this.auth = auth
-    this.logger = logger
+    this.#requestLogger = logger
+  }
+
+  /** The request's logger, bound to the abbreviated session id; a child made on first use (most requests log nothing). */
+  get logger (): Logger {
+    return (this.#logger ??= this.session === undefined ? this.#requestLogger : this.#requestLogger.child({ mcpSession: shortSessionId(this.session.id) }))
   }
 
   get clientCapabilities (): Readonly<Record<string, unknown>> { return this.session?.clientCapabilities ?? NO_CAPABILITIES }

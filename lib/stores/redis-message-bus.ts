@@ -36,6 +36,11 @@ export class RedisMessageBus implements MessageBus {
     })
   }
 
+  /** The subscriber connection is up (messages from other instances arrive). */
+  get connected (): boolean {
+    return this.#subscriber.status === 'ready'
+  }
+
   async publish (channel: string, message: unknown): Promise<void> {
     const breaker = this.#breaker
     if (breaker === undefined) await this.#client.publish(channel, JSON.stringify(message))

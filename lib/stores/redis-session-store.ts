@@ -131,6 +131,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #channel: string
   readonly #logger: FastifyBaseLogger | undefined
   readonly #listeners = new Set<SessionExpiredListener>()
+  /** Expiries this instance announced and has not heard back yet (each leaves when its notice arrives or fails to go out). */
+  readonly #announcedHere = new Set<string>()
   readonly #cache: Map<string, Cached> | undefined
   readonly #cacheMax: number
   readonly #cacheMaxAgeMs: number
@@ -415,7 +417,10 @@ export class RedisSessionStore implements SessionStore {
         const mine = lapsed.filter((_id, i) => removed[i] === 1)
         if (mine.length > 0) {
           await this.#exec(mine.reduce((pipeline, id) => pipeline.srem(this.#keys.standaloneIndex(), id), this.#client.pipeline()))
-          for (const id of mine) this.#announce({ t: 'exp', id })
+          for (const id of mine) {
+            this.#announcedHere.add(id)
+            this.#announce({ t: 'exp', id })
+          }
           announced += mine.length
         }
       }
@@ -444,6 +449,7 @@ export class RedisSessionStore implements SessionStore {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     this.#listeners.clear()
+    this.#announcedHere.clear()
     this.#cache?.clear()
     const unsubscribe = await this.#unsubscribe?.catch(() => undefined)
     this.#unsubscribe = undefined
@@ -462,13 +468,18 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #announce (notice: StoreNotice): void {
-    this.#bus.publish(this.#channel, notice).catch((err: unknown) => this.#logger?.warn({ err }, 'mcp: session notice not published'))
+    this.#bus.publish(this.#channel, notice).catch((err: unknown) => {
+      this.#announcedHere.delete(notice.id)
+      this.#logger?.warn({ err }, 'mcp: session notice not published')
+    })
   }
 
   #onNotice (notice: StoreNotice): void {
     if (notice === null || typeof notice !== 'object' || typeof notice.id !== 'string') return
     this.#cache?.delete(notice.id)
-    if (notice.t === 'exp') for (const listener of this.#listeners) listener(notice.id)
+    if (notice.t !== 'exp') return
+    const expiry = { here: this.#announcedHere.delete(notice.id) }
+    for (const listener of this.#listeners) listener(notice.id, expiry)
   }
 }
 

@@ -11,6 +11,8 @@ import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-sessio
 export interface RedisDeployment {
   readonly prefix: string
   readonly client: Redis
+  /** The client's circuit breaker, shared by everything that sends commands on it. */
+  readonly breaker: RedisBreaker
   readonly bus: RedisMessageBus
   readonly sessions: RedisSessionStore
   readonly events: RedisEventStore
@@ -20,6 +22,12 @@ export interface RedisDeployment {
    * the server starts anyway and answers 503 until it is.
    */
   ready (): Promise<boolean>
+  /**
+   * For readiness: whether the client answers a `PING` (at once `false` while the breaker is
+   * open; an answer closes it, a timeout counts toward opening it; bounded by `redisTimeoutMs`)
+   * and whether the bus's subscriber connection is up.
+   */
+  reachable (): Promise<{ store: boolean, bus: boolean }>
   /** Close what the plugin opened (the subscriber; the client only if it is the plugin's), each bounded. */
   close (): Promise<void>
 }
@@ -63,6 +71,7 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
   return {
     prefix,
     client,
+    breaker,
     bus,
     sessions,
     events,
@@ -71,6 +80,15 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
       const result = await settledWithin(up, options.redisTimeoutMs) && await up
       if (!result) logger.warn('mcp: Redis is not reachable yet; requests answer 503 until it is')
       return result
+    },
+    async reachable () {
+      const busUp = bus.connected
+      if (breaker.open) return { store: false, bus: busUp }
+      const ping = client.ping().then(() => breaker.pass(true), (err: unknown) => {
+        breaker.record(err)
+        return false
+      })
+      return { store: await settledWithin(ping, options.redisTimeoutMs) && await ping, bus: busUp }
     },
     async close () {
       breaker.close()

@@ -6,8 +6,19 @@ export type { SessionRecord }
 /** What a subscription change did: `full` when the session is at its limit, `gone` when there is no session. */
 export type SubscriptionChange = 'added' | 'removed' | 'unchanged' | 'full' | 'gone'
 
+/** What a store may say of an expiry besides the session id. */
+export interface SessionExpiry {
+  /** The record as it was, when the store still has it (the memory store does). */
+  readonly record?: SessionRecord
+  /**
+   * `false` on the instances that only hear of an expiry another instance found (a shared
+   * store announces each expiry to every instance); the session is then logged once.
+   */
+  readonly here?: boolean
+}
+
 /** Called when the store drops a session on its own (idle expiry). */
-export type SessionExpiredListener = (sessionId: string) => void
+export type SessionExpiredListener = (sessionId: string, expiry?: SessionExpiry) => void
 
 /**
  * Where sessions live. Every method is async so a networked store (Redis) fits the same

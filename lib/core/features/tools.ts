@@ -32,6 +32,11 @@ export interface ToolDefinition<I extends ToolSchema = TObject, O extends ToolSc
   _meta?: Record<string, unknown>
   /** OAuth scopes a call needs (with `auth`): a caller without them gets 403 `insufficient_scope`. */
   scopes?: string[]
+  /**
+   * With the plugin's `rateLimit` option: at most `max` calls of this tool per `timeWindow`
+   * ms per caller (principal, else session, else address); beyond it 429 with `Retry-After`.
+   */
+  rateLimit?: { max: number, timeWindow: number }
 }
 
 type Typed<S> = S extends TObject ? Static<S> : Record<string, unknown>
@@ -58,6 +63,7 @@ interface RegisteredTool {
   /** Arguments mirrored into `Mcp-Param-*` headers (`x-mcp-header`). */
   readonly paramHeaders: readonly ParamHeader[]
   readonly scopes: readonly string[] | undefined
+  readonly rateLimit: { readonly max: number, readonly timeWindow: number } | undefined
   readonly handler: ToolHandler<ToolSchema, ToolSchema | undefined>
 }
 
@@ -79,6 +85,8 @@ export interface ToolLookup {
   paramHeaders (name: string): readonly ParamHeader[] | undefined
   /** The scopes calling a tool needs; undefined for none (or an unknown tool). */
   scopes (name: string): readonly string[] | undefined
+  /** The tool's own rate limit; undefined for none (or an unknown tool). */
+  rateLimit (name: string): { readonly max: number, readonly timeWindow: number } | undefined
 }
 
 const EMPTY_INPUT: TObject = Type.Object({})
@@ -95,6 +103,16 @@ function compileObjectSchema (toolName: string, label: string, schema: unknown):
   } catch (err) {
     throw new errors.FST_MCP_INVALID_TOOL(toolName, `${label} does not compile: ${(err as Error).message}`)
   }
+}
+
+function toolRateLimit (name: string, value: unknown): RegisteredTool['rateLimit'] {
+  if (value === undefined) return undefined
+  const given = value as { max?: unknown, timeWindow?: unknown } | null
+  const positive = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1
+  if (given === null || typeof given !== 'object' || !positive(given.max) || !positive(given.timeWindow)) {
+    throw new errors.FST_MCP_INVALID_TOOL(name, 'rateLimit must be { max, timeWindow } (integers >= 1, timeWindow in ms)')
+  }
+  return Object.freeze({ max: given.max, timeWindow: given.timeWindow })
 }
 
 /** Tools: `tools/list`, `tools/call`, the capability and the `app.mcp` methods. */
@@ -117,7 +135,7 @@ export function installTools (host: FeatureHost): { api: ToolApi, lookup: ToolLo
       tool (definition, handler) { tools.add(definition, handler) },
       removeTool (name) { return tools.remove(name) }
     },
-    lookup: { paramHeaders: (name) => tools.paramHeaders(name), scopes: (name) => tools.scopes(name) },
+    lookup: { paramHeaders: (name) => tools.paramHeaders(name), scopes: (name) => tools.scopes(name), rateLimit: (name) => tools.rateLimit(name) },
     allScopes: () => tools.allScopes()
   }
 }
@@ -148,6 +166,7 @@ export class ToolRegistry {
 
     const scopes = definitionScopes(definition.scopes)
     if (typeof scopes === 'string') throw new errors.FST_MCP_INVALID_TOOL(name, scopes)
+    const rateLimit = toolRateLimit(name, definition.rateLimit)
     const inputSchema = definition.inputSchema ?? EMPTY_INPUT
     const input = compileObjectSchema(name, 'inputSchema', inputSchema)
     const output = definition.outputSchema === undefined
@@ -172,7 +191,7 @@ export class ToolRegistry {
       icons: definition.icons,
       _meta: definition._meta
     }))
-    this.#tools.add(name, { name, descriptor, input, output, paramHeaders, scopes, handler: handler as unknown as RegisteredTool['handler'] })
+    this.#tools.add(name, { name, descriptor, input, output, paramHeaders, scopes, rateLimit, handler: handler as unknown as RegisteredTool['handler'] })
   }
 
   remove (name: string): boolean {
@@ -185,6 +204,10 @@ export class ToolRegistry {
 
   scopes (name: string): readonly string[] | undefined {
     return this.#tools.get(name)?.scopes
+  }
+
+  rateLimit (name: string): RegisteredTool['rateLimit'] {
+    return this.#tools.get(name)?.rateLimit
   }
 
   /** Every scope some tool needs. */
