@@ -162,8 +162,12 @@ export class RedisSessionStore implements SessionStore {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? Math.min(this.ttlMs, 60_000)
     this.#unsubscribe = this.#bus.subscribe(this.#channel, (notice) => this.#onNotice(notice as StoreNotice))
     this.#unsubscribe.catch((err: unknown) => this.#logger?.warn({ err }, 'mcp: session store could not subscribe to notices'))
-    // Notices published while pub/sub was down never arrive: nothing cached can be trusted.
-    this.#offReconnect = (this.#bus as Partial<RedisMessageBus>).onReconnect?.(() => this.#cache?.clear())
+    // Notices published while pub/sub was down never arrive: nothing cached can be trusted,
+    // and an expiry announced meanwhile will not come back to be logged.
+    this.#offReconnect = (this.#bus as Partial<RedisMessageBus>).onReconnect?.(() => {
+      this.#cache?.clear()
+      this.#announcedHere.clear()
+    })
     this.#timer = setTimeout(() => { void this.#tick() }, this.#sweepIntervalMs).unref()
   }
 
