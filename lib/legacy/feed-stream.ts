@@ -100,7 +100,7 @@ export class FeedStream {
     if (from !== undefined) {
       const replay = await replayAfter(`${this.streamId}.${from}`)
       // Stopped meanwhile (the connection closed): nothing to write to.
-      if (this.#held === undefined) return
+      if (this.#stopped) return
       for (const event of replay?.events ?? []) this.#deliver({ i: event.id, d: event.data })
       if (replay?.ended === true) connection.end()
     }
