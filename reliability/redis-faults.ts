@@ -14,6 +14,8 @@ export interface FaultResult {
   p50Ms: number
   p99Ms: number
   maxMs: number
+  /** Answers that took a second or more. */
+  slowAnswers: number
   /** The most requests waiting for an answer at once. */
   maxInFlight: number
   /** From Redis being back to the first new session served (initialize + echo). */
@@ -81,6 +83,7 @@ function summarise (samples: Sample[], from: number, to: number, maxInFlight: nu
     p50Ms: Math.round(percentile(ms, 50)),
     p99Ms: Math.round(percentile(ms, 99)),
     maxMs: Math.round(percentile(ms, 100)),
+    slowAnswers: ms.filter((m) => m >= 1000).length,
     maxInFlight,
     recoveryMs
   }

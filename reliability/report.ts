@@ -12,6 +12,10 @@ export interface Results {
   build: string
   machine: string
   seconds: Record<string, number>
+  /** When each scenario last ran (UTC), where runs of subsets were merged. */
+  ranAt?: Record<string, string>
+  /** Anything to say about how the figures were obtained. */
+  note?: string
   shutdown?: ShutdownResult
   slowloris?: SlowlorisResult
   redis?: RedisFaultsResult
@@ -54,13 +58,13 @@ function beforeAfter (after: Results, before: Results): string {
     rows.push(`| 4. ${n(after.expiry.sessions)} sessions expiring on Redis (TTL ${after.expiry.ttlMs / 1000} s, so a sweep every ${after.expiry.ttlMs / 1000} s) | ${e(before.expiry)} | ${e(after.expiry)} | \`${CMD} --only expiry\` |`)
   }
   if (after.redis !== undefined && before.redis !== undefined) {
-    const h = (x: RedisFaultsResult) => `p50 ${n(x.hang.p50Ms)} ms, p99 ${n(x.hang.p99Ms)} ms, up to ${x.hang.maxInFlight} in flight`
+    const h = (x: RedisFaultsResult) => `p50 ${n(x.hang.p50Ms)} ms, p99 ${n(x.hang.p99Ms)} ms; ${n(x.hang.slowAnswers ?? Number.NaN)} of ${n(x.hang.requests)} took ≥ 1 s`
     rows.push(`| 6. requests while Redis hangs (SIGSTOP ${after.redis.hang.hangSec} s, ${after.redis.rate}/s) | ${h(before.redis)} | ${h(after.redis)} | \`${CMD} --only redis\` |`)
   }
   return [
     '## Before and after the hardening (issue 20)',
     '',
-    `"Before" is the build of commit 39610fe (the last one before the hardening commits), run by this suite on ${before.date.slice(0, 10)} with \`MCP_RELIABILITY_DIST=<that worktree>/dist ${CMD} --label before --only shutdown,slowloris,redis,expiry\`; "after" is this run. The same machine, the same load caveat.`,
+    `"Before" is the build of commit 39610fe (the last one before the hardening commits), run by this suite on ${before.date.slice(0, 10)} with \`MCP_RELIABILITY_DIST=<that worktree>/dist ${CMD} --label before --only shutdown,slowloris,redis,expiry --slowloris-sec 100\` (reliability/results/before.json)${before.note === undefined ? '' : `; ${before.note}`}; "after" is this run. The same machine, the same load caveat.`,
     '',
     '| point | before | after | command |',
     '| --- | --- | --- | --- |',
@@ -75,7 +79,7 @@ export function renderReport (r: Results, before?: Results): string {
     '',
     'What `npm run reliability` measures (not part of `npm test`; the whole run takes under 15 minutes) and the figures of its last full run. Each scenario starts the demo server (examples/demo: its request timeouts, its JSON-RPC client-error handler, plus a `slow` tool) in a process of its own (reliability/server.ts), so a crash shows as an exit and the heap is the server\'s alone; Redis scenarios start their own redis-server. A fast slice of the fuzz runs in `npm test` (test/reliability-fuzz.test.ts, 400 requests, the same model and checks); the shutdown check\'s fast slice is test/shutdown-connections.test.ts (close time with a keep-alive client in flight) and test/drain.test.ts.',
     '',
-    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${r.machine}. **Caveat:** the machine has 2 cores shared with other work running at the same time (other developers' builds and tests), so rates and latencies are lower and noisier than on a quiet machine; the pass/fail criteria do not depend on speed. Seconds per scenario: ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Run of ${r.date.slice(0, 16).replace('T', ' ')} UTC on ${r.machine}. **Caveat:** the machine has 2 cores shared with other work running at the same time (other developers' builds and tests), so rates and latencies are lower and noisier than on a quiet machine; the pass/fail criteria do not depend on speed. Seconds per scenario: ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v}${r.ranAt?.[k] !== undefined && r.ranAt[k].slice(0, 13) !== r.date.slice(0, 13).replace('T', ' ') ? ` (run at ${r.ranAt[k]})` : ''}`).join(', ')}.`,
     ''
   ]
   if (r.churnMemory !== undefined || r.churnRedis !== undefined) {
@@ -102,9 +106,9 @@ export function renderReport (r: Results, before?: Results): string {
   }
   if (r.redis !== undefined) {
     const x = r.redis
-    const row = (name: string, f: RedisFaultsResult['kill'] | RedisFaultsResult['hang']) => `| ${name} | ${n(f.requests)} | ${statuses(f.statuses)} | ${n(f.p50Ms)} / ${n(f.p99Ms)} / ${n(f.maxMs)} ms | ${f.maxInFlight} | ${Number.isNaN(f.recoveryMs) ? 'not within 60 s' : `${n(f.recoveryMs)} ms`} |`
-    out.push('## Redis killed and hung', '', `tools/call echo at ${x.rate}/s on the Redis store (\`redisTimeoutMs\` ${x.redisTimeoutMs}), an open loop (clients keep sending whatever the answers). Killed: SIGKILL, ${x.kill.downSec} s down, then a fresh empty server on the same port (the sessions are gone: their next requests get 404). Hung: SIGSTOP for ${x.hang.hangSec} s, then SIGCONT. Figures for the requests sent while Redis was away; recovery is from Redis being back to the first new session served. \`${CMD} --only redis\``, '', '| fault | requests | answers | p50 / p99 / max | most in flight | recovery |', '| --- | --- | --- | --- | --- | --- |', row(`killed ${x.kill.downSec} s`, x.kill), row(`hung ${x.hang.hangSec} s`, x.hang), '')
-    out.push('While hung, the first requests wait out the command timeout; after three timeouts in a row the breaker answers 503 at once until a probe (every `redisTimeoutMs`) succeeds.', '')
+    const row = (name: string, f: RedisFaultsResult['kill'] | RedisFaultsResult['hang']) => `| ${name} | ${n(f.requests)} | ${statuses(f.statuses)} | ${n(f.p50Ms)} / ${n(f.p99Ms)} / ${n(f.maxMs)} ms | ${n(f.slowAnswers)} | ${f.maxInFlight} | ${Number.isNaN(f.recoveryMs) ? 'not within 60 s' : `${n(f.recoveryMs)} ms`} |`
+    out.push('## Redis killed and hung', '', `tools/call echo at ${x.rate}/s on the Redis store (\`redisTimeoutMs\` ${x.redisTimeoutMs}), an open loop (clients keep sending whatever the answers). Killed: SIGKILL, ${x.kill.downSec} s down, then a fresh empty server on the same port (the sessions are gone: their next requests get 404). Hung: SIGSTOP for ${x.hang.hangSec} s, then SIGCONT. Figures for the requests sent while Redis was away; recovery is from Redis being back to the first new session served. \`${CMD} --only redis\``, '', '| fault | requests | answers | p50 / p99 / max | ≥ 1 s | most in flight | recovery |', '| --- | --- | --- | --- | --- | --- | --- |', row(`killed ${x.kill.downSec} s`, x.kill), row(`hung ${x.hang.hangSec} s`, x.hang), '')
+    out.push('While hung, the requests of the first `redisTimeoutMs` wait out the command timeout (so the peak in flight is rate × 2 s either way); after three timeouts in a row the breaker answers 503 at once until a probe (every `redisTimeoutMs`) succeeds, where without it every request of the hang waits 2 s.', '')
   }
   if (r.expiry !== undefined) {
     const e = r.expiry

@@ -1,6 +1,6 @@
 // npm run reliability: every scenario against the server process, one after the other,
 // then docs/reliability.md from the figures. Options (all optional):
-//   --only churn,fuzz,slowloris,redis,shutdown,expiry   a subset
+//   --only churn,fuzz,slowloris,redis,shutdown,expiry   a subset (the other figures are kept)
 //   --cycles 100000      churn cycles on the memory store (and --redis-cycles on Redis)
 //   --fuzz 20000 --seed 20  the fuzz's size and seed
 //   --label after        results/<label>.json; `before` with MCP_RELIABILITY_DIST naming an
@@ -38,12 +38,17 @@ const wanted = (name: string) => only === undefined || only.has(name)
 const cycles = Number(values.cycles)
 const redisCycles = Number(values['redis-cycles'] ?? values.cycles)
 
+const resultsFile = `${ROOT}reliability/results/${values.label}.json`
+// A subset updates the figures it ran and keeps the others (each with its own date).
+const kept: Partial<Results> = only !== undefined && existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) as Results : {}
 const results: Results = {
+  ...kept,
   date: new Date().toISOString(),
   label: values.label,
   build: process.env.MCP_RELIABILITY_DIST ?? 'this build',
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-  seconds: {}
+  seconds: { ...kept.seconds },
+  ranAt: { ...kept.ranAt }
 }
 
 async function timed<T> (name: string, run: () => Promise<T>): Promise<T> {
@@ -52,6 +57,7 @@ async function timed<T> (name: string, run: () => Promise<T>): Promise<T> {
   const result = await run()
   const seconds = Math.round((performance.now() - started) / 1000)
   results.seconds[name] = seconds
+  results.ranAt![name] = new Date().toISOString().slice(0, 16).replace('T', ' ')
   process.stdout.write(`${seconds} s\n${JSON.stringify(result)}\n`)
   return result
 }
@@ -72,7 +78,7 @@ if (wanted('churn')) {
 }
 
 mkdirSync(`${ROOT}reliability/results`, { recursive: true })
-writeFileSync(`${ROOT}reliability/results/${values.label}.json`, `${JSON.stringify(results, null, 2)}\n`)
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`)
 if (values.label === 'after') {
   const beforeFile = `${ROOT}reliability/results/before.json`
   const before = existsSync(beforeFile) ? JSON.parse(readFileSync(beforeFile, 'utf8')) as Results : undefined

@@ -1,5 +1,6 @@
 // Shutdown under load: keep-alive clients with calls in flight (echo and a 300 ms `slow`
-// call, alternately) when app.close() is called. Measured: how long close takes (it should
+// call, alternately) when app.close() is called, which then send nothing more: their
+// connections stay in their agents' pools. Measured: how long close takes (it should
 // end when the drain does, not when the clients' pooled connections time out), and what the
 // calls in flight were answered.
 import http from 'node:http'
@@ -26,7 +27,9 @@ export async function shutdownUnderLoad ({ clients = 20, slowMs = 300, loadSec =
   let callsBeforeClose = 0
   const state = { stop: false }
   const loops = agents.map(async (agent, i) => {
-    for (let n = 1; !state.stop; n++) {
+    // Once close has begun, a client sends nothing new: its connection waits in the agent's
+    // pool, as a real client's does between calls.
+    for (let n = 1; !state.stop && Date.now() < closingAt; n++) {
       const sentAt = Date.now()
       const params = n % 2 === 0 ? { name: 'slow', arguments: { ms: slowMs } } : { name: 'echo', arguments: { text: `c${i} ${n}` } }
       const answer = await exchange(server.url, 'POST', sessions[i]!.headers, JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params }), { agent, timeoutMs: limitSec * 1000 })
