@@ -152,9 +152,10 @@ const DRAIN_BYTES = 64 * 1024 * 1024
 const DRAIN_MS = 5000
 
 /**
- * Answer a body over the limit once its sender has finished sending it (bounded in bytes and
- * time): answered at once, the connection closes with unread bytes in its buffer, the
- * kernel resets it, and most clients report a broken pipe instead of the 413.
+ * Answer a body over the limit, or one refused before it was read (406, 405, 415), once its
+ * sender has finished sending it (bounded in bytes and time): answered at once, the
+ * connection closes with unread bytes in its buffer, the kernel resets it, and most clients
+ * report a broken pipe instead of the answer.
  */
 function afterDrain (request: FastifyRequest, answer: () => FastifyReply): FastifyReply | Promise<FastifyReply> {
   const raw = request.raw
@@ -190,7 +191,7 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
-      return sendHttpError(reply, 415, ErrorCode.TransportError, 'Unsupported Media Type: Content-Type must be application/json')
+      return afterDrain(request, () => sendHttpError(reply, 415, ErrorCode.TransportError, 'Unsupported Media Type: Content-Type must be application/json'))
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return afterDrain(request, () => sendHttpError(reply, 413, ErrorCode.TransportError, `Payload Too Large: the body must not exceed ${reply.routeOptions.bodyLimit} bytes`))
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -256,9 +257,9 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, modern
     authGuard === undefined ? [originGuard, ...then] : [originGuard, authGuard, ...then]
 
   const allow = stateless ? 'POST' : 'GET, POST, DELETE'
-  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
+  const notAllowed = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('allow', allow)
-    return sendHttpError(reply, 405, ErrorCode.TransportError, 'Method Not Allowed')
+    return afterDrain(request, () => sendHttpError(reply, 405, ErrorCode.TransportError, 'Method Not Allowed'))
   }
 
   // Runs before the body is read, so a client that cannot take the answer gets 406 first.
@@ -279,7 +280,7 @@ export async function mcpEndpoint (app: FastifyInstance, { options, door, modern
       lastAccept = accept
     }
     if (lastAcceptOk) return false
-    sendHttpError(reply, 406, ErrorCode.TransportError, 'Not Acceptable: Client must accept both application/json and text/event-stream')
+    void afterDrain(request, () => sendHttpError(reply, 406, ErrorCode.TransportError, 'Not Acceptable: Client must accept both application/json and text/event-stream'))
     return true
   }
   function checkPostAccept (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {

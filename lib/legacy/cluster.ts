@@ -11,6 +11,13 @@ import type { SessionRecord } from '../stores/session-store.js'
 import type { RedisDeployment } from '../stores/redis.js'
 import { RedisKeys } from '../stores/redis-keys.js'
 
+/** The first wait before a failed recovery after a Redis reconnect is tried again; doubles each time. */
+const RECOVERY_FIRST_DELAY_MS = 100
+/** The longest wait between two recovery attempts (ioredis reconnects at least this often too). */
+const RECOVERY_MAX_DELAY_MS = 2000
+/** How long recovery keeps trying before it ends the streams it could not catch up (with `retry:`). */
+const RECOVERY_BUDGET_MS = 30_000
+
 /** What one instance tells the others. */
 type Notice =
   | { t: 'term', sid: string }
@@ -48,6 +55,9 @@ export class RedisCluster implements RemoteSessions, SessionStreams {
   readonly #followers = new Set<FeedStream>()
   #unsubscribe: Array<() => Promise<void>> = []
   #offReconnect: (() => void) | undefined
+  /** Bumped by each reconnect (and by close): an older recovery stops retrying. */
+  #recoveries = 0
+  #recoveryTimer: NodeJS.Timeout | undefined
 
   constructor (redis: RedisDeployment, live: LocalStreams, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger) {
     this.#redis = redis
@@ -66,10 +76,12 @@ export class RedisCluster implements RemoteSessions, SessionStreams {
       bus.subscribe(this.#broadcast, (notice) => this.#onNotice(notice as Notice)),
       bus.subscribe(this.#instanceChannel(this.instanceId), (notice) => this.#onNotice(notice as Notice))
     ])
-    this.#offReconnect = bus.onReconnect(() => { void this.#catchUp() })
+    this.#offReconnect = bus.onReconnect(() => { void this.#recover() })
   }
 
   async close (): Promise<void> {
+    this.#recoveries++
+    clearTimeout(this.#recoveryTimer)
     this.#offReconnect?.()
     for (const unsubscribe of this.#unsubscribe.splice(0)) await unsubscribe().catch(() => {})
   }
@@ -211,11 +223,62 @@ export class RedisCluster implements RemoteSessions, SessionStreams {
     return (handler) => this.#redis.bus.subscribe(this.#redis.events.streamChannel(sessionId, streamId), (event) => handler(event as FeedEvent))
   }
 
-  /** Pub/sub was down for a while: every fed connection reads what it missed from the history. */
-  async #catchUp (): Promise<void> {
-    for (const feed of [...this.#feeds.values(), ...this.#followers]) {
-      await feed.catchUp((lastEventId) => this.#redis.events.replayAfter(feed.sessionId, lastEventId))
-        .catch((err: unknown) => this.#logger.warn({ err }, 'mcp: stream catch-up after a Redis reconnect failed'))
+  /**
+   * Pub/sub was down for a while, and Redis may have restarted empty. For every fed
+   * connection: its session must still exist (a touch; one that finds no record ends the
+   * session's streams at once, here and elsewhere, so the client's next request gets 404 and
+   * it initializes again), then it reads what it missed from the history. The command
+   * connection may not be back yet (or the breaker still open) when the subscriber is:
+   * failed attempts are retried with backoff, within `RECOVERY_BUDGET_MS`, after which the
+   * connections still not caught up are ended with `retry:` so their clients resume from
+   * their own `Last-Event-ID`.
+   */
+  async #recover (): Promise<void> {
+    const generation = ++this.#recoveries
+    clearTimeout(this.#recoveryTimer)
+    const pending = new Set([...this.#feeds.values(), ...this.#followers])
+    for (const feed of pending) feed.hold()
+    const deadline = Date.now() + RECOVERY_BUDGET_MS
+    for (let attempt = 1; pending.size > 0; attempt++) {
+      try {
+        await this.#recoverOnce(pending)
+        if (attempt > 1) this.#logger.info({ attempt }, 'mcp: streams caught up after a Redis reconnect')
+        return
+      } catch (err) {
+        if (generation !== this.#recoveries) return
+        const delay = Math.min(RECOVERY_FIRST_DELAY_MS * 2 ** (attempt - 1), RECOVERY_MAX_DELAY_MS)
+        if (Date.now() + delay > deadline) {
+          this.#logger.warn({ err, attempt, streams: pending.size }, 'mcp: stream catch-up after a Redis reconnect kept failing; ending those streams so their clients resume')
+          for (const feed of pending) feed.end(this.#retryMs)
+          return
+        }
+        this.#logger.warn({ err, attempt, retryInMs: delay }, 'mcp: stream catch-up after a Redis reconnect failed; retrying')
+        await new Promise<void>((resolve) => { this.#recoveryTimer = setTimeout(resolve, delay).unref() })
+        if (generation !== this.#recoveries) return
+      }
+    }
+  }
+
+  /** One recovery attempt; each feed done leaves `pending`, so a retry does only the rest. */
+  async #recoverOnce (pending: Set<FeedStream>): Promise<void> {
+    const { sessions, events } = this.#redis
+    const now = Date.now()
+    const sessionIds = new Set<string>()
+    for (const feed of pending) {
+      if (feed.connection?.closed === true) pending.delete(feed)
+      else sessionIds.add(feed.sessionId)
+    }
+    const alive = await Promise.all([...sessionIds].map(async (sessionId) => [sessionId, await sessions.touch(sessionId, now)] as const))
+    for (const [sessionId, exists] of alive) {
+      if (exists) continue
+      // Gone with Redis's data (or lapsed meanwhile): end it everywhere, as a touch would.
+      for (const feed of pending) if (feed.sessionId === sessionId) pending.delete(feed)
+      this.closeLocal(sessionId)
+      this.terminate(sessionId)
+    }
+    for (const feed of [...pending]) {
+      await feed.catchUp((lastEventId) => events.replayAfter(feed.sessionId, lastEventId))
+      pending.delete(feed)
     }
   }
 

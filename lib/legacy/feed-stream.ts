@@ -38,6 +38,8 @@ export class FeedStream {
   #unsubscribe: (() => Promise<void>) | undefined
 
   #stopped = false
+  /** A catch-up is under way (or failed and awaits its retry): live events are held. */
+  #catchingUp = false
 
   constructor (sessionId: string, streamId: string, retryMs: number, logger: FastifyBaseLogger) {
     this.sessionId = sessionId
@@ -86,21 +88,40 @@ export class FeedStream {
   /**
    * After the pub/sub connection came back: what was published meanwhile never arrived, so
    * read it from the history (after the last event written), holding live events meanwhile.
+   * When the read fails (the command connection is not back yet), live events stay held, so
+   * that a later attempt still starts from the last event written: the caller retries, or
+   * gives up with `end(retryMs)` and the client resumes from its own `Last-Event-ID`.
    */
   async catchUp (replayAfter: (lastEventId: string) => Promise<ReplayResult | undefined>): Promise<void> {
+    this.hold()
     const connection = this.#connection
+    if (!this.#catchingUp || connection === undefined) return
     const from = this.#lastSeq ?? this.#origin
-    if (this.#held !== undefined || from === undefined || connection === undefined || connection.closed) return
-    this.#held = []
-    try {
+    if (from !== undefined) {
       const replay = await replayAfter(`${this.streamId}.${from}`)
+      // Stopped meanwhile (the connection closed): nothing to write to.
+      if (this.#stopped) return
       for (const event of replay?.events ?? []) this.#deliver({ i: event.id, d: event.data })
       if (replay?.ended === true) connection.end()
-    } finally {
-      const held = this.#held ?? []
-      this.#held = undefined
-      for (const event of held) this.#deliver(event)
     }
+    // (No position yet: its `open` is still recording one, after the subscription was back.)
+    this.#catchingUp = false
+    const held = this.#held ?? []
+    this.#held = undefined
+    for (const event of held) this.#deliver(event)
+  }
+
+  /**
+   * Hold live events until `catchUp` succeeds: a recovery calls it before its first await, so
+   * nothing delivered live meanwhile moves the position the catch-up reads from.
+   */
+  hold (): void {
+    // Held by `start` (not started yet): its own replay and subscription cover the gap.
+    if (this.#catchingUp || this.#held !== undefined) return
+    const connection = this.#connection
+    if (connection === undefined || connection.closed) return
+    this.#catchingUp = true
+    this.#held = []
   }
 
   /** Record the stream's position (an event id) when the subscription was active. */
@@ -108,9 +129,9 @@ export class FeedStream {
     this.#origin = parseEventId(eventId)?.seq
   }
 
-  /** Another connection took this stream over: end this one. */
-  end (): void {
-    this.#connection?.end()
+  /** End the connection (another took the stream over, or the session ended); `retryMs` asks the client to resume. */
+  end (retryMs?: number): void {
+    this.#connection?.end(retryMs)
   }
 
   #receive (event: FeedEvent): void {
@@ -132,6 +153,7 @@ export class FeedStream {
   /** Stop receiving (the connection closed, or there was nothing to follow). */
   async stop (): Promise<void> {
     this.#stopped = true
+    this.#catchingUp = false
     const unsubscribe = this.#unsubscribe
     this.#unsubscribe = undefined
     this.#held = undefined
