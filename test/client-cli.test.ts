@@ -1,8 +1,9 @@
 // The `mcp-streamable` command line, run as a process against the demo.
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Type } from '@sinclair/typebox'
+import { connect } from '../lib/client/index.js'
 import t from 'tap'
 import { serve } from './helpers/index.js'
 import { nodeServer } from './helpers/foreign.js'
@@ -106,6 +107,38 @@ t.test('doctor --json: every check with its status and explanation; exit 1 on a 
   t.match(broken.checks.find((c: { id: string }) => c.id === 'origin'), { status: 'fail', detail: /DNS rebinding/, fix: /Validate Origin/ })
   t.ok(broken.checks.filter((c: { status: string }) => c.status !== 'fail').every((c: { fix?: string }) => c.fix === undefined), 'a fix only on a ✘')
 })
+
+for (const mode of ['legacy', 'auto']) {
+  t.test(`listen --mode ${mode}: a change made by another client is printed; --count ends it`, async (t) => {
+    let n = 0
+    const { app, url } = await serve(t, {
+      demo: true,
+      setup: (app) => {
+        app.mcp.resource({ uri: 'docs://readme', name: 'readme' }, async () => '# hello')
+        app.mcp.tool({ name: 'grow', description: 'Add a tool', inputSchema: Type.Object({}) }, async () => {
+          app.mcp.tool({ name: `extra-${++n}`, description: 'added', inputSchema: Type.Object({}) }, () => 'ok')
+          return 'grown'
+        })
+      }
+    })
+    const child = spawn(process.execPath, ['--import', 'tsx', bin, 'listen', url.href, '--tools', '--resource', 'docs://readme', '--count', '2', '--mode', mode])
+    t.teardown(() => { child.kill() })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    const listening = new Promise<void>((resolve) => child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; if (stderr.includes('\n')) resolve() }))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    await listening
+    t.match(stderr, mode === 'legacy' ? /^listening \(2025 session\): tools, docs:\/\/readme\n/ : /^listening \(subscriptions\/listen\): tools, docs:\/\/readme\n/)
+    const other = await connect(url, { mode: 'legacy', openStream: false })
+    t.teardown(() => other.close())
+    await other.callTool('grow')
+    for (let i = 0; i < 300 && !stdout.includes('\n'); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    await app.mcp.notifyResourceUpdated('docs://readme')
+    t.equal(await exited, 0, stderr)
+    t.equal(stdout, 'notifications/tools/list_changed\nnotifications/resources/updated docs://readme\n')
+  })
+}
 
 t.test('read and prompt', async (t) => {
   const { url } = await serve(t, {

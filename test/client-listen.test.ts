@@ -149,3 +149,12 @@ t.test('2025 session: after a session reset the resource subscription is renewed
   t.match(await first(subscription[Symbol.asyncIterator]()), { method: 'notifications/resources/updated', params: { uri: 'docs://readme' } }, 'and its GET stream delivers')
   await subscription.close()
 })
+
+t.test('2026-07-28: a listen the server refuses (its subscription limit) rejects with the JSON-RPC error', async (t) => {
+  const { url } = await serve(t, { demo: true, options: { maxSubscriptions: 1 } })
+  const client = await open(t, url, 'auto')
+  const held = await client.listen({ toolsListChanged: true })
+  await t.rejects(client.listen({ toolsListChanged: true }), { code: 'FST_MCP_RPC_ERROR', rpcCode: -32603, message: /Subscription limit reached/ })
+  t.equal(held.done, false, 'the first subscription is untouched')
+  await held.close()
+})

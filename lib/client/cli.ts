@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { connect } from './client.js'
 import { formatReport, runDoctor } from './doctor.js'
+import type { ListenFilter } from './listen.js'
 import type { ConnectOptions, EraMode } from './types.js'
 
 const USAGE = `Usage: mcp-streamable <command> URL [...] [options]
@@ -10,6 +11,9 @@ Commands:
   call URL TOOL [--args JSON]     call a tool (progress is shown as it arrives)
   read URL URI                    read a resource
   prompt URL NAME [--args JSON]   get a prompt
+  listen URL [--tools] [--prompts] [--resources] [--resource URI] [--count N]
+                                  print list changes and resource updates as they come
+                                  (default: every list; until Ctrl-C or N notifications)
   doctor URL                      check the server's session handling (exit 1 on a ✘)
 
 Options:
@@ -40,6 +44,11 @@ export async function main (argv: readonly string[], io: Io = processIo): Promis
         args: { type: 'string' },
         mode: { type: 'string' },
         timeout: { type: 'string' },
+        tools: { type: 'boolean' },
+        prompts: { type: 'boolean' },
+        resources: { type: 'boolean' },
+        resource: { type: 'string', multiple: true },
+        count: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -77,6 +86,7 @@ export async function main (argv: readonly string[], io: Io = processIo): Promis
     io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
     return report.ok ? 0 : 1
   }
+  if (command === 'listen') return listen(url, values, { mode, headers, ...(timeout === undefined ? {} : { requestTimeoutMs: timeout }) }, io, usage)
   if (!['tools', 'call', 'read', 'prompt'].includes(command)) return usage(`unknown command "${command}"`)
   if (command !== 'tools' && name === undefined) return usage(`${command} needs ${command === 'read' ? 'a resource URI' : command === 'call' ? 'a tool name' : 'a prompt name'}`)
 
@@ -103,6 +113,43 @@ export async function main (argv: readonly string[], io: Io = processIo): Promis
     return 1
   } finally {
     await client.close()
+  }
+}
+
+interface ListenFlags { tools?: boolean, prompts?: boolean, resources?: boolean, resource?: string[], count?: string, json?: boolean }
+
+/** `listen`: one line per notification (the message as JSON with --json) until Ctrl-C, the server ends it, or --count. */
+async function listen (url: string, flags: ListenFlags, options: ConnectOptions, io: Io, usage: (why: string) => number): Promise<number> {
+  const count = flags.count === undefined ? Infinity : Number(flags.count)
+  if (!(count > 0)) return usage('--count must be a positive number')
+  const every = flags.tools !== true && flags.prompts !== true && flags.resources !== true && flags.resource === undefined
+  const filter: ListenFilter = {}
+  if (every || flags.tools === true) filter.toolsListChanged = true
+  if (every || flags.prompts === true) filter.promptsListChanged = true
+  if (every || flags.resources === true) filter.resourcesListChanged = true
+  if (flags.resource !== undefined) filter.resourceSubscriptions = flags.resource
+  const stop = new AbortController()
+  const onSignal = (): void => stop.abort()
+  process.once('SIGINT', onSignal)
+  let client
+  try {
+    client = await connect(url, { ...options, openStream: false })
+    const subscription = await client.listen(filter, { signal: stop.signal })
+    const honored = Object.entries(subscription.notifications).map(([key, value]) => key === 'resourceSubscriptions' ? (value as string[]).join(' ') : key.replace('ListChanged', '')).join(', ')
+    io.err(`listening (${client.era === 'modern' ? 'subscriptions/listen' : '2025 session'}): ${honored === '' ? 'nothing the server announces' : honored}\n`)
+    let seen = 0
+    for await (const notification of subscription) {
+      io.out(flags.json === true ? `${JSON.stringify(notification)}\n` : `${notification.method!}${notification.params?.uri === undefined ? '' : ` ${String(notification.params.uri)}`}\n`)
+      if (++seen >= count) break
+    }
+    const end = await subscription.ended
+    return end === 'broken' ? 1 : 0
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\n`)
+    return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    await client?.close()
   }
 }
 

@@ -52,6 +52,8 @@ export class McpClient extends EventEmitter {
   #nextToken = 1
   #closed = false
   #stream: AbortController | undefined
+  /** Settles once the GET stream got its first answer (or gave up). */
+  #streamOpened: Promise<void> = Promise.resolve()
   /** A subscription wants the 2025 GET stream even when `openStream` is off. */
   #listening = false
   readonly #subscriptions = new Set<Subscription>()
@@ -165,6 +167,8 @@ export class McpClient extends EventEmitter {
     }
     this.#listening = true
     if (this.sessionId !== undefined && this.#stream === undefined) this.#openStream(this.sessionId)
+    // Resolve once the server holds the stream: a change made right after is not missed.
+    await this.#streamOpened
     this.#track(subscription)
     return subscription
   }
@@ -478,6 +482,8 @@ export class McpClient extends EventEmitter {
   #openStream (sessionId: string): void {
     const controller = new AbortController()
     this.#stream = controller
+    let opened!: () => void
+    this.#streamOpened = new Promise((resolve) => { opened = resolve })
     void (async () => {
       let lastEventId: string | undefined
       let retryMs = 1000
@@ -487,6 +493,7 @@ export class McpClient extends EventEmitter {
           const headers: Record<string, string> = { ...this.#headers(), accept: 'text/event-stream' }
           if (lastEventId !== undefined) headers['last-event-id'] = lastEventId
           const res = await this.#send(this.#target, { method: 'GET', headers, signal: controller.signal })
+          opened()
           if (!res.ok) {
             res.cancel()
             return
@@ -501,12 +508,13 @@ export class McpClient extends EventEmitter {
             }
           })
         } catch (err) {
+          opened()
           if (controller.signal.aborted) return
           failures++
         }
         await new Promise((resolve) => setTimeout(resolve, retryMs).unref())
       }
-    })().catch((err: unknown) => this.emit('warning', err))
+    })().catch((err: unknown) => this.emit('warning', err)).finally(opened)
   }
 }
 
