@@ -12,6 +12,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
 import { createRuntime, type McpRuntime, type McpStats } from './runtime.js'
 import type { SessionStore } from './stores/session-store.js'
+import type { SessionObserver } from './telemetry/session-events.js'
 
 /** The `app.mcp` decorator. */
 export interface McpDecorator extends FeatureApi {
@@ -27,6 +28,8 @@ export interface McpDecorator extends FeatureApi {
   client (sessionId: string): Promise<ClientRequester>
   /** Called when a client sends `notifications/roots/list_changed`. Returns an unsubscribe function. */
   onRootsListChanged (listener: RootsListChangedListener): () => void
+  /** Hear of 2025 sessions starting and ending (with why: DELETE, expiry, …). Returns a function that stops it. */
+  onSession (observer: SessionObserver): () => void
 }
 
 declare module 'fastify' {
@@ -45,7 +48,8 @@ function decoratorOf (runtime: McpRuntime): McpDecorator {
     onRootsListChanged (listener) {
       legacy.rootsListeners.add(listener)
       return () => { legacy.rootsListeners.delete(listener) }
-    }
+    },
+    onSession: (observer) => runtime.sessionEvents.add(observer)
   }
 }
 
@@ -57,7 +61,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   app.decorate('mcp', decoratorOf(runtime))
   app.decorateRequest('mcpAuth', null)
 
-  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options) })
+  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options), telemetry: runtime.telemetry })
 
   app.addHook('onReady', async () => {
     // Fastify's default: no limit on receiving a request, so a client that drips its body
@@ -102,7 +106,8 @@ export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/mem
 export { MemoryEventStore, type MemoryEventStoreOptions } from './stores/memory-event-store.js'
 export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './stores/event-store.js'
 export type { SessionRecord, SessionStore, SessionExpiredListener } from './stores/session-store.js'
-export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod } from './options.js'
+export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod, TelemetryOptions } from './options.js'
+export type { SessionObserver, SessionInfo, SessionEndReason } from './telemetry/session-events.js'
 export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './core/features/tools.js'
 export type { JsonSchemaObject } from './core/features/json-schema.js'
 export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './core/features/resources.js'

@@ -12,8 +12,9 @@ import type { ResponseMode } from './legacy/exchange.js'
 import { CACHEABLE_METHODS, type CacheHint, type CacheableMethod } from './modern/results.js'
 import { assertEventStore, type EventStore } from './stores/event-store.js'
 import { assertSessionStore, type SessionStore } from './stores/session-store.js'
+import type { TelemetryOptions } from './telemetry/telemetry.js'
 
-export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod }
+export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod, TelemetryOptions }
 
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
@@ -149,6 +150,12 @@ export interface McpPluginOptions {
   requestState?: { keys?: Array<string | Buffer>, ttlMs?: number }
   /** On 2025 sessions, most times a handler may answer `input_required` for one request. Default 8. */
   maxInputRounds?: number
+  /**
+   * OpenTelemetry traces and metrics on the MCP semantic conventions, through
+   * `@opentelemetry/api` (a no-op until the application installs an SDK). Default `{}`: the
+   * global tracer and meter; `false` turns the instrumentation off. See docs/observability.md.
+   */
+  telemetry?: TelemetryOptions | false
 }
 
 export interface NormalizedOptions {
@@ -195,6 +202,7 @@ export interface NormalizedOptions {
   auth: NormalizedAuth | undefined
   requestState: { keys: Buffer[] | undefined, ttlMs: number }
   maxInputRounds: number
+  telemetry: TelemetryOptions | false
 }
 
 const MiB = 1024 * 1024
@@ -414,8 +422,19 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     health,
     auth,
     requestState: requestStateOptions(options.requestState),
-    maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1)
+    maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1),
+    telemetry: telemetryOptions(options.telemetry)
   }
+}
+
+function telemetryOptions (value: McpPluginOptions['telemetry']): TelemetryOptions | false {
+  if (value === undefined) return {}
+  if (value === false) return false
+  if (value === null || typeof value !== 'object') throw new errors.FST_MCP_INVALID_OPTION('telemetry', 'must be false or { tracer?, meter?, sessionIdAttribute? }')
+  if (value.tracer !== undefined && typeof value.tracer?.startSpan !== 'function') throw new errors.FST_MCP_INVALID_OPTION('telemetry.tracer', 'must be an OpenTelemetry Tracer')
+  if (value.meter !== undefined && typeof value.meter?.createHistogram !== 'function') throw new errors.FST_MCP_INVALID_OPTION('telemetry.meter', 'must be an OpenTelemetry Meter')
+  if (value.sessionIdAttribute !== undefined && typeof value.sessionIdAttribute !== 'boolean') throw new errors.FST_MCP_INVALID_OPTION('telemetry.sessionIdAttribute', 'must be a boolean')
+  return { tracer: value.tracer, meter: value.meter, sessionIdAttribute: value.sessionIdAttribute === true }
 }
 
 function requestStateOptions (value: McpPluginOptions['requestState']): NormalizedOptions['requestState'] {
@@ -440,7 +459,7 @@ export const OPTION_NAMES = [
   'cacheHints', 'maxSubscriptions', 'lenientVersionHeader', 'sessionStore',
   'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
   'redis', 'closeRedis', 'redisPrefix', 'redisTimeoutMs', 'nearCache',
-  'health', 'requestState', 'maxInputRounds'
+  'health', 'requestState', 'maxInputRounds', 'telemetry'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

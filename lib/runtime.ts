@@ -8,6 +8,8 @@ import { MemoryEventStore } from './stores/memory-event-store.js'
 import { MemorySessionStore } from './stores/memory-session-store.js'
 import { openRedis, type RedisDeployment } from './stores/redis.js'
 import type { SessionStore } from './stores/session-store.js'
+import { SessionEvents } from './telemetry/session-events.js'
+import { McpTelemetry } from './telemetry/telemetry.js'
 
 /** Counts for health checks and metrics. */
 export interface McpStats {
@@ -30,6 +32,10 @@ export interface McpRuntime {
   readonly core: McpCore
   readonly legacy: LegacyDoor
   readonly modern: ModernDoor
+  /** Undefined with `telemetry: false`. */
+  readonly telemetry: McpTelemetry | undefined
+  /** Sessions starting and ending, for whoever observes them (metrics, logs, the application). */
+  readonly sessionEvents: SessionEvents
   stats (): Promise<McpStats>
   /** `preClose`: refuse new sessions, end SSE connections with `retry:`, start draining handlers. */
   beginClose (): void
@@ -38,8 +44,8 @@ export interface McpRuntime {
 }
 
 /** Stores: one the application passes, else Redis when configured, else memory. */
-async function openStores (options: NormalizedOptions, log: Logger): Promise<{ store: SessionStore, events: EventStore | undefined, redis: RedisDeployment | undefined, close (): Promise<void> }> {
-  const redis = options.redis === undefined ? undefined : openRedis({ ...options, redis: options.redis }, log)
+async function openStores (options: NormalizedOptions, log: Logger, telemetry: McpTelemetry | undefined): Promise<{ store: SessionStore, events: EventStore | undefined, redis: RedisDeployment | undefined, close (): Promise<void> }> {
+  const redis = options.redis === undefined ? undefined : openRedis({ ...options, redis: options.redis, telemetry }, log)
   if (redis !== undefined) await redis.ready()
   const store = options.sessionStore ?? redis?.sessions ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
   const events = !options.resumability
@@ -59,17 +65,32 @@ async function openStores (options: NormalizedOptions, log: Logger): Promise<{ s
 }
 
 export async function createRuntime (options: NormalizedOptions, log: Logger): Promise<McpRuntime> {
-  const stores = await openStores(options, log)
-  const core = createCore({ ...options, listOnlyPermitted: options.auth?.listOnlyPermitted }, log)
+  const telemetry = options.telemetry === false ? undefined : new McpTelemetry(options.telemetry)
+  const sessionEvents = new SessionEvents()
+  if (telemetry?.metricsOn === true) {
+    sessionEvents.add({
+      started: (session) => telemetry.sessionStarted(session.protocolVersion),
+      ended: (_id, reason, session) => telemetry.sessionEnded(reason, session?.protocolVersion, session?.createdAt)
+    })
+  }
+  const stores = await openStores(options, log, telemetry)
+  const core = createCore({ ...options, listOnlyPermitted: options.auth?.listOnlyPermitted, telemetry }, log)
   const legacy = await LegacyDoor.open(options, log, core, {
     sessions: stores.store,
     events: stores.events,
     eventsShared: options.eventStore !== undefined || stores.redis !== undefined,
     redis: stores.redis
-  })
+  }, sessionEvents)
   const { redis } = stores
   const modern = new ModernDoor(options, core, log, redis?.bus, `${options.redisPrefix}ch:listen`)
   await modern.start()
+  const events = stores.events
+  telemetry?.observe({
+    sessions: () => stores.store.size(),
+    streams: () => ({ get: legacy.getConnections.size, post: legacy.postConnections.size, modern: modern.connections.size }),
+    subscriptions: () => modern.listen.size,
+    eventStoreBytes: () => events instanceof MemoryEventStore ? events.stats.bytes : undefined
+  })
   return {
     options,
     log,
@@ -77,6 +98,8 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     core,
     legacy,
     modern,
+    telemetry,
+    sessionEvents,
     stats: async () => ({
       sessions: await stores.store.size(),
       streams: legacy.streamCount + modern.connections.size,
@@ -87,6 +110,7 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
       modern.beginClose()
     },
     async close () {
+      telemetry?.close()
       await Promise.all([legacy.close(), modern.close()])
       await stores.close()
     }

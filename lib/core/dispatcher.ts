@@ -11,6 +11,7 @@ import { isLogLevel, shouldSend } from './logging.js'
 import { INPUT_REQUIRED_METHODS, isInputRequired } from './mrtr.js'
 import type { SessionRecord } from './session-record.js'
 import { negotiateVersion } from './versions.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** What a tool handler gets besides its arguments. */
 export interface ToolContext {
@@ -208,10 +209,13 @@ export class Dispatcher {
   readonly #contributors: Array<(capabilities: ServerCapabilities) => void> = []
   #capabilities: ServerCapabilities | undefined
   readonly #rounds: InputRounds
+  /** Traces and metrics of every request and notification; undefined when the application turned them off. */
+  readonly telemetry: McpTelemetry | undefined
 
-  constructor (identity: ServerIdentity, rounds: InputRounds = new InputRounds()) {
+  constructor (identity: ServerIdentity, rounds: InputRounds = new InputRounds(), telemetry?: McpTelemetry) {
     this.#identity = identity
     this.#rounds = rounds
+    this.telemetry = telemetry
     this.contributeCapabilities((capabilities) => { capabilities.logging = {} })
     this.method('ping', () => ({}))
   }
@@ -270,6 +274,20 @@ export class Dispatcher {
    * the others resolve later, `undefined` when cancelled (no answer is due).
    */
   handleRequest (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
+    const operation = this.telemetry?.operation(message.method, this.#methods.has(message.method), message.id ?? undefined, message.params, scope.protocolVersion, scope.session?.id)
+    if (operation === undefined) return this.#handle(message, scope)
+    const answer = operation.run(() => this.#handle(message, scope))
+    if (!(answer instanceof Promise)) {
+      operation.end(answer)
+      return answer
+    }
+    return answer.then((response) => {
+      operation.end(response, response === undefined)
+      return response
+    })
+  }
+
+  #handle (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
     const { id } = message
     const spec = this.#methods.get(message.method)
     if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${clip(message.method)}`)
@@ -322,7 +340,16 @@ export class Dispatcher {
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
   async handleNotification (message: JsonRpcNotification, caller: Caller): Promise<void> {
     const handler = this.#notifications.get(message.method)
-    if (handler !== undefined) await handler(message.params, caller)
+    const operation = this.telemetry?.operation(message.method, handler !== undefined, undefined, message.params, caller.protocolVersion, caller.session?.id)
+    if (operation === undefined) {
+      if (handler !== undefined) await handler(message.params, caller)
+      return
+    }
+    try {
+      if (handler !== undefined) await operation.run(() => handler(message.params, caller))
+    } finally {
+      operation.end()
+    }
   }
 }
 

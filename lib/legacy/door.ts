@@ -7,7 +7,7 @@ import type { McpCore } from '../core/index.js'
 import type { ListKind } from '../core/features/feature.js'
 import { ErrorCode, McpError, SESSION_NOT_FOUND, errorResponse, resultResponse } from '../core/jsonrpc.js'
 import type { SessionRecord } from '../core/session-record.js'
-import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../core/versions.js'
+import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, negotiateVersion, revision } from '../core/versions.js'
 import { errors } from '../errors.js'
 import { ConnectionSet, SseConnection } from '../http/sse-connection.js'
 import { quote, sendHttpError } from '../http/wire.js'
@@ -15,7 +15,8 @@ import { shortSessionId, type Logger } from '../log.js'
 import { settledWithin } from '../timeout.js'
 import type { EventStore } from '../stores/event-store.js'
 import type { RedisDeployment } from '../stores/redis.js'
-import type { SessionStore } from '../stores/session-store.js'
+import type { SessionExpiry, SessionStore } from '../stores/session-store.js'
+import { SessionEvents, type SessionInfo } from '../telemetry/session-events.js'
 import { RedisCluster } from './cluster.js'
 import type { StreamEnv } from './event-stream.js'
 import { PostExchange, SessionCaller, SessionRequest, type ExchangeDeps, type ResponseMode, type RequestHome } from './exchange.js'
@@ -94,6 +95,7 @@ export class LegacyDoor {
   readonly #home: RequestHome
   readonly #exchange: ExchangeDeps
   readonly #cluster: RedisCluster | undefined
+  readonly #sessionEvents: SessionEvents
   /** Another instance can serve a `Last-Event-ID` for this instance's streams. */
   readonly #resumableElsewhere: boolean
   /** Open GET stream connections of this instance. */
@@ -110,22 +112,24 @@ export class LegacyDoor {
   #unsubscribeExpired: (() => void) | undefined
   #drained: Promise<void> = Promise.resolve()
 
-  private constructor (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores) {
+  private constructor (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores, sessionEvents: SessionEvents) {
     this.#options = options
+    this.#sessionEvents = sessionEvents
     this.#log = log
     this.#core = core
     this.#store = stores.sessions
     const events = this.#events = stores.events
-    const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: log }
-    const outbound = this.outbound = new OutboundRequests(options, newInstanceId())
+    const telemetry = core.dispatcher.telemetry
+    const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: log, telemetry }
+    const outbound = this.outbound = new OutboundRequests(options, newInstanceId(), telemetry)
     this.streams = new LocalStreams(env, (sessionId) => {
       outbound.dropSession(sessionId)
       events?.deleteSession(sessionId).catch((err: unknown) => log.warn({ err }, 'mcp: event history not deleted'))
     })
     // With Redis, the instances route to each other; GET streams are fed from the shared history.
-    this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log)
+    this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log, telemetry)
     this.#resumableElsewhere = events !== undefined && stores.eventsShared
-    this.sessionStreams = this.#cluster ?? new LocalSessionStreams(this.streams, this.#store, events, options.sseRetryMs, log)
+    this.sessionStreams = this.#cluster ?? new LocalSessionStreams(this.streams, this.#store, events, options.sseRetryMs, log, telemetry)
     this.#home = { streams: this.streams, outbound, sessionStreams: this.sessionStreams, maxInFlightRequests: options.maxInFlightRequests }
     // Stream ids end up in event ids: unique per instance, and the prefix keeps instances apart.
     const streamPrefix = 'p' + randomBytes(4).toString('base64url')
@@ -158,8 +162,8 @@ export class LegacyDoor {
   }
 
   /** Build the door and start what it runs in the background (cluster link, expiry, stream touches). */
-  static async open (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores): Promise<LegacyDoor> {
-    const door = new LegacyDoor(options, log, core, stores)
+  static async open (options: LegacyOptions, log: Logger, core: McpCore, stores: LegacyStores, sessionEvents = new SessionEvents()): Promise<LegacyDoor> {
+    const door = new LegacyDoor(options, log, core, stores, sessionEvents)
     await door.#cluster?.start()
     door.#start()
     return door
@@ -168,7 +172,7 @@ export class LegacyDoor {
   #start (): void {
     const options = this.#options
     // The store announces expiries on every instance itself.
-    this.#unsubscribeExpired = this.#store.onExpired((sessionId) => this.#closeSession(sessionId))
+    this.#unsubscribeExpired = this.#store.onExpired((sessionId, expiry) => this.#expired(sessionId, expiry))
     // A client holding the GET stream open is using its session even if it sends no POST:
     // refresh those sessions on the same throttle as requests, and at least three times per
     // TTL so one late tick on a busy event loop does not expire them.
@@ -248,6 +252,12 @@ export class LegacyDoor {
     else this.streams.terminate(sessionId, SESSION_NOT_FOUND)
   }
 
+  #expired (sessionId: string, expiry: SessionExpiry | undefined): void {
+    this.#closeSession(sessionId)
+    // Every instance hears of an expiry; the one that found it reports it.
+    if (expiry?.here !== false) this.#sessionEvents.ended(sessionId, 'expired', infoOf(expiry?.record))
+  }
+
   #endSession (sessionId: string): void {
     this.#closeSession(sessionId)
     this.#cluster?.terminate(sessionId)
@@ -325,12 +335,16 @@ export class LegacyDoor {
 
   async #initialize (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest): Promise<FastifyReply> {
     if (this.closing) return this.#refuseWhileClosing(reply)
+    const requested = (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion
+    const operation = this.#core.dispatcher.telemetry?.operation('initialize', true, message.id, message.params, typeof requested === 'string' ? negotiateVersion(requested) : undefined, undefined)
     let init: ReturnType<McpCore['dispatcher']['initialize']>
     try {
       init = this.#core.dispatcher.initialize(message.params)
     } catch (err) {
       if (!(err instanceof McpError)) throw err
-      return reply.code(200).type('application/json').send(JSON.stringify(errorResponse(message.id, err.code, err.message)))
+      const refused = errorResponse(message.id, err.code, err.message)
+      operation?.end(refused)
+      return reply.code(200).type('application/json').send(JSON.stringify(refused))
     }
     let session: SessionRecord | undefined
     if (!this.#options.stateless) {
@@ -356,8 +370,11 @@ export class LegacyDoor {
         return sendHttpError(reply, 503, ErrorCode.TransportError, 'Service Unavailable: session limit reached')
       }
       request.log.info({ mcpSession: shortSessionId(session.id), protocolVersion: session.protocolVersion, client: `${params.clientInfo.name}/${params.clientInfo.version}` }, 'mcp: session created')
+      this.#sessionEvents.started(infoOf(session)!)
     }
-    new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session }).respond(resultResponse(message.id, init.result))
+    const response = resultResponse(message.id, init.result)
+    new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session }).respond(response)
+    operation?.end(response)
     return reply
   }
 
@@ -447,7 +464,10 @@ export class LegacyDoor {
     const lastEventId = single(request.headers['last-event-id'])
     const events = this.#events
     // Without an event store there is nothing to resume: a plain standalone stream, as the SDK does.
-    if (lastEventId !== undefined && events !== undefined) return this.#resume(request, reply, session, lastEventId)
+    if (lastEventId !== undefined && events !== undefined) {
+      this.#core.dispatcher.telemetry?.reconnected()
+      return this.#resume(request, reply, session, lastEventId)
+    }
     const connection = this.#openConnection(reply, session)
     const polling = events !== undefined && revision(session.protocolVersion).polling
     if (polling) this.#limitDuration(connection)
@@ -500,9 +520,14 @@ export class LegacyDoor {
     if (session === undefined) return reply
     await this.#store.delete(session.id)
     this.#endSession(session.id)
+    this.#sessionEvents.ended(session.id, 'deleted', infoOf(session))
     request.log.info({ mcpSession: shortSessionId(session.id) }, 'mcp: session deleted')
     return reply.code(204).send()
   }
+}
+
+function infoOf (session: Readonly<SessionRecord> | undefined): SessionInfo | undefined {
+  return session === undefined ? undefined : { id: session.id, protocolVersion: session.protocolVersion, createdAt: session.createdAt }
 }
 
 function unknownEventId (reply: FastifyReply): FastifyReply {

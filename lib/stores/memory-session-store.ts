@@ -129,7 +129,9 @@ export class MemorySessionStore implements SessionStore {
   }
 
   #expire (id: string): void {
+    const record = this.#sessions.get(id)
     this.#sessions.delete(id)
-    for (const listener of this.#listeners) listener(id)
+    const expiry = { here: true, record }
+    for (const listener of this.#listeners) listener(id, expiry)
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessageBus } from './message-bus.js'
@@ -111,7 +112,8 @@ export function defineScripts (client: Redis, scripts: Record<string, string>, k
 }
 
 interface Cached { record: SessionRecord, at: number }
-interface StoreNotice { t: 'upd' | 'del' | 'exp', id: string }
+/** `by`: the store that announced an expiry (the one that found it). */
+interface StoreNotice { t: 'upd' | 'del' | 'exp', id: string, by?: string }
 
 /**
  * Sessions in Redis, shared by every instance. A record is one hash of JSON-encoded fields
@@ -131,6 +133,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #channel: string
   readonly #logger: FastifyBaseLogger | undefined
   readonly #listeners = new Set<SessionExpiredListener>()
+  /** This store among the instances, in the expiry notices it sends. */
+  readonly #name = randomBytes(6).toString('base64url')
   readonly #cache: Map<string, Cached> | undefined
   readonly #cacheMax: number
   readonly #cacheMaxAgeMs: number
@@ -415,7 +419,7 @@ export class RedisSessionStore implements SessionStore {
         const mine = lapsed.filter((_id, i) => removed[i] === 1)
         if (mine.length > 0) {
           await this.#exec(mine.reduce((pipeline, id) => pipeline.srem(this.#keys.standaloneIndex(), id), this.#client.pipeline()))
-          for (const id of mine) this.#announce({ t: 'exp', id })
+          for (const id of mine) this.#announce({ t: 'exp', id, by: this.#name })
           announced += mine.length
         }
       }
@@ -468,7 +472,9 @@ export class RedisSessionStore implements SessionStore {
   #onNotice (notice: StoreNotice): void {
     if (notice === null || typeof notice !== 'object' || typeof notice.id !== 'string') return
     this.#cache?.delete(notice.id)
-    if (notice.t === 'exp') for (const listener of this.#listeners) listener(notice.id)
+    if (notice.t !== 'exp') return
+    const expiry = { here: notice.by === this.#name }
+    for (const listener of this.#listeners) listener(notice.id, expiry)
   }
 }
 

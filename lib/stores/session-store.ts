@@ -6,8 +6,17 @@ export type { SessionRecord }
 /** What a subscription change did: `full` when the session is at its limit, `gone` when there is no session. */
 export type SubscriptionChange = 'added' | 'removed' | 'unchanged' | 'full' | 'gone'
 
+/**
+ * An expiry as the store can describe it: `here` on exactly one instance per expiry (the one
+ * that found it; every instance hears of it), and the record when the store still had it.
+ */
+export interface SessionExpiry {
+  readonly here: boolean
+  readonly record?: Readonly<SessionRecord> | undefined
+}
+
 /** Called when the store drops a session on its own (idle expiry). */
-export type SessionExpiredListener = (sessionId: string) => void
+export type SessionExpiredListener = (sessionId: string, expiry?: SessionExpiry) => void
 
 /**
  * Where sessions live. Every method is async so a networked store (Redis) fits the same
