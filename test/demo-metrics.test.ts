@@ -98,3 +98,20 @@ t.test('METRICS=1: /metrics on the MCP endpoint\'s host and port, in Prometheus 
   demo.child.kill('SIGTERM')
   t.equal(await demo.exited, 0, 'closes cleanly, the SDK shut down')
 })
+
+t.test('the Grafana dashboard queries only metrics the plugin exports, by their Prometheus names', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const { METRIC } = await import('../lib/telemetry/names.js')
+  const dashboard = JSON.parse(readFileSync(new URL('../docs/grafana-dashboard.json', import.meta.url), 'utf8'))
+  const exprs: string[] = dashboard.panels.flatMap((panel: { targets: Array<{ expr: string }> }) => panel.targets.map((target) => target.expr))
+  const exported = new Set(Object.values(METRIC).map((name) => name.replaceAll('.', '_')))
+  const used = new Set(exprs.flatMap((expr) => [...expr.matchAll(/\bmcp_server_[a-z_]+/g)].map((m) => m[0])))
+  t.ok(used.size >= 10, 'most metrics are on the dashboard')
+  for (const name of used) {
+    const base = name.replace(/_(bucket|count|sum)$/, '').replace(/_(seconds|bytes|total)$/, '')
+    t.ok(exported.has(base), `${name} is a metric of the plugin`)
+  }
+  for (const panel of ['Request rate by method', 'Latency by method (p50 / p95 / p99)', 'Sessions', 'Open streams by kind, listen subscriptions', 'Errors by method and error.type']) {
+    t.ok(dashboard.panels.some((p: { title: string }) => p.title === panel), panel)
+  }
+})

@@ -1,0 +1,117 @@
+// What the OpenTelemetry instrumentation costs per call, three ways, each in its own process
+// (a global SDK is process-wide): `off` (telemetry: false, no instrumentation runs), `api`
+// (the default: @opentelemetry/api present, no SDK installed, the goal being within 2% of
+// `off`) and `sdk` (the trace and metrics SDKs installed, every span sampled, recorded and
+// handed to an exporter, every metric recorded). Each process serves N `tools/call echo`
+// through `inject` (half on a 2025 session, half 2026-07-28), so no socket or load generator
+// is measured; the request and answer path through Fastify and the plugin is.
+//
+// Two measures:
+// - instructions (default when valgrind is installed): each mode runs under callgrind at two
+//   call counts; instructions per call = (Ir(N2) - Ir(N1)) / (N2 - N1), so start-up and
+//   warm-up cancel out. Load-independent: the figure to publish.
+// - CPU time (--cpu): rounds of the three modes in turn, process CPU time per call after a
+//   warm-up, the median of same-round ratios. Noisy on a shared machine (say so).
+//
+//   npm run bench:telemetry [-- --cpu] [-- --quick]
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const MODES = ['off', 'api', 'sdk'] as const
+type Mode = typeof MODES[number]
+const self = fileURLToPath(import.meta.url)
+
+// ---- child: one mode, N calls -------------------------------------------------------------
+
+async function child (mode: Mode, calls: number, warmup: number): Promise<void> {
+  if (mode === 'sdk') await installSdk()
+  const { default: Fastify } = await import('fastify')
+  const { default: mcp } = await import('../lib/index.js')
+  const { Type } = await import('@sinclair/typebox')
+  const app = Fastify()
+  await app.register(mcp, mode === 'off' ? { telemetry: false } : {})
+  app.mcp.tool({ name: 'echo', description: 'Echo', inputSchema: Type.Object({ text: Type.String() }) }, async ({ text }) => text)
+  await app.ready()
+  const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
+  const init = await app.inject({ method: 'POST', url: '/mcp', headers: base, payload: { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } } })
+  const session = { ...base, 'mcp-session-id': String(init.headers['mcp-session-id']), 'mcp-protocol-version': '2025-11-25' }
+  const legacy = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } })
+  const modernHeaders = { ...base, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' }
+  const modern = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' } } } })
+  const call = async (i: number): Promise<void> => {
+    const res = i % 2 === 0
+      ? await app.inject({ method: 'POST', url: '/mcp', headers: session, payload: legacy })
+      : await app.inject({ method: 'POST', url: '/mcp', headers: modernHeaders, payload: modern })
+    if (res.statusCode !== 200) throw new Error(`call failed: ${res.statusCode} ${res.payload}`)
+  }
+  for (let i = 0; i < warmup; i++) await call(i)
+  const start = process.cpuUsage()
+  for (let i = 0; i < calls; i++) await call(i)
+  const used = process.cpuUsage(start)
+  process.stdout.write(JSON.stringify({ cpuMicros: used.user + used.system }) + '\n')
+  await app.close()
+}
+
+/** The trace and metrics SDKs as an application installs them; spans go to an exporter that drops them. */
+async function installSdk (): Promise<void> {
+  const { context, metrics, propagation, trace } = await import('@opentelemetry/api')
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
+  const { W3CTraceContextPropagator } = await import('@opentelemetry/core')
+  const { BasicTracerProvider, SimpleSpanProcessor, AlwaysOnSampler } = await import('@opentelemetry/sdk-trace-base')
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await import('@opentelemetry/sdk-metrics')
+  const dropped = { export: (_spans: unknown[], done: (result: { code: number }) => void) => done({ code: 0 }), shutdown: async () => {} }
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new SimpleSpanProcessor(dropped)] }))
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 })] }))
+}
+
+// ---- parent --------------------------------------------------------------------------------
+
+async function instructions (mode: Mode, calls: number): Promise<number> {
+  const { stderr } = await run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, self, '--child', mode, String(calls), '0'], { maxBuffer: 64 * 1024 * 1024 })
+  const match = /Collected : (\d+)/.exec(stderr)
+  if (match === null) throw new Error(`no callgrind total for ${mode}: ${stderr.slice(-500)}`)
+  return Number(match[1])
+}
+
+async function cpuPerCall (mode: Mode, calls: number): Promise<number> {
+  const { stdout } = await run(process.execPath, [self, '--child', mode, String(calls), String(calls)])
+  return JSON.parse(stdout.trim().split('\n').at(-1)!).cpuMicros / calls
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+const pct = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(2)}%`
+
+async function main (): Promise<void> {
+  const args = process.argv.slice(2)
+  if (args[0] === '--child') return child(args[1] as Mode, Number(args[2]), Number(args[3]))
+  const quick = args.includes('--quick')
+  if (args.includes('--cpu')) {
+    const calls = quick ? 2000 : 10_000
+    const rounds = quick ? 3 : 9
+    const perCall: Record<Mode, number[]> = { off: [], api: [], sdk: [] }
+    for (let r = 0; r < rounds; r++) for (const mode of MODES) perCall[mode].push(await cpuPerCall(mode, calls))
+    const ratio = (mode: Mode): number => median(perCall[mode].map((v, i) => v / perCall.off[i]!))
+    console.log(`CPU time per call (median of ${rounds} rounds, ${calls} calls each after ${calls} warm-up; a shared machine's noise is in it):`)
+    for (const mode of MODES) console.log(`  ${mode.padEnd(4)} ${median(perCall[mode]).toFixed(1)} µs   vs off: ${pct(ratio(mode))}`)
+    return
+  }
+  const [n1, n2] = quick ? [200, 1000] : [500, 3000]
+  console.log(`Instructions per call under callgrind ((Ir(${n2}) - Ir(${n1})) / ${n2 - n1}):`)
+  const per: Partial<Record<Mode, number>> = {}
+  for (const mode of MODES) {
+    const [a, b] = [await instructions(mode, n1), await instructions(mode, n2)]
+    per[mode] = (b - a) / (n2 - n1)
+  }
+  for (const mode of MODES) console.log(`  ${mode.padEnd(4)} ${Math.round(per[mode]!).toLocaleString('en')} Ir   vs off: ${pct(per[mode]! / per.off!)}`)
+}
+
+await main()
