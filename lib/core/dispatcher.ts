@@ -274,7 +274,10 @@ export class Dispatcher {
    * the others resolve later, `undefined` when cancelled (no answer is due).
    */
   handleRequest (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
-    const operation = this.telemetry?.operation(message.method, this.#methods.has(message.method), message.id ?? undefined, message.params, scope.protocolVersion, scope.session?.id)
+    const telemetry = this.telemetry
+    // Without an SDK behind the API, nothing is built: not even the arguments.
+    if (telemetry === undefined || !telemetry.recording) return this.#handle(message, scope)
+    const operation = telemetry.operation(message.method, this.#methods.has(message.method), message.id ?? undefined, message.params, scope.protocolVersion, scope.session?.id)
     if (operation === undefined) return this.#handle(message, scope)
     const answer = operation.run(() => this.#handle(message, scope))
     if (!(answer instanceof Promise)) {
@@ -340,7 +343,8 @@ export class Dispatcher {
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
   async handleNotification (message: JsonRpcNotification, caller: Caller): Promise<void> {
     const handler = this.#notifications.get(message.method)
-    const operation = this.telemetry?.operation(message.method, handler !== undefined, undefined, message.params, caller.protocolVersion, caller.session?.id)
+    const telemetry = this.telemetry
+    const operation = telemetry === undefined || !telemetry.recording ? undefined : telemetry.operation(message.method, handler !== undefined, undefined, message.params, caller.protocolVersion, caller.session?.id)
     if (operation === undefined) {
       if (handler !== undefined) await handler(message.params, caller)
       return

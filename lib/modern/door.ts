@@ -254,8 +254,11 @@ export class ModernDoor {
     if (methodHeader !== undefined && methodHeader !== message.method) {
       return this.#refuse(reply, 400, null, ErrorCode.HeaderMismatch, `Header mismatch: the Mcp-Method header ${quote(methodHeader)} does not match the method ${quote(message.method)}`)
     }
-    const claim = readEnvelope(metaOf(message) ?? {})
-    this.#core.dispatcher.telemetry?.operation(message.method, false, undefined, message.params, isEnvelope(claim) && isSupportedModernVersion(claim.protocolVersion) ? claim.protocolVersion : undefined, undefined)?.end()
+    const telemetry = this.#core.dispatcher.telemetry
+    if (telemetry?.recording === true) {
+      const claim = readEnvelope(metaOf(message) ?? {})
+      telemetry.operation(message.method, false, undefined, message.params, isEnvelope(claim) && isSupportedModernVersion(claim.protocolVersion) ? claim.protocolVersion : undefined, undefined)?.end()
+    }
     return reply.code(202).send()
   }
 

@@ -93,6 +93,11 @@ export class McpTelemetry {
     return global === undefined || global.getDelegate() !== NOOP_TRACER_PROVIDER
   }
 
+  /** Whether anything is recorded: callers check it before building the arguments of `operation`. */
+  get recording (): boolean {
+    return this.metricsOn || this.tracingOn
+  }
+
   /**
    * Start the SERVER span and the clock of one request or notification; undefined when
    * neither traces nor metrics are recorded (the fast path: nothing is built).
