@@ -132,3 +132,23 @@ withRedis(t, 'with Redis: the same counts, an expiry found by the sweep, and Red
   t.ok(redis!.dataPoints.every((p) => typeof p.attributes['db.operation.name'] === 'string' && p.attributes['db.operation.name'] !== ''), 'by command name')
   await noSessionIds(t, rec, first, idle.id)
 })
+
+t.test('app.mcp.onSession hears sessions start and end with the reason; a throwing observer is skipped', async (t) => {
+  const rec = recorder(t)
+  const app = await build(t, rec)
+  const seen: string[] = []
+  app.mcp.onSession({ started: () => { throw new Error('observer bug') } })
+  const stop = app.mcp.onSession({
+    started: (session) => seen.push(`started ${session.protocolVersion}`),
+    ended: (id, reason, session) => seen.push(`ended ${reason} ${session?.id === id}`)
+  })
+  const deleted = await openSession(app)
+  await app.inject({ method: 'DELETE', url: '/mcp', headers: deleted.headers })
+  await openSession(app)
+  await (app.mcp.sessions as MemorySessionStore).sweep(Date.now() + 60 * 60_000)
+  t.same(seen, ['started 2025-11-25', 'ended deleted true', 'started 2025-11-25', 'ended expired true'])
+  stop()
+  await openSession(app)
+  t.equal(seen.length, 4, 'stopped')
+  t.equal(total(await rec.points('mcp.server.session.started')), 3, 'the metrics observer is unaffected')
+})

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp, callTool, notification, openSession, parseSse, post, postHeaders, rpc, serve, type Setup } from './helpers/index.js'
 import { envelope, modernRpc, postModern } from './helpers/modern.js'
 import { installContext, recorder, type Recorder } from './helpers/telemetry.js'
-import type { McpPluginOptions } from '../lib/index.js'
+import { acceptedContent, inputRequired, type McpPluginOptions } from '../lib/index.js'
 
 installContext()
 
@@ -176,6 +176,32 @@ t.test('a request to the client is a CLIENT span under the tool\'s, its context 
   t.equal(ask.parentSpanContext?.spanId, server.spanContext().spanId, 'under the tool call')
   t.equal(ask.spanContext().traceId, server.spanContext().traceId)
   t.match(seenMeta[0], { traceparent: `00-${ask.spanContext().traceId}-${ask.spanContext().spanId}-01` }, 'the client can continue the trace')
+})
+
+t.test('multi round-trip: a 2025 round is a CLIENT span; a 2026-07-28 input-required answer a span event', async (t) => {
+  const rec = recorder(t)
+  const rounds: Setup = (a) => {
+    a.mcp.tool({ name: 'who', description: 'Who', inputSchema: Type.Object({}) }, async (_args, ctx) => {
+      const name = acceptedContent(ctx.inputResponses, 'who')?.name
+      if (typeof name !== 'string') return inputRequired({ inputRequests: { who: inputRequired.elicit('Who?', { type: 'object', properties: { name: { type: 'string' } } }) } })
+      return name
+    })
+  }
+  const { url, app: mcp } = await serve(t, { options: { telemetry: { tracer: rec.tracer, meter: rec.meter } }, setup: rounds })
+  const client = new Client({ name: 'otel', version: '1.0.0' }, { capabilities: { elicitation: {} } })
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Ada' } }))
+  t.teardown(() => client.close().catch(() => {}))
+  await client.connect(new StreamableHTTPClientTransport(url))
+  t.same((await client.callTool({ name: 'who', arguments: {} })).content, [{ type: 'text', text: 'Ada' }])
+  const round = rec.span('elicitation/create')
+  t.equal(round.kind, SpanKind.CLIENT)
+  t.equal(round.parentSpanContext?.spanId, rec.span('tools/call who').spanContext().spanId, 'the round hangs under the tool call')
+
+  const first = await postModern(mcp, modernRpc(7, 'tools/call', { name: 'who', arguments: {} }, envelope({ elicitation: {} })))
+  t.match(first.payload, /input_required/)
+  const modern = rec.spans().filter((s) => s.name === 'tools/call who').at(-1)!
+  t.equal(modern.attributes['mcp.protocol.version'], '2026-07-28')
+  t.same(modern.events.map((e) => e.name), ['mcp.input_required'])
 })
 
 t.test('a replay is a span event on the HTTP request\'s span', async (t) => {
