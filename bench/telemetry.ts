@@ -7,9 +7,10 @@
 // is measured; the request and answer path through Fastify and the plugin is.
 //
 // Two measures:
-// - instructions (default when valgrind is installed): each mode runs under callgrind at two
-//   call counts; instructions per call = (Ir(N2) - Ir(N1)) / (N2 - N1), so start-up and
-//   warm-up cancel out. Load-independent: the figure to publish.
+// - instructions (the default; needs valgrind): each mode runs under callgrind at two call
+//   counts after the same warm-up; instructions per call = (Ir(N2) - Ir(N1)) / (N2 - N1), so
+//   start-up, warm-up and most JIT compilation cancel out. `off` runs twice: the difference
+//   between its two figures is the method's own noise. Load-independent: the figure to publish.
 // - CPU time (--cpu): rounds of the three modes in turn, process CPU time per call after a
 //   warm-up, the median of same-round ratios. Noisy on a shared machine (say so).
 //
@@ -70,8 +71,8 @@ async function installSdk (): Promise<void> {
 
 // ---- parent --------------------------------------------------------------------------------
 
-async function instructions (mode: Mode, calls: number): Promise<number> {
-  const { stderr } = await run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, self, '--child', mode, String(calls), '0'], { maxBuffer: 64 * 1024 * 1024 })
+async function instructions (mode: Mode, calls: number, warmup: number): Promise<number> {
+  const { stderr } = await run('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, self, '--child', mode, String(calls), String(warmup)], { maxBuffer: 64 * 1024 * 1024 })
   const match = /Collected : (\d+)/.exec(stderr)
   if (match === null) throw new Error(`no callgrind total for ${mode}: ${stderr.slice(-500)}`)
   return Number(match[1])
@@ -104,14 +105,16 @@ async function main (): Promise<void> {
     for (const mode of MODES) console.log(`  ${mode.padEnd(4)} ${median(perCall[mode]).toFixed(1)} µs   vs off: ${pct(ratio(mode))}`)
     return
   }
-  const [n1, n2] = quick ? [200, 1000] : [500, 3000]
-  console.log(`Instructions per call under callgrind ((Ir(${n2}) - Ir(${n1})) / ${n2 - n1}):`)
-  const per: Partial<Record<Mode, number>> = {}
-  for (const mode of MODES) {
-    const [a, b] = [await instructions(mode, n1), await instructions(mode, n2)]
-    per[mode] = (b - a) / (n2 - n1)
+  const [n1, n2, warmup] = quick ? [200, 1000, 500] : [500, 2500, 1500]
+  console.log(`Instructions per call under callgrind ((Ir(${n2}) - Ir(${n1})) / ${n2 - n1}, after ${warmup} warm-up calls):`)
+  const runs: Array<[string, Mode]> = [['off', 'off'], ['api', 'api'], ['sdk', 'sdk'], ['off (again)', 'off']]
+  const per: number[] = []
+  for (const [, mode] of runs) {
+    const a = await instructions(mode, n1, warmup)
+    const b = await instructions(mode, n2, warmup)
+    per.push((b - a) / (n2 - n1))
   }
-  for (const mode of MODES) console.log(`  ${mode.padEnd(4)} ${Math.round(per[mode]!).toLocaleString('en')} Ir   vs off: ${pct(per[mode]! / per.off!)}`)
+  runs.forEach(([label], i) => console.log(`  ${label.padEnd(11)} ${Math.round(per[i]!).toLocaleString('en')} Ir   vs off: ${pct(per[i]! / per[0]!)}`))
 }
 
 await main()

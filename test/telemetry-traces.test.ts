@@ -227,3 +227,13 @@ t.test('telemetry: false records nothing', async (t) => {
   await post(mcp, notification('notifications/roots/list_changed'), session.headers)
   t.same(rec.spans(), [])
 })
+
+t.test('the telemetry option is checked once, at registration', async (t) => {
+  const { normalizeOptions } = await import('../lib/options.js')
+  const identity = { name: 'x', version: '1' }
+  t.same(normalizeOptions({}, identity).telemetry, {})
+  t.equal(normalizeOptions({ telemetry: false }, identity).telemetry, false)
+  for (const telemetry of ['yes', null, { tracer: {} }, { meter: 1 }, { sessionIdAttribute: 'true' }]) {
+    t.throws(() => normalizeOptions({ telemetry: telemetry as never }, identity), { code: 'FST_MCP_INVALID_OPTION' }, JSON.stringify(telemetry))
+  }
+})
