@@ -279,7 +279,14 @@ export class Dispatcher {
     if (telemetry === undefined || !telemetry.recording) return this.#handle(message, scope)
     const operation = telemetry.operation(message.method, this.#methods.has(message.method), message.id ?? undefined, message.params, scope.protocolVersion, scope.session?.id)
     if (operation === undefined) return this.#handle(message, scope)
-    const answer = operation.run(() => this.#handle(message, scope))
+    let answer: ReturnType<Dispatcher['handleRequest']>
+    try {
+      answer = operation.run(() => this.#handle(message, scope))
+    } catch (err) {
+      // Not an answer (the front door maps it): the span still ends, as an internal error.
+      operation.end(errorResponse(message.id, ErrorCode.InternalError, 'Internal error'))
+      throw err
+    }
     if (!(answer instanceof Promise)) {
       operation.end(answer)
       return answer
@@ -287,6 +294,9 @@ export class Dispatcher {
     return answer.then((response) => {
       operation.end(response, response === undefined)
       return response
+    }, (err: unknown) => {
+      operation.end(errorResponse(message.id, ErrorCode.InternalError, 'Internal error'))
+      throw err
     })
   }
 
