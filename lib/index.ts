@@ -13,6 +13,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './meta.js'
 import { normalizeOptions, type McpPluginOptions } from './options.js'
 import { createRuntime, type McpRuntime, type McpStats } from './runtime.js'
 import type { SessionStore } from './stores/session-store.js'
+import type { SessionObserver } from './core/session-lifecycle.js'
 
 /** The `app.mcp` decorator. */
 export interface McpDecorator extends FeatureApi {
@@ -28,6 +29,8 @@ export interface McpDecorator extends FeatureApi {
   client (sessionId: string): Promise<ClientRequester>
   /** Called when a client sends `notifications/roots/list_changed`. Returns an unsubscribe function. */
   onRootsListChanged (listener: RootsListChangedListener): () => void
+  /** Hear of 2025 sessions starting and ending (with why: DELETE, expiry, …). Returns a function that stops it. */
+  onSession (observer: SessionObserver): () => void
 }
 
 declare module 'fastify' {
@@ -46,7 +49,8 @@ function decoratorOf (runtime: McpRuntime): McpDecorator {
     onRootsListChanged (listener) {
       legacy.rootsListeners.add(listener)
       return () => { legacy.rootsListeners.delete(listener) }
-    }
+    },
+    onSession: (observer) => runtime.sessionEvents.add(observer)
   }
 }
 
@@ -58,7 +62,7 @@ async function fastifyMcp (app: FastifyInstance, pluginOptions: McpPluginOptions
   app.decorate('mcp', decoratorOf(runtime))
   app.decorateRequest('mcpAuth', null)
 
-  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options), rateLimit: runtime.rateLimit })
+  await app.register(mcpEndpoint, { prefix: options.path === '/' ? '' : options.path, options, door: runtime.legacy, modern: runtime.modern, policy: new OriginPolicy(app, options), rateLimit: runtime.rateLimit, telemetry: runtime.telemetry })
 
   app.addHook('onReady', async () => {
     // Fastify's default: no limit on receiving a request, so a client that drips its body
@@ -98,7 +102,8 @@ export { MemorySessionStore, type MemorySessionStoreOptions } from './stores/mem
 export { MemoryEventStore, type MemoryEventStoreOptions } from './stores/memory-event-store.js'
 export { formatEventId, parseEventId, type EventStore, type StoredEvent, type ReplayResult } from './stores/event-store.js'
 export type { SessionRecord, SessionStore, SessionExpiredListener, SessionExpiry } from './stores/session-store.js'
-export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod, RateLimitOptions, RateWindow } from './options.js'
+export type { McpPluginOptions, McpAuthInfo, McpAuthOptions, ResponseMode, Eras, CacheHint, CacheableMethod, RateLimitOptions, RateWindow, TelemetryOptions } from './options.js'
+export type { SessionObserver, SessionInfo, SessionEndReason } from './core/session-lifecycle.js'
 export type { ToolDefinition, ToolHandler, ToolResult, ToolSchema } from './core/features/tools.js'
 export type { JsonSchemaObject } from './core/features/json-schema.js'
 export type { ResourceApi, ResourceDefinition, ResourceReader, ResourceReadResult, ResourceTemplateDefinition, ResourceTemplateReader, TemplateVariables, VariableCompleter } from './core/features/resources.js'

@@ -13,8 +13,9 @@ import type { ResponseMode } from './legacy/exchange.js'
 import { CACHEABLE_METHODS, type CacheHint, type CacheableMethod } from './modern/results.js'
 import { assertEventStore, type EventStore } from './stores/event-store.js'
 import { assertSessionStore, type SessionStore } from './stores/session-store.js'
+import type { TelemetryOptions } from './telemetry/telemetry.js'
 
-export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod, RateLimitOptions, RateWindow }
+export type { McpAuthInfo, McpAuthOptions, McpJwtOptions, McpIntrospectionOptions, ResponseMode, Eras, CacheHint, CacheableMethod, RateLimitOptions, RateWindow, TelemetryOptions }
 
 export interface McpPluginOptions {
   /** The MCP endpoint. Default `/mcp`. */
@@ -158,6 +159,12 @@ export interface McpPluginOptions {
   requestState?: { keys?: Array<string | Buffer>, ttlMs?: number }
   /** On 2025 sessions, most times a handler may answer `input_required` for one request. Default 8. */
   maxInputRounds?: number
+  /**
+   * OpenTelemetry traces and metrics on the MCP semantic conventions, through
+   * `@opentelemetry/api` (a no-op until the application installs an SDK). Default `{}`: the
+   * global tracer and meter; `false` turns the instrumentation off. See docs/observability.md.
+   */
+  telemetry?: TelemetryOptions | false
 }
 
 export interface NormalizedOptions {
@@ -205,6 +212,7 @@ export interface NormalizedOptions {
   auth: NormalizedAuth | undefined
   requestState: { keys: Buffer[] | undefined, ttlMs: number }
   maxInputRounds: number
+  telemetry: TelemetryOptions | false
 }
 
 const MiB = 1024 * 1024
@@ -427,7 +435,8 @@ export function normalizeOptions (options: McpPluginOptions = {}, defaultServerI
     health,
     auth,
     requestState: requestStateOptions(options.requestState),
-    maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1)
+    maxInputRounds: integer('maxInputRounds', options.maxInputRounds, defaultOptions.maxInputRounds, 1),
+    telemetry: telemetryOptions(options.telemetry)
   }
 }
 
@@ -452,6 +461,16 @@ function rateLimitOptions (value: McpPluginOptions['rateLimit']): NormalizedRate
   return { ...limit, initialize, cache: integer('rateLimit.cache', given.cache, 5000, 1) }
 }
 
+function telemetryOptions (value: McpPluginOptions['telemetry']): TelemetryOptions | false {
+  if (value === undefined) return {}
+  if (value === false) return false
+  if (value === null || typeof value !== 'object') throw new errors.FST_MCP_INVALID_OPTION('telemetry', 'must be false or { tracer?, meter?, sessionIdAttribute? }')
+  if (value.tracer !== undefined && typeof value.tracer?.startSpan !== 'function') throw new errors.FST_MCP_INVALID_OPTION('telemetry.tracer', 'must be an OpenTelemetry Tracer')
+  if (value.meter !== undefined && typeof value.meter?.createHistogram !== 'function') throw new errors.FST_MCP_INVALID_OPTION('telemetry.meter', 'must be an OpenTelemetry Meter')
+  if (value.sessionIdAttribute !== undefined && typeof value.sessionIdAttribute !== 'boolean') throw new errors.FST_MCP_INVALID_OPTION('telemetry.sessionIdAttribute', 'must be a boolean')
+  return { tracer: value.tracer, meter: value.meter, sessionIdAttribute: value.sessionIdAttribute === true }
+}
+
 function requestStateOptions (value: McpPluginOptions['requestState']): NormalizedOptions['requestState'] {
   if (value === undefined) return { keys: undefined, ttlMs: DEFAULT_REQUEST_STATE_TTL_MS }
   if (value === null || typeof value !== 'object') throw new errors.FST_MCP_INVALID_OPTION('requestState', 'must be an object { keys?, ttlMs? }')
@@ -474,7 +493,7 @@ export const OPTION_NAMES = [
   'cacheHints', 'maxSubscriptions', 'lenientVersionHeader', 'sessionStore',
   'resumability', 'eventStore', 'maxEventsPerStream', 'maxEventBytesPerStream', 'maxEventBytes', 'sseRetryMs', 'maxStreamDurationMs', 'drainTimeoutMs',
   'redis', 'closeRedis', 'redisPrefix', 'redisTimeoutMs', 'nearCache',
-  'rateLimit', 'health', 'requestState', 'maxInputRounds'
+  'rateLimit', 'health', 'requestState', 'maxInputRounds', 'telemetry'
 ] as const satisfies ReadonlyArray<keyof McpPluginOptions>
 
 // Compile-time guard: adding an option without listing it above fails the type check.

@@ -1,6 +1,6 @@
 import type { Logger } from './log.js'
 import { createCore, type McpCore } from './core/index.js'
-import { sessionLifecycles } from './core/session-lifecycle.js'
+import { SessionEvents, type SessionLifecycle } from './core/session-lifecycle.js'
 import { LegacyDoor } from './legacy/door.js'
 import { sessionLog } from './legacy/session-log.js'
 import { ModernDoor } from './modern/door.js'
@@ -12,6 +12,7 @@ import type { RateLimitSetup } from './http/rate-limit.js'
 import { hitCounter } from './stores/rate-limit-counter.js'
 import { openRedis, type RedisDeployment } from './stores/redis.js'
 import type { SessionStore } from './stores/session-store.js'
+import { McpTelemetry } from './telemetry/telemetry.js'
 
 /** Counts for health checks and metrics. */
 export interface McpStats {
@@ -50,6 +51,10 @@ export interface McpRuntime {
   readonly modern: ModernDoor
   /** The `rateLimit` option with its counters (in Redis with `redis`), or undefined. */
   readonly rateLimit: RateLimitSetup | undefined
+  /** Undefined with `telemetry: false`. */
+  readonly telemetry: McpTelemetry | undefined
+  /** Sessions starting and ending, for whoever observes them (metrics, logs, the application). */
+  readonly sessionEvents: SessionEvents
   stats (): Promise<McpStats>
   /** Whether this instance should get traffic: its shared store and bus answer, and it is not closing. */
   readiness (): Promise<Readiness>
@@ -60,8 +65,8 @@ export interface McpRuntime {
 }
 
 /** Stores: one the application passes, else Redis when configured, else memory. */
-async function openStores (options: NormalizedOptions, log: Logger): Promise<{ store: SessionStore, events: EventStore | undefined, redis: RedisDeployment | undefined, close (): Promise<void> }> {
-  const redis = options.redis === undefined ? undefined : openRedis({ ...options, redis: options.redis }, log)
+async function openStores (options: NormalizedOptions, log: Logger, telemetry: McpTelemetry | undefined): Promise<{ store: SessionStore, events: EventStore | undefined, redis: RedisDeployment | undefined, close (): Promise<void> }> {
+  const redis = options.redis === undefined ? undefined : openRedis({ ...options, redis: options.redis, telemetry }, log)
   if (redis !== undefined) await redis.ready()
   const store = options.sessionStore ?? redis?.sessions ?? new MemorySessionStore({ ttlMs: options.sessionTtlMs, maxSessions: options.maxSessions })
   const events = !options.resumability
@@ -88,17 +93,33 @@ function rateLimitSetup (options: NormalizedOptions, redis: RedisDeployment | un
 }
 
 export async function createRuntime (options: NormalizedOptions, log: Logger): Promise<McpRuntime> {
-  const stores = await openStores(options, log)
-  const core = createCore({ ...options, listOnlyPermitted: options.auth?.listOnlyPermitted }, log)
+  const telemetry = options.telemetry === false ? undefined : new McpTelemetry(options.telemetry)
+  const own: SessionLifecycle[] = [sessionLog(log)]
+  if (telemetry?.metricsOn === true) {
+    own.push({
+      started: (session) => telemetry.sessionStarted(session.protocolVersion),
+      ended: ({ reason, record }) => telemetry.sessionEnded(reason, record?.protocolVersion, record?.createdAt)
+    })
+  }
+  const sessionEvents = new SessionEvents(...own)
+  const stores = await openStores(options, log, telemetry)
+  const core = createCore({ ...options, listOnlyPermitted: options.auth?.listOnlyPermitted, telemetry }, log)
   const legacy = await LegacyDoor.open(options, log, core, {
     sessions: stores.store,
     events: stores.events,
     eventsShared: options.eventStore !== undefined || stores.redis !== undefined,
     redis: stores.redis
-  }, sessionLifecycles(sessionLog(log)))
+  }, sessionEvents)
   const { redis } = stores
   const modern = new ModernDoor(options, core, log, redis?.bus, `${options.redisPrefix}ch:listen`)
   await modern.start()
+  const events = stores.events
+  telemetry?.observe({
+    sessions: () => stores.store.size(),
+    streams: () => ({ get: legacy.getConnections.size, post: legacy.postConnections.size, modern: modern.connections.size }),
+    subscriptions: () => modern.listen.size,
+    eventStoreBytes: () => events instanceof MemoryEventStore ? events.stats.bytes : undefined
+  })
   return {
     options,
     log,
@@ -107,6 +128,8 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
     legacy,
     modern,
     rateLimit: rateLimitSetup(options, redis, core),
+    telemetry,
+    sessionEvents,
     stats: async () => ({
       sessions: await stores.store.size(),
       streams: legacy.streamCount + modern.connections.size,
@@ -122,6 +145,7 @@ export async function createRuntime (options: NormalizedOptions, log: Logger): P
       modern.beginClose()
     },
     async close () {
+      telemetry?.close()
       await Promise.all([legacy.close(), modern.close()])
       // Sessions in this process's memory end with it (in Redis they outlive the instance).
       if (options.sessionStore === undefined && redis === undefined) {

@@ -9,7 +9,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /**
  * Each layer may import from itself and from the layers listed for it; everything else is
- * refused. Order, bottom up: schemas, foundation, core, stores, auth (the OAuth resource
+ * refused. Order, bottom up: schemas, foundation, telemetry (OpenTelemetry spans and metrics
+ * through the API, the session observer seam), core, stores, auth (the OAuth resource
  * server: token checks, metadata, challenges), http (the shared edge),
  * legacy (the 2025 front door) and modern (the 2026-07-28 one, which never import each
  * other), root (composition: options, runtime, endpoint, index).
@@ -17,14 +18,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const LAYERS: Record<string, readonly string[]> = {
   schemas: [],
   foundation: ['schemas'],
-  core: ['schemas', 'foundation'],
-  stores: ['schemas', 'foundation', 'core'],
+  telemetry: ['schemas', 'foundation'],
+  core: ['schemas', 'foundation', 'telemetry'],
+  stores: ['schemas', 'foundation', 'telemetry', 'core'],
   auth: ['schemas', 'foundation', 'core'],
-  http: ['schemas', 'foundation', 'core', 'auth'],
-  legacy: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http'],
-  modern: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http'],
+  http: ['schemas', 'foundation', 'telemetry', 'core', 'auth'],
+  legacy: ['schemas', 'foundation', 'telemetry', 'core', 'stores', 'auth', 'http'],
+  modern: ['schemas', 'foundation', 'telemetry', 'core', 'stores', 'auth', 'http'],
   client: ['schemas', 'foundation'],
-  root: ['schemas', 'foundation', 'core', 'stores', 'auth', 'http', 'legacy', 'modern']
+  root: ['schemas', 'foundation', 'telemetry', 'core', 'stores', 'auth', 'http', 'legacy', 'modern']
 }
 
 const FOUNDATION = new Set(['lib/errors.ts', 'lib/meta.ts', 'lib/log.ts', 'lib/timeout.ts'])

@@ -75,7 +75,7 @@ t.test('a full session: started, request logs bound to it, ended by DELETE or by
   }
   const ended = records.filter((r) => r.msg === 'mcp: session ended')
   t.equal(ended.length, 2, 'one end line per session')
-  t.match(ended[0], { level: 30, mcpSession: short(a.id), reason: 'delete', protocolVersion: '2025-11-25', principal: hash(principal), durationMs: Number })
+  t.match(ended[0], { level: 30, mcpSession: short(a.id), reason: 'deleted', protocolVersion: '2025-11-25', principal: hash(principal), durationMs: Number })
   t.match(ended[1], { level: 30, mcpSession: short(b.id), reason: 'expired', protocolVersion: '2025-11-25', principal: hash(principal) })
   t.ok(ended[1].durationMs >= 400, `the expired session lived at least its TTL (${ended[1].durationMs} ms)`)
 

@@ -11,6 +11,7 @@ import { isLogLevel, shouldSend } from './logging.js'
 import { INPUT_REQUIRED_METHODS, isInputRequired } from './mrtr.js'
 import type { SessionRecord } from './session-record.js'
 import { negotiateVersion } from './versions.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** What a tool handler gets besides its arguments. */
 export interface ToolContext {
@@ -202,10 +203,13 @@ export class Dispatcher {
   readonly #contributors: Array<(capabilities: ServerCapabilities) => void> = []
   #capabilities: ServerCapabilities | undefined
   readonly #rounds: InputRounds
+  /** Traces and metrics of every request and notification; undefined when the application turned them off. */
+  readonly telemetry: McpTelemetry | undefined
 
-  constructor (identity: ServerIdentity, rounds: InputRounds = new InputRounds()) {
+  constructor (identity: ServerIdentity, rounds: InputRounds = new InputRounds(), telemetry?: McpTelemetry) {
     this.#identity = identity
     this.#rounds = rounds
+    this.telemetry = telemetry
     this.contributeCapabilities((capabilities) => { capabilities.logging = {} })
     this.method('ping', () => ({}))
   }
@@ -264,6 +268,33 @@ export class Dispatcher {
    * the others resolve later, `undefined` when cancelled (no answer is due).
    */
   handleRequest (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
+    const telemetry = this.telemetry
+    // Without an SDK behind the API, nothing is built: not even the arguments.
+    if (telemetry === undefined || !telemetry.recording) return this.#handle(message, scope)
+    const operation = telemetry.operation(message.method, this.#methods.has(message.method), message.id ?? undefined, message.params, scope.protocolVersion, scope.session?.id)
+    if (operation === undefined) return this.#handle(message, scope)
+    let answer: ReturnType<Dispatcher['handleRequest']>
+    try {
+      answer = operation.run(() => this.#handle(message, scope))
+    } catch (err) {
+      // Not an answer (the front door maps it): the span still ends, as an internal error.
+      operation.end(errorResponse(message.id, ErrorCode.InternalError, 'Internal error'))
+      throw err
+    }
+    if (!(answer instanceof Promise)) {
+      operation.end(answer)
+      return answer
+    }
+    return answer.then((response) => {
+      operation.end(response, response === undefined)
+      return response
+    }, (err: unknown) => {
+      operation.end(errorResponse(message.id, ErrorCode.InternalError, 'Internal error'))
+      throw err
+    })
+  }
+
+  #handle (message: JsonRpcRequest, scope: RequestScope): JsonRpcResponse | Promise<JsonRpcResponse | undefined> {
     const { id } = message
     const spec = this.#methods.get(message.method)
     if (spec === undefined) return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${clip(message.method)}`)
@@ -316,7 +347,17 @@ export class Dispatcher {
   /** Act on a notification. Unknown or malformed notifications are ignored, as the spec asks. */
   async handleNotification (message: JsonRpcNotification, caller: Caller): Promise<void> {
     const handler = this.#notifications.get(message.method)
-    if (handler !== undefined) await handler(message.params, caller)
+    const telemetry = this.telemetry
+    const operation = telemetry === undefined || !telemetry.recording ? undefined : telemetry.operation(message.method, handler !== undefined, undefined, message.params, caller.protocolVersion, caller.session?.id)
+    if (operation === undefined) {
+      if (handler !== undefined) await handler(message.params, caller)
+      return
+    }
+    try {
+      if (handler !== undefined) await operation.run(() => handler(message.params, caller))
+    } finally {
+      operation.end()
+    }
   }
 }
 

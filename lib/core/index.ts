@@ -9,6 +9,7 @@ import { installTools, type ToolApi, type ToolLookup } from './features/tools.js
 import { permits } from './features/scopes.js'
 import { InputRounds } from './input-rounds.js'
 import { RequestStateCodec } from './request-state.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** What the core is built from. */
 export interface CoreOptions {
@@ -22,6 +23,8 @@ export interface CoreOptions {
   readonly maxInputRounds?: number
   /** List answers show only the entries the caller's scopes permit. */
   readonly listOnlyPermitted?: boolean
+  /** Traces and metrics of each message; none when undefined. */
+  readonly telemetry?: McpTelemetry | undefined
 }
 
 /** The `app.mcp` methods the features provide. */
@@ -53,7 +56,7 @@ const NO_SCOPES: readonly string[] = Object.freeze([])
 
 export function createCore (options: CoreOptions, logger: Logger): McpCore {
   const rounds = new InputRounds({ codec: new RequestStateCodec(options.requestState), maxInputRounds: options.maxInputRounds })
-  const dispatcher = new Dispatcher({ serverInfo: options.serverInfo, instructions: options.instructions }, rounds)
+  const dispatcher = new Dispatcher({ serverInfo: options.serverInfo, instructions: options.instructions }, rounds, options.telemetry)
   const announcements = new Announcements(logger)
   const host: FeatureHost = {
     dispatcher,

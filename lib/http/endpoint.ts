@@ -7,6 +7,7 @@ import { hasClaim } from '../core/envelope.js'
 import { ErrorCode } from '../core/jsonrpc.js'
 import { isModernVersionName } from '../core/versions.js'
 import { errors } from '../errors.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 import { classifyPost, refuseLegacy, refuseModern, type Eras } from './era.js'
 import { createAuthGuard, refuseHostOrOrigin, type GuardOptions, type OriginPolicy } from './guard.js'
 import { RequestLimits, registerRateLimit, sendRateLimited, type RateLimitSetup, type RateLimitedError } from './rate-limit.js'
@@ -42,7 +43,12 @@ export interface EndpointSetup {
   readonly policy: OriginPolicy
   /** Rate limiting (the `rateLimit` option), with its counters. */
   readonly rateLimit?: RateLimitSetup | undefined
+  /** Counts refused requests, when metrics are recorded. */
+  readonly telemetry?: McpTelemetry | undefined
 }
+
+/** The statuses counted as refusals (`mcp.server.request.refused`): the request never reached an MCP method. */
+const REFUSALS = new Set([400, 403, 404, 406, 413, 415, 429, 503])
 
 /** Thrown by the body parser; mapped to JSON-RPC errors by the MCP error handler. */
 export class BodyError extends Error {
@@ -218,8 +224,15 @@ function mcpErrorHandler (error: FastifyError, request: FastifyRequest, reply: F
  * (messages), GET (the standalone stream) and DELETE (end a session). Registered
  * encapsulated, so its parser, error handler and hooks apply to these routes only.
  */
-export async function mcpEndpoint (app: FastifyInstance, { options, door, modern, policy, rateLimit }: EndpointSetup): Promise<void> {
+export async function mcpEndpoint (app: FastifyInstance, { options, door, modern, policy, rateLimit, telemetry }: EndpointSetup): Promise<void> {
   const { eras } = options
+  // Only with a meter behind the API: without one, no hook runs per request.
+  if (telemetry?.metricsOn === true) {
+    app.addHook('onResponse', (_request, reply, done) => {
+      if (REFUSALS.has(reply.statusCode)) telemetry.refused(reply.statusCode)
+      done()
+    })
+  }
   // Only POST exists without 2025 sessions.
   const stateless = options.stateless || eras === 'modern'
 

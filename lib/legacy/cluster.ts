@@ -10,6 +10,7 @@ import type { Connect, SessionFilter, SessionStreams } from './session-streams.j
 import type { SessionRecord } from '../stores/session-store.js'
 import type { RedisDeployment } from '../stores/redis.js'
 import { RedisKeys } from '../stores/redis-keys.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** The first wait before a failed recovery after a Redis reconnect is tried again; doubles each time. */
 const RECOVERY_FIRST_DELAY_MS = 100
@@ -53,14 +54,16 @@ export class RedisCluster implements RemoteSessions, SessionStreams {
   readonly #broadcast: string
   readonly #feeds = new Map<string, FeedStream>()
   readonly #followers = new Set<FeedStream>()
+  readonly #telemetry: McpTelemetry | undefined
   #unsubscribe: Array<() => Promise<void>> = []
   #offReconnect: (() => void) | undefined
   /** Bumped by each reconnect (and by close): an older recovery stops retrying. */
   #recoveries = 0
   #recoveryTimer: NodeJS.Timeout | undefined
 
-  constructor (redis: RedisDeployment, live: LocalStreams, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger) {
+  constructor (redis: RedisDeployment, live: LocalStreams, outbound: OutboundRequests, retryMs: number, logger: FastifyBaseLogger, telemetry?: McpTelemetry) {
     this.#redis = redis
+    this.#telemetry = telemetry
     this.#live = live
     this.#outbound = outbound
     this.instanceId = outbound.instanceId
@@ -125,7 +128,11 @@ export class RedisCluster implements RemoteSessions, SessionStreams {
     if (parsed === undefined) return false
     if (parsed.streamId === standaloneStreamId(session.id)) {
       const feed = await this.#attach(session, connect(true))
-      if (feed !== undefined) await feed.start(await this.#redis.events.replayAfter(session.id, lastEventId), lastEventId)
+      if (feed !== undefined) {
+        const replay = await this.#redis.events.replayAfter(session.id, lastEventId)
+        this.#telemetry?.replayed(replay?.events.length ?? 0)
+        await feed.start(replay, lastEventId)
+      }
       return true
     }
     const live = this.#live.findStream(session.id, parsed.streamId)
@@ -184,6 +191,7 @@ export class RedisCluster implements RemoteSessions, SessionStreams {
       if (replay === undefined) await feed.stop()
     }
     if (replay === undefined) return undefined
+    this.#telemetry?.replayed(replay.events.length)
     feed.attach(connect())
     this.#followers.add(feed)
     feed.connection!.onClose(() => this.#followers.delete(feed))

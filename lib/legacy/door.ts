@@ -8,7 +8,7 @@ import type { ListKind } from '../core/features/feature.js'
 import { ErrorCode, McpError, SESSION_NOT_FOUND, errorResponse, resultResponse } from '../core/jsonrpc.js'
 import type { SessionRecord } from '../core/session-record.js'
 import type { SessionLifecycle } from '../core/session-lifecycle.js'
-import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, revision } from '../core/versions.js'
+import { HEADERLESS_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, negotiateVersion, revision } from '../core/versions.js'
 import { errors } from '../errors.js'
 import { ConnectionSet, SseConnection } from '../http/sse-connection.js'
 import { quote, sendHttpError } from '../http/wire.js'
@@ -16,7 +16,7 @@ import { shortSessionId, type Logger } from '../log.js'
 import { settledWithin } from '../timeout.js'
 import type { EventStore } from '../stores/event-store.js'
 import type { RedisDeployment } from '../stores/redis.js'
-import type { SessionStore } from '../stores/session-store.js'
+import type { SessionExpiry, SessionStore } from '../stores/session-store.js'
 import { RedisCluster } from './cluster.js'
 import type { StreamEnv } from './event-stream.js'
 import { PostExchange, SessionCaller, SessionRequest, type ExchangeDeps, type ResponseMode, type RequestHome } from './exchange.js'
@@ -119,16 +119,17 @@ export class LegacyDoor {
     this.#core = core
     this.#store = stores.sessions
     const events = this.#events = stores.events
-    const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: log }
-    const outbound = this.outbound = new OutboundRequests(options, newInstanceId())
+    const telemetry = core.dispatcher.telemetry
+    const env: StreamEnv = { events, retryMs: options.sseRetryMs, logger: log, telemetry }
+    const outbound = this.outbound = new OutboundRequests(options, newInstanceId(), telemetry)
     this.streams = new LocalStreams(env, (sessionId) => {
       outbound.dropSession(sessionId)
       events?.deleteSession(sessionId).catch((err: unknown) => log.warn({ err }, 'mcp: event history not deleted'))
     })
     // With Redis, the instances route to each other; GET streams are fed from the shared history.
-    this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log)
+    this.#cluster = stores.redis === undefined ? undefined : new RedisCluster(stores.redis, this.streams, outbound, options.sseRetryMs, log, telemetry)
     this.#resumableElsewhere = events !== undefined && stores.eventsShared
-    this.sessionStreams = this.#cluster ?? new LocalSessionStreams(this.streams, this.#store, events, options.sseRetryMs, log)
+    this.sessionStreams = this.#cluster ?? new LocalSessionStreams(this.streams, this.#store, events, options.sseRetryMs, log, telemetry)
     this.#home = { streams: this.streams, outbound, sessionStreams: this.sessionStreams, maxInFlightRequests: options.maxInFlightRequests }
     // Stream ids end up in event ids: unique per instance, and the prefix keeps instances apart.
     const streamPrefix = 'p' + randomBytes(4).toString('base64url')
@@ -174,10 +175,7 @@ export class LegacyDoor {
   #start (): void {
     const options = this.#options
     // The store announces expiries on every instance itself.
-    this.#unsubscribeExpired = this.#store.onExpired((sessionId, expiry) => {
-      this.#closeSession(sessionId)
-      if (expiry?.here !== false) this.#lifecycle.ended({ id: sessionId, reason: 'expired', record: expiry?.record })
-    })
+    this.#unsubscribeExpired = this.#store.onExpired((sessionId, expiry) => this.#expired(sessionId, expiry))
     // A client holding the GET stream open is using its session even if it sends no POST:
     // refresh those sessions on the same throttle as requests, and at least three times per
     // TTL so one late tick on a busy event loop does not expire them.
@@ -257,6 +255,12 @@ export class LegacyDoor {
     else this.streams.terminate(sessionId, SESSION_NOT_FOUND)
   }
 
+  #expired (sessionId: string, expiry: SessionExpiry | undefined): void {
+    this.#closeSession(sessionId)
+    // Every instance hears of an expiry; the one that found it reports it.
+    if (expiry?.here !== false) this.#lifecycle.ended({ id: sessionId, reason: 'expired', record: expiry?.record })
+  }
+
   #endSession (sessionId: string): void {
     this.#closeSession(sessionId)
     this.#cluster?.terminate(sessionId)
@@ -334,12 +338,16 @@ export class LegacyDoor {
 
   async #initialize (request: FastifyRequest, reply: FastifyReply, message: JsonRpcRequest): Promise<FastifyReply> {
     if (this.closing) return this.#refuseWhileClosing(reply)
+    const requested = (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion
+    const operation = this.#core.dispatcher.telemetry?.operation('initialize', true, message.id, message.params, typeof requested === 'string' ? negotiateVersion(requested) : undefined, undefined)
     let init: ReturnType<McpCore['dispatcher']['initialize']>
     try {
       init = this.#core.dispatcher.initialize(message.params)
     } catch (err) {
       if (!(err instanceof McpError)) throw err
-      return reply.code(200).type('application/json').send(JSON.stringify(errorResponse(message.id, err.code, err.message)))
+      const refused = errorResponse(message.id, err.code, err.message)
+      operation?.end(refused)
+      return reply.code(200).type('application/json').send(JSON.stringify(refused))
     }
     let session: SessionRecord | undefined
     if (!this.#options.stateless) {
@@ -366,7 +374,9 @@ export class LegacyDoor {
       }
       this.#lifecycle.started(session)
     }
-    new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session }).respond(resultResponse(message.id, init.result))
+    const response = resultResponse(message.id, init.result)
+    new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session }).respond(response)
+    operation?.end(response)
     return reply
   }
 
@@ -456,7 +466,10 @@ export class LegacyDoor {
     const lastEventId = single(request.headers['last-event-id'])
     const events = this.#events
     // Without an event store there is nothing to resume: a plain standalone stream, as the SDK does.
-    if (lastEventId !== undefined && events !== undefined) return this.#resume(request, reply, session, lastEventId)
+    if (lastEventId !== undefined && events !== undefined) {
+      this.#core.dispatcher.telemetry?.reconnected()
+      return this.#resume(request, reply, session, lastEventId)
+    }
     const connection = this.#openConnection(reply, session)
     const polling = events !== undefined && revision(session.protocolVersion).polling
     if (polling) this.#limitDuration(connection)
@@ -509,7 +522,7 @@ export class LegacyDoor {
     if (session === undefined) return reply
     await this.#store.delete(session.id)
     this.#endSession(session.id)
-    this.#lifecycle.ended({ id: session.id, reason: 'delete', record: session })
+    this.#lifecycle.ended({ id: session.id, reason: 'deleted', record: session })
     return reply.code(204).send()
   }
 }

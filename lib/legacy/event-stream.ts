@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { shortSessionId } from '../log.js'
 import type { EventStore } from '../stores/event-store.js'
 import type { SseConnection } from '../http/sse-connection.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** What every stream of one plugin instance shares. */
 export interface StreamEnv {
@@ -10,6 +11,8 @@ export interface StreamEnv {
   /** The `retry:` sent with priming events and before a connection is closed mid-stream. */
   readonly retryMs: number
   readonly logger: FastifyBaseLogger
+  /** Counts replays; undefined with telemetry off. */
+  readonly telemetry?: McpTelemetry | undefined
 }
 
 const RESOLVED = Promise.resolve()
@@ -122,6 +125,7 @@ export class EventStream {
       this.#arrived(connection)
       const result = await events.replayAfter(this.sessionId, lastEventId)
       if (result === undefined || this.#closed) return
+      this.#env.telemetry?.replayed(result.events.length)
       if (result.truncated) {
         this.#env.logger.warn({ mcpSession: shortSessionId(this.sessionId), stream: this.id }, 'mcp: resumed stream lost events to the history bound')
       }

@@ -15,6 +15,7 @@ import type { ClientRequests, RequestOptions } from '../core/caller.js'
 import { ErrorCode, McpError, describeErrors } from '../core/jsonrpc.js'
 import type { SessionRecord } from '../core/session-record.js'
 import { errors } from '../errors.js'
+import type { ClientOperation, McpTelemetry } from '../telemetry/telemetry.js'
 
 export type { RequestOptions }
 
@@ -62,9 +63,11 @@ export class OutboundRequests {
   readonly #pending = new Map<RequestId, Pending>()
   readonly #perSession = new Map<string, number>()
   #counter = 0
+  readonly #telemetry: McpTelemetry | undefined
 
-  constructor (options: OutboundOptions, instanceId = newInstanceId()) {
+  constructor (options: OutboundOptions, instanceId = newInstanceId(), telemetry?: McpTelemetry) {
     this.#options = options
+    this.#telemetry = telemetry
     this.instanceId = instanceId
     this.#prefix = `srv-${instanceId}-`
   }
@@ -93,7 +96,9 @@ export class OutboundRequests {
       this.#pending.set(id, { sessionId, method, check, channel, resolve: resolve as (r: unknown) => void, reject, timer, onAbort, signal })
       this.#perSession.set(sessionId, count + 1)
     })
-    const delivered = await channel({ jsonrpc: '2.0', id, method, params })
+    const operation = this.#telemetry?.clientRequest(method, id, params, sessionId)
+    if (operation !== undefined) answer.then(() => operation.end(), (err: unknown) => endFailed(operation, err))
+    const delivered = await channel({ jsonrpc: '2.0', id, method, params: operation?.params ?? params })
     if (!delivered) {
       this.#settle(id)?.reject(new errors.FST_MCP_CLIENT_REQUEST(method, 'no open stream to the client can carry it (open the GET stream, or call from inside a request)'))
     }
@@ -146,6 +151,13 @@ export class OutboundRequests {
     pending.channel({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => {})
     pending.reject(error)
   }
+}
+
+/** A request to the client failed: the client's JSON-RPC error, a timeout, or anything else. */
+function endFailed (operation: ClientOperation, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err)
+  if (err instanceof McpError) operation.end({ code: err.code, message })
+  else operation.end({ type: (err as { code?: unknown }).code === 'FST_MCP_CLIENT_TIMEOUT' ? 'timeout' : '_OTHER', message })
 }
 
 /** Revisions whose clients may be asked for elicitation (it arrived in 2025-06-18). */

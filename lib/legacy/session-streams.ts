@@ -5,6 +5,7 @@ import { parseEventId, type EventStore } from '../stores/event-store.js'
 import type { SessionStore } from '../stores/session-store.js'
 import { writeEvents } from './event-stream.js'
 import { standaloneStreamId, type LocalStreams } from './local-streams.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** Which sessions a notification is for (their records must pass it). */
 export type SessionFilter = (session: SessionRecord) => boolean
@@ -50,8 +51,10 @@ export class LocalSessionStreams implements SessionStreams {
   readonly #events: EventStore | undefined
   readonly #retryMs: number
   readonly #logger: Logger
+  readonly #telemetry: McpTelemetry | undefined
 
-  constructor (live: LocalStreams, store: SessionStore, events: EventStore | undefined, retryMs: number, logger: Logger) {
+  constructor (live: LocalStreams, store: SessionStore, events: EventStore | undefined, retryMs: number, logger: Logger, telemetry?: McpTelemetry) {
+    this.#telemetry = telemetry
     this.#live = live
     this.#store = store
     this.#events = events
@@ -79,6 +82,7 @@ export class LocalSessionStreams implements SessionStreams {
     if (history === undefined) return false
     // A POST stream that is no longer live here: its history is all there is.
     const connection = connect(false)
+    this.#telemetry?.replayed(history.events.length)
     await writeEvents(connection, history.events)
     connection.end(history.ended ? undefined : this.#retryMs)
     return true

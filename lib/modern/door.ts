@@ -167,7 +167,13 @@ export class ModernDoor {
     // Ladder row 9: a token without the operation's scopes gets 403 before anything runs.
     const auth = this.#options.auth
     if (auth !== undefined && refuseInsufficientScope(auth, request, reply, id, this.#core.requiredScopes(method, params))) return reply
-    if (method === 'server/discover') return this.#answer(reply, method, { jsonrpc: '2.0', id, result: this.#discover() })
+    if (method === 'server/discover') {
+      const operation = this.#core.dispatcher.telemetry?.operation(method, true, id, params, claim, undefined)
+      const response: JsonRpcResponse = { jsonrpc: '2.0', id, result: this.#discover() }
+      this.#answer(reply, method, response)
+      operation?.end(response)
+      return reply
+    }
     if (REMOVED.has(method) || !this.#core.dispatcher.has(method)) {
       return this.#refuse(reply, 404, id, ErrorCode.MethodNotFound, `Method not found: ${clip(method)}`)
     }
@@ -247,6 +253,11 @@ export class ModernDoor {
     const methodHeader = trimmed(single(request.headers['mcp-method']))
     if (methodHeader !== undefined && methodHeader !== message.method) {
       return this.#refuse(reply, 400, null, ErrorCode.HeaderMismatch, `Header mismatch: the Mcp-Method header ${quote(methodHeader)} does not match the method ${quote(message.method)}`)
+    }
+    const telemetry = this.#core.dispatcher.telemetry
+    if (telemetry?.recording === true) {
+      const claim = readEnvelope(metaOf(message) ?? {})
+      telemetry.operation(message.method, false, undefined, message.params, isEnvelope(claim) && isSupportedModernVersion(claim.protocolVersion) ? claim.protocolVersion : undefined, undefined)?.end()
     }
     return reply.code(202).send()
   }

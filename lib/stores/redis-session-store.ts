@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MessageBus } from './message-bus.js'
@@ -111,7 +112,8 @@ export function defineScripts (client: Redis, scripts: Record<string, string>, k
 }
 
 interface Cached { record: SessionRecord, at: number }
-interface StoreNotice { t: 'upd' | 'del' | 'exp', id: string }
+/** `by`: the store that announced an expiry (the one that found it). */
+interface StoreNotice { t: 'upd' | 'del' | 'exp', id: string, by?: string }
 
 /**
  * Sessions in Redis, shared by every instance. A record is one hash of JSON-encoded fields
@@ -131,8 +133,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #channel: string
   readonly #logger: FastifyBaseLogger | undefined
   readonly #listeners = new Set<SessionExpiredListener>()
-  /** Expiries this instance announced and has not heard back yet (each leaves when its notice arrives or fails to go out). */
-  readonly #announcedHere = new Set<string>()
+  /** This store among the instances, in the expiry notices it sends. */
+  readonly #name = randomBytes(6).toString('base64url')
   readonly #cache: Map<string, Cached> | undefined
   readonly #cacheMax: number
   readonly #cacheMaxAgeMs: number
@@ -162,11 +164,9 @@ export class RedisSessionStore implements SessionStore {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? Math.min(this.ttlMs, 60_000)
     this.#unsubscribe = this.#bus.subscribe(this.#channel, (notice) => this.#onNotice(notice as StoreNotice))
     this.#unsubscribe.catch((err: unknown) => this.#logger?.warn({ err }, 'mcp: session store could not subscribe to notices'))
-    // Notices published while pub/sub was down never arrive: nothing cached can be trusted,
-    // and an expiry announced meanwhile will not come back to be logged.
+    // Notices published while pub/sub was down never arrive: nothing cached can be trusted.
     this.#offReconnect = (this.#bus as Partial<RedisMessageBus>).onReconnect?.(() => {
       this.#cache?.clear()
-      this.#announcedHere.clear()
     })
     this.#timer = setTimeout(() => { void this.#tick() }, this.#sweepIntervalMs).unref()
   }
@@ -421,10 +421,7 @@ export class RedisSessionStore implements SessionStore {
         const mine = lapsed.filter((_id, i) => removed[i] === 1)
         if (mine.length > 0) {
           await this.#exec(mine.reduce((pipeline, id) => pipeline.srem(this.#keys.standaloneIndex(), id), this.#client.pipeline()))
-          for (const id of mine) {
-            this.#announcedHere.add(id)
-            this.#announce({ t: 'exp', id })
-          }
+          for (const id of mine) this.#announce({ t: 'exp', id, by: this.#name })
           announced += mine.length
         }
       }
@@ -453,7 +450,6 @@ export class RedisSessionStore implements SessionStore {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     this.#listeners.clear()
-    this.#announcedHere.clear()
     this.#cache?.clear()
     const unsubscribe = await this.#unsubscribe?.catch(() => undefined)
     this.#unsubscribe = undefined
@@ -473,7 +469,6 @@ export class RedisSessionStore implements SessionStore {
 
   #announce (notice: StoreNotice): void {
     this.#bus.publish(this.#channel, notice).catch((err: unknown) => {
-      this.#announcedHere.delete(notice.id)
       this.#logger?.warn({ err }, 'mcp: session notice not published')
     })
   }
@@ -482,7 +477,7 @@ export class RedisSessionStore implements SessionStore {
     if (notice === null || typeof notice !== 'object' || typeof notice.id !== 'string') return
     this.#cache?.delete(notice.id)
     if (notice.t !== 'exp') return
-    const expiry = { here: this.#announcedHere.delete(notice.id) }
+    const expiry = { here: notice.by === this.#name }
     for (const listener of this.#listeners) listener(notice.id, expiry)
   }
 }

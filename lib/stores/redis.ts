@@ -6,6 +6,7 @@ import { closeBounded, createClient } from './redis-connection.js'
 import { RedisBreaker } from './redis-breaker.js'
 import { RedisEventStore } from './redis-event-store.js'
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session-store.js'
+import type { McpTelemetry } from '../telemetry/telemetry.js'
 
 /** What the `redis` option gives the plugin: one client, a bus, and the two stores on them. */
 export interface RedisDeployment {
@@ -44,6 +45,8 @@ export interface RedisOptions {
   readonly maxSessions: number
   readonly maxEventsPerStream: number
   readonly nearCache: RedisSessionStoreOptions['nearCache']
+  /** Times the commands of a client the plugin opened, when metrics are recorded. */
+  readonly telemetry?: McpTelemetry | undefined
 }
 
 export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): RedisDeployment {
@@ -51,6 +54,8 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
   const own = typeof given === 'string'
   const client = own ? createClient(given, options.redisTimeoutMs) : given
   if (own) client.on('error', (err: Error) => logger.debug({ err }, 'mcp: Redis connection error'))
+  // Only the plugin's own client: one the application passed is the application's to instrument.
+  if (own && options.telemetry?.metricsOn === true) timeCommands(client, options.telemetry)
   else if (client.options.commandTimeout === undefined) {
     logger.warn('mcp: the redis client has no commandTimeout: requests will wait as long as Redis does while it is unreachable')
   }
@@ -96,6 +101,20 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
       await bus.close()
       if (own || options.closeRedis) await closeBounded(client, options.redisTimeoutMs)
     }
+  }
+}
+
+/** Every command the client sends (pipelined ones too), timed from sending to its reply. */
+function timeCommands (client: Redis, telemetry: McpTelemetry): void {
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = (command, stream) => {
+    const start = performance.now()
+    const name = command.name
+    command.promise.then(
+      () => telemetry.redisCommand(name, (performance.now() - start) / 1000, false),
+      () => telemetry.redisCommand(name, (performance.now() - start) / 1000, true)
+    )
+    return send(command, stream)
   }
 }
 

@@ -6,15 +6,16 @@ export type { SessionRecord }
 /** What a subscription change did: `full` when the session is at its limit, `gone` when there is no session. */
 export type SubscriptionChange = 'added' | 'removed' | 'unchanged' | 'full' | 'gone'
 
-/** What a store may say of an expiry besides the session id. */
+/**
+ * What a store may say of an expiry besides the session id: `here` is `false` on the
+ * instances that only hear of an expiry another instance found (a shared store announces each
+ * expiry to every instance; the session is then logged and counted once), and the record as
+ * it was when the store still had it (the memory store does). A custom store that passes
+ * nothing is taken as `here`, without a record.
+ */
 export interface SessionExpiry {
-  /** The record as it was, when the store still has it (the memory store does). */
-  readonly record?: SessionRecord
-  /**
-   * `false` on the instances that only hear of an expiry another instance found (a shared
-   * store announces each expiry to every instance); the session is then logged once.
-   */
   readonly here?: boolean
+  readonly record?: Readonly<SessionRecord> | undefined
 }
 
 /** Called when the store drops a session on its own (idle expiry). */
