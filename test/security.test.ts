@@ -439,7 +439,7 @@ t.test('logs never carry a session id or a bearer token', async (t) => {
   t.equal(createdEntries[0].level, 30, 'at info level')
   t.ok(created[0]!.includes(session.id.slice(0, 8)), 'a short prefix of the session id identifies it')
   t.ok(created[1]!.includes(alice.id.slice(0, 8)), 'a short prefix of the second session id identifies it')
-  t.ok(lines.some((line) => line.includes('session ended') && line.includes('"reason":"delete"')), '"session ended" (delete) logged')
+  t.ok(lines.some((line) => line.includes('session ended') && line.includes('"reason":"deleted"')), '"session ended" (deleted) logged')
 
   for (const [what, secret] of [['session id', session.id], ['auth session id', alice.id], ['bearer token', TOKEN], ['wrong bearer token', WRONG_TOKEN]] as const) {
     const leaking = lines.filter((line) => line.includes(secret))
