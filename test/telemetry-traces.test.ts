@@ -10,8 +10,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, callTool, notification, openSession, parseSse, post, postHeaders, rpc, serve, type Setup } from './helpers/index.js'
-import { envelope, modernRpc, postModern } from './helpers/modern.js'
+import { buildApp, callTool, listen, notification, openSession, parseSse, post, postHeaders, request, rpc, serve, within, type Setup } from './helpers/index.js'
+import { envelope, modernHeaders, modernRpc, postModern } from './helpers/modern.js'
 import { installContext, recorder, type Recorder } from './helpers/telemetry.js'
 import { acceptedContent, inputRequired, type McpPluginOptions } from '../lib/index.js'
 
@@ -218,6 +218,41 @@ t.test('a replay is a span event on the HTTP request\'s span', async (t) => {
   t.same(get.events.map((e) => e.name), ['mcp.stream.reconnect', 'mcp.stream.replay'])
   t.equal(get.events[1]!.attributes!['mcp.stream.replayed_events'], 1)
 })
+
+t.test('subscriptions/listen is one SERVER span for the whole subscription: completed, or cancelled by the client', async (t) => {
+  const rec = recorder(t)
+  const mcp = await app(t, rec)
+  const url = await listen(mcp)
+  const message = modernRpc('sub-1', 'subscriptions/listen', { notifications: { toolsListChanged: true } }, envelope({}, { traceparent: TRACEPARENT }))
+  const dropped = await request(url, 'POST', modernHeaders(message), message)
+  t.teardown(() => dropped.destroy())
+  await dropped.until((r) => r.messages().length >= 1)
+  t.equal(rec.spans().filter((s) => s.name === 'subscriptions/listen').length, 0, 'open: no span has ended yet')
+  dropped.destroy()
+  const cancelled = await within(waitForSpan(rec, 'subscriptions/listen'), 'the span of the listen the client closed')
+  t.equal(cancelled.kind, SpanKind.SERVER)
+  t.equal(cancelled.spanContext().traceId, TRACE_ID, 'its parent from _meta')
+  t.match(cancelled.attributes, { 'mcp.method.name': 'subscriptions/listen', 'jsonrpc.request.id': 'sub-1', 'mcp.protocol.version': '2026-07-28', 'error.type': 'cancelled' })
+
+  const completed = modernRpc('sub-2', 'subscriptions/listen', { notifications: { toolsListChanged: true } })
+  const stream = await request(url, 'POST', modernHeaders(completed), completed)
+  t.teardown(() => stream.destroy())
+  await stream.until((r) => r.messages().length >= 1)
+  await mcp.close()
+  await stream.waitEnd()
+  const done = rec.spans().filter((s) => s.name === 'subscriptions/listen' && s.attributes['jsonrpc.request.id'] === 'sub-2')
+  t.equal(done.length, 1, 'the listen completed at shutdown has its span')
+  t.equal(done[0]!.status.code, SpanStatusCode.UNSET)
+  t.notOk('error.type' in done[0]!.attributes, 'completed: no error')
+})
+
+async function waitForSpan (rec: Recorder, name: string): Promise<ReturnType<Recorder['span']>> {
+  for (;;) {
+    const found = rec.spans().find((s) => s.name === name)
+    if (found !== undefined) return found
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
 
 t.test('telemetry: false records nothing', async (t) => {
   const rec = recorder(t)

@@ -156,7 +156,7 @@ export class ModernDoor {
     const nameProblem = checkNameHeader(headers, method, params)
     if (nameProblem !== undefined) return this.#refuse(reply, 400, id, ErrorCode.HeaderMismatch, nameProblem.message, nameProblem.data)
 
-    if (method === 'subscriptions/listen') return this.#listen(request, reply, id, params)
+    if (method === 'subscriptions/listen') return this.#listen(request, reply, id, params, claim)
     if (method === 'tools/call' && typeof params?.name === 'string') {
       const declared = this.#core.tools.paramHeaders(params.name)
       if (declared !== undefined && declared.length > 0) {
@@ -220,7 +220,7 @@ export class ModernDoor {
     return result
   }
 
-  #listen (request: FastifyRequest, reply: FastifyReply, id: RequestId, params: Record<string, unknown> | undefined): FastifyReply {
+  #listen (request: FastifyRequest, reply: FastifyReply, id: RequestId, params: Record<string, unknown> | undefined, claim: string): FastifyReply {
     const filter = params?.notifications
     const problem = filterProblem(filter)
     if (problem !== undefined) return this.#refuse(reply, 200, id, ErrorCode.InvalidParams, `Invalid params: ${problem}`)
@@ -228,7 +228,11 @@ export class ModernDoor {
       reply.header('retry-after', '1')
       return this.#refuse(reply, 503, id, ErrorCode.TransportError, 'Service Unavailable: the server is shutting down')
     }
-    this.listen.open(reply, id, this.#readableOnly(request, filter as SubscriptionFilter), this.#core.dispatcher.capabilities())
+    // One SERVER span for the whole subscription: it ends with the completion result, or
+    // cancelled when the client closes the stream.
+    const operation = this.#core.dispatcher.telemetry?.operation('subscriptions/listen', true, id, params, claim, undefined)
+    const ended = operation === undefined ? undefined : (response: JsonRpcResponse | undefined) => operation.end(response, response === undefined)
+    this.listen.open(reply, id, this.#readableOnly(request, filter as SubscriptionFilter), this.#core.dispatcher.capabilities(), ended)
     return reply
   }
 

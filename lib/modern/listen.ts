@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import type { RequestId } from '../../schemas/jsonrpc.js'
+import type { JsonRpcResponse, RequestId } from '../../schemas/jsonrpc.js'
 import type { Implementation, ServerCapabilities } from '../../schemas/mcp.js'
 import { META } from '../core/envelope.js'
 import type { ChangeAnnouncer, ListKind } from '../core/features/feature.js'
@@ -64,6 +64,8 @@ class Listener {
   readonly filter: SubscriptionFilter
   readonly uris: ReadonlySet<string>
   readonly connection: SseConnection
+  /** How the `subscriptions/listen` request ended (its span, when traced). */
+  ended: ((response: JsonRpcResponse | undefined) => void) | undefined
 
   constructor (id: RequestId, filter: SubscriptionFilter, connection: SseConnection) {
     this.id = id
@@ -129,24 +131,32 @@ export class ListenRouter {
   /**
    * Open a listen stream: refused in-band beyond the cap; otherwise the acknowledgement
    * first (the spec: nothing precedes it), and an empty honoured filter ends at once.
+   * `ended` hears how the request ended: its completion result, the in-band refusal, or
+   * undefined when the client closed the stream.
    */
-  open (reply: FastifyReply, id: RequestId, filter: SubscriptionFilter, capabilities: ServerCapabilities): void {
+  open (reply: FastifyReply, id: RequestId, filter: SubscriptionFilter, capabilities: ServerCapabilities, ended?: (response: JsonRpcResponse | undefined) => void): void {
     const options = this.#options
     if (this.#listeners.size >= options.maxSubscriptions) {
-      reply.code(200).type('application/json').send(JSON.stringify(errorResponse(id, ErrorCode.InternalError, 'Subscription limit reached', { maxSubscriptions: options.maxSubscriptions })))
+      const refusal = errorResponse(id, ErrorCode.InternalError, 'Subscription limit reached', { maxSubscriptions: options.maxSubscriptions })
+      reply.code(200).type('application/json').send(JSON.stringify(refusal))
+      ended?.(refusal)
       return
     }
     const honored = honoredFilter(filter, capabilities, options.maxSubscriptionUris)
     reply.hijack()
     const connection = new SseConnection(reply.raw, reply.getHeaders(), options.streamOptions, options.connections)
     const listener = new Listener(id, honored, connection)
+    listener.ended = ended
     listener.send('notifications/subscriptions/acknowledged', { notifications: honored })
     if (Object.keys(honored).length === 0) {
       this.#complete(listener)
       return
     }
     this.#listeners.add(listener)
-    connection.onClose(() => this.#listeners.delete(listener))
+    connection.onClose(() => {
+      // Still listed: the client went away, no completion was sent.
+      if (this.#listeners.delete(listener)) listener.ended?.(undefined)
+    })
   }
 
   /** End every stream with its completion result (graceful shutdown). */
@@ -162,8 +172,10 @@ export class ListenRouter {
   #complete (listener: Listener): void {
     this.#listeners.delete(listener)
     const result = { resultType: 'complete', _meta: { [META.subscriptionId]: listener.id, [META.serverInfo]: this.#options.serverInfo } }
-    listener.connection.sendData(JSON.stringify({ jsonrpc: '2.0', id: listener.id, result }))
+    const completion: JsonRpcResponse = { jsonrpc: '2.0', id: listener.id, result }
+    listener.connection.sendData(JSON.stringify(completion))
     listener.connection.end()
+    listener.ended?.(completion)
   }
 
   async #publish (change: Change): Promise<number> {
