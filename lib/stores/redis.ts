@@ -53,10 +53,12 @@ export function openRedis (options: RedisOptions, logger: FastifyBaseLogger): Re
   const given = options.redis
   const own = typeof given === 'string'
   const client = own ? createClient(given, options.redisTimeoutMs) : given
-  if (own) client.on('error', (err: Error) => logger.debug({ err }, 'mcp: Redis connection error'))
-  // Only the plugin's own client: one the application passed is the application's to instrument.
-  if (own && options.telemetry?.metricsOn === true) timeCommands(client, options.telemetry)
-  else if (client.options.commandTimeout === undefined) {
+  if (own) {
+    client.on('error', (err: Error) => logger.debug({ err }, 'mcp: Redis connection error'))
+    // Only the plugin's own client: one the application passed is the application's to
+    // instrument (e.g. with @opentelemetry/instrumentation-ioredis), not to patch.
+    if (options.telemetry?.metricsOn === true) timeCommands(client, options.telemetry)
+  } else if (client.options.commandTimeout === undefined) {
     logger.warn('mcp: the redis client has no commandTimeout: requests will wait as long as Redis does while it is unreachable')
   }
   // One breaker for the client: a timeout in any store counts, and opens it for all.
