@@ -1,32 +1,9 @@
 // `METRICS=1 npm start`: the demo installs the OpenTelemetry SDK with the Prometheus exporter
 // and serves /metrics on its own host and port. Scraped from a running demo process after a
 // short session, parsed as the Prometheus text format.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { openSessionHttp, request, rpc } from './helpers/index.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-/** Start examples/demo/server.ts on a free port; resolves its MCP URL once it logs it. */
-function startDemo (env: Record<string, string>): Promise<{ url: URL, child: ChildProcess, exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import=tsx', 'examples/demo/server.ts'], { cwd: ROOT, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', METRICS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the demo did not start: ${output}`)) }, 20_000)
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-      const match = /MCP endpoint: (http:\/\/[^\s"]+\/mcp)/.exec(output)
-      if (match !== null) {
-        clearTimeout(timer)
-        resolve({ url: new URL(match[1]!), child, exited })
-      }
-    })
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`the demo exited: ${output}`)) })
-  })
-}
+import { startDemo } from './helpers/demo-process.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -57,7 +34,7 @@ function sum (samples: Sample[], name: string, labels: Record<string, string> = 
 }
 
 t.test('METRICS=1: /metrics on the MCP endpoint\'s host and port, in Prometheus names', async (t) => {
-  const [demo, plain] = await Promise.all([startDemo({ METRICS: '1' }), startDemo({})])
+  const [demo, plain] = await Promise.all([startDemo({ METRICS: '1' }), startDemo({ METRICS: '' })])
   t.teardown(() => { demo.child.kill('SIGKILL'); plain.child.kill('SIGKILL') })
 
   const session = await openSessionHttp(demo.url)

@@ -1,33 +1,9 @@
 // The README's demo on Redis: `REDIS_URL=… npm start` keeps its sessions in Redis, and two
 // demo processes on one Redis serve each other's sessions.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { openSessionHttp, request, rpc } from './helpers/index.js'
 import { RedisServer, skipWithoutRedis } from './helpers/redis-server.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-/** Start examples/demo/server.ts on a free port; resolves its MCP URL once it logs it. */
-function startDemo (env: Record<string, string>): Promise<{ url: URL, child: ChildProcess, exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import=tsx', 'examples/demo/server.ts'], { cwd: ROOT, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the demo did not start: ${output}`)) }, 20_000)
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-      const match = /MCP endpoint: (http:\/\/[^\s"]+\/mcp)( \(sessions in Redis\))?/.exec(output)
-      if (match !== null) {
-        clearTimeout(timer)
-        if (match[2] === undefined) reject(new Error(`the demo is not on Redis: ${match[0]}`))
-        else resolve({ url: new URL(match[1]!), child, exited })
-      }
-    })
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`the demo exited: ${output}`)) })
-  })
-}
+import { startDemo } from './helpers/demo-process.js'
 
 const skip = skipWithoutRedis()
 t.test('REDIS_URL=… npm start runs the demo on Redis', { skip }, async (t) => {
@@ -35,6 +11,7 @@ t.test('REDIS_URL=… npm start runs the demo on Redis', { skip }, async (t) => 
   t.teardown(() => server.close())
   const env = { REDIS_URL: server.url, LOG_LEVEL: 'info' }
   const [a, b] = await Promise.all([startDemo(env), startDemo(env)])
+  t.ok(a.onRedis && b.onRedis, 'both demos say their sessions are in Redis')
   t.teardown(() => { a.child.kill('SIGKILL'); b.child.kill('SIGKILL') })
 
   const session = await openSessionHttp(a.url)

@@ -2,9 +2,9 @@
 // its Content-Type) reaches a sender still writing a large body as that answer, not as a
 // broken pipe: the refusal waits (bounded) until the body has arrived, as the 413 does
 // (hostile-input.test.ts). Found by the reliability fuzz (multi-MB bodies answered EPIPE).
-import net from 'node:net'
 import t from 'tap'
 import { buildApp, listen } from './helpers/index.js'
+import { sendWholeBody } from './helpers/raw-body.js'
 
 const MiB = 1024 * 1024
 
@@ -20,20 +20,7 @@ t.test('a large body refused before it is read gets its answer, not a broken pip
   const size = 8 * MiB
   for (const [what, head, status] of cases) {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const socket = net.connect(Number(url.port), url.hostname)
-      t.teardown(() => socket.destroy())
-      let received = ''
-      const errors: string[] = []
-      socket.on('data', (chunk) => { received += String(chunk) })
-      socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message))
-      const closed = new Promise((resolve) => socket.once('close', resolve))
-      socket.write(`${head}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`)
-      const chunk = Buffer.alloc(64 * 1024, 0x20)
-      for (let sent = 0; sent < size && !socket.destroyed; sent += chunk.length) {
-        if (!socket.write(chunk)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve) })
-      }
-      // A server that stopped reading never lets the body finish: give up on it, as a failure.
-      const stalled = await Promise.race([closed.then(() => false), new Promise((resolve) => setTimeout(resolve, 10_000, true))])
+      const { received, errors, stalled } = await sendWholeBody(t, url, `${head}\r\nConnection: close`, size)
       t.notOk(stalled, `${what}, attempt ${attempt}: the connection ended`)
       t.same(errors, [], `${what}, attempt ${attempt}: no EPIPE or ECONNRESET while sending`)
       t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}, attempt ${attempt}: the ${status} was read`)

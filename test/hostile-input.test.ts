@@ -4,11 +4,11 @@
  * one with a 4xx JSON-RPC error (or a tool result), never a 5xx, never a stack trace, and
  * must keep serving the sessions it already has.
  */
-import net from 'node:net'
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp, listen, openSession, rpc, type Session } from './helpers/index.js'
+import { sendWholeBody } from './helpers/raw-body.js'
 
 type TT = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -538,19 +538,8 @@ t.test('a body over bodyLimit sent whole reaches its sender as a 413, not a brok
   const url = await listen(app)
   const size = 4 * MiB
   for (let attempt = 0; attempt < 5; attempt++) {
-    const socket = net.connect(Number(url.port), url.hostname)
-    t.teardown(() => socket.destroy())
-    let received = ''
-    const errors: string[] = []
-    socket.on('data', (chunk) => { received += String(chunk) })
-    socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message))
-    const closed = new Promise((resolve) => socket.once('close', resolve))
-    socket.write(`POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${size}\r\n\r\n`)
-    const chunk = Buffer.alloc(64 * 1024, 0x20)
-    for (let sent = 0; sent < size && !socket.destroyed; sent += chunk.length) {
-      if (!socket.write(chunk)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve) })
-    }
-    await closed
+    const { received, errors, stalled } = await sendWholeBody(t, url, 'POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream', size)
+    t.notOk(stalled, `attempt ${attempt}: the connection ended`)
     t.same(errors, [], `attempt ${attempt}: no EPIPE or ECONNRESET while sending`)
     t.match(received, /^HTTP\/1\.1 413 /, `attempt ${attempt}: the 413 was read`)
     t.match(received, /"code":-32000/, `attempt ${attempt}: with its JSON-RPC body`)
