@@ -89,6 +89,20 @@ t.test('a full session: started, request logs bound to it, ended by DELETE or by
   }
 })
 
+t.test('a handler\'s log line in a batch (2025-03-26) carries the session once, like any other', async (t) => {
+  const { app, lines } = await build(t, {})
+  const token = await issuer.sign({ aud: RESOURCE })
+  const init = await post(app, rpc(0, 'initialize', initializeParams('2025-03-26')), postHeaders({ authorization: `Bearer ${token}` }))
+  const id = String(init.headers['mcp-session-id'])
+  const headers = postHeaders({ authorization: `Bearer ${token}`, 'mcp-session-id': id, 'mcp-protocol-version': '2025-03-26' })
+  t.equal((await post(app, notification('notifications/initialized'), headers)).statusCode, 202)
+  const batch = await post(app, [callTool(1, 'whoami', {}), callTool(2, 'whoami', {})], headers)
+  t.equal(batch.statusCode, 200)
+  const inTool = lines.filter((line) => line.includes('"marker":"in-tool"'))
+  t.equal(inTool.length, 2, 'one line per request of the batch')
+  for (const line of inTool) t.equal(line.split('"mcpSession"').length - 1, 1, `mcpSession once: ${line.slice(0, 160)}`)
+})
+
 t.test('memory sessions left at shutdown: one line', async (t) => {
   const { app, records } = await build(t, {})
   const token = await issuer.sign({ aud: RESOURCE })

@@ -444,7 +444,7 @@ export class LegacyDoor {
     if (requests.length === 0) return reply.code(202).send()
     const exchange = new PostExchange(reply, this.#exchange, { batch: true, requests: requests.length, session: caller.session })
     await Promise.all(requests.map(async (message) => {
-      const response = await this.#core.dispatcher.handleRequest(message, new SessionRequest(caller.session, caller.protocolVersion, caller.auth, caller.logger, exchange, this.#home))
+      const response = await this.#core.dispatcher.handleRequest(message, new SessionRequest(caller.session, caller.protocolVersion, caller.auth, request.log, exchange, this.#home))
       if (response !== undefined) exchange.respond(response)
     }))
     return reply
