@@ -176,6 +176,28 @@ t.test('a server replaying POST streams after the GET stream\'s Last-Event-ID: e
   t.match(report.checks.find((c) => c.id === 'resume'), { detail: 'resuming the GET stream replayed answers sent on POST streams', fix: /never those of the session's other streams/ })
 })
 
+t.test('a server slow to replay (1 s under load): the doctor waits for the missed answer, still ✔', async (t) => {
+  const { url: demo } = await serve(t, { demo: true, options: { responseMode: 'sse' } })
+  const slow = await nodeServer(t, async (req, res) => {
+    const body = await readBody(req)
+    const replay = req.method === 'GET' && req.headers['last-event-id'] !== undefined
+    const upstream = http.request(demo, { method: req.method, headers: { ...req.headers, host: demo.host }, agent: false }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers)
+      res.flushHeaders()
+      // A replay leaves 1 s late, in order, its end after it.
+      const delay = replay ? 1000 : 0
+      answer.on('data', (chunk: Buffer) => { setTimeout(() => res.write(chunk), delay) })
+      answer.on('end', () => { setTimeout(() => res.end(), delay) })
+    })
+    upstream.on('error', () => res.destroy())
+    res.on('close', () => upstream.destroy())
+    upstream.end(body === '' ? undefined : body)
+  })
+  const report = await runDoctor(slow)
+  t.same(failures(report), [], formatReport(report))
+  t.match(report.checks.find((c) => c.id === 'resume'), { status: 'pass', detail: /a POST stream resumed gets back only its missed answer/ })
+})
+
 t.test('entropy estimates', async (t) => {
   t.equal(entropyBits('123e4567-e89b-42d3-a456-426614174000'), 122, 'a UUIDv4')
   t.ok(entropyBits('jQuZvso0Swr7nxAKLEfzAflrguw8l9UW') > 128)

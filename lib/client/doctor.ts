@@ -1,4 +1,4 @@
-import { rawRequest, messagesOf, type RawAnswer } from './raw-http.js'
+import { rawRequest, messagesOf, type RawAnswer, type RawRequest } from './raw-http.js'
 
 /** `pass` ✔, `fail` ✘, `skip` – (not applicable, e.g. session checks on a stateless server). */
 export type CheckStatus = 'pass' | 'fail' | 'skip'
@@ -56,8 +56,8 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
   const ms = options.timeoutMs ?? 5000
   const extra = options.headers ?? {}
   const checks: DoctorCheck[] = []
-  const send = (method: string, headers: Record<string, string>, body?: unknown, more: { events?: number, ms?: number } = {}): Promise<RawAnswer> =>
-    rawRequest(target, { method, headers: { ...extra, ...headers }, body, ms: more.ms ?? ms, events: more.events })
+  const send = (method: string, headers: Record<string, string>, body?: unknown, more: Pick<RawRequest, 'events' | 'ms' | 'until' | 'settleMs'> = {}): Promise<RawAnswer> =>
+    rawRequest(target, { method, headers: { ...extra, ...headers }, body, ...more, ms: more.ms ?? ms })
   const run = async (id: string, title: string, body: () => Promise<Omit<DoctorCheck, 'id' | 'title'>>): Promise<DoctorCheck> => {
     options.onProgress?.(title)
     let check: DoctorCheck
@@ -197,7 +197,10 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
   await run('resume', 'Last-Event-ID replays only the missed events of that stream', async () => {
     const skip = needsSession()
     if (skip !== undefined) return skip
-    const resume = (lastEventId: string): Promise<RawAnswer> => send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': lastEventId }), undefined, { ms: 500 })
+    // A stream that replays nothing never says so: 500 ms of silence is the answer. One that
+    // must replay is read until it did (within the timeout), then 500 ms more for extras.
+    const resume = (lastEventId: string, expect?: (answer: RawAnswer) => boolean): Promise<RawAnswer> =>
+      send('GET', withSession(id, { Accept: 'text/event-stream', 'Last-Event-ID': lastEventId }), undefined, expect === undefined ? { ms: 500 } : { until: expect, settleMs: 500 })
     const getId = streamIds.at(-1)
     let seen = 'the GET stream carries no event id'
     if (getId !== undefined) {
@@ -221,7 +224,7 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
       if (getId === undefined) return { status: 'skip', detail: 'no event ids on the GET stream or on POST streams: nothing to resume' }
       return { status: 'pass', detail: `${seen} (POST answers carry no resumable stream to cross-check)` }
     }
-    const missed = await resume(firstIds[0]!)
+    const missed = await resume(firstIds[0]!, (res) => answered(res, 1) > 0)
     const times = answered(missed, 1)
     if (times === 0) return { status: 'fail', detail: 'a POST stream resumed from its first event id did not replay the answer it missed', fix: 'Keep the events of each stream and replay those after Last-Event-ID (or issue no event ids).' }
     if (times > 1) return { status: 'fail', detail: `a POST stream resumed from its first event id replayed its answer ${times} times`, fix: 'Replay each event after Last-Event-ID once.' }

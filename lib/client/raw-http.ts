@@ -28,6 +28,13 @@ export interface RawRequest {
   ms?: number
   /** Stop reading a stream once this many events arrived. */
   events?: number
+  /**
+   * Stop reading a stream `settleMs` after this first holds (checked on every chunk), rather
+   * than at `ms`: waits for what is expected however slow the server, then a little longer
+   * for what should not come.
+   */
+  until?: (answer: RawAnswer) => boolean
+  settleMs?: number
 }
 
 const MAX_BODY = 1 << 20
@@ -53,13 +60,19 @@ export function rawRequest (url: URL, request: RawRequest): Promise<RawAnswer> {
         res.destroy()
         resolve(answer)
       }
-      const timer = setTimeout(finish, request.ms ?? 5000)
+      let timer = setTimeout(finish, request.ms ?? 5000)
+      let settling = false
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {
         if (answer.body.length < MAX_BODY) answer.body += chunk
         if (sse) {
           try { parser.feed(chunk) } catch { finish() }
           if (request.events !== undefined && answer.events.length >= request.events) finish()
+          if (!done && !settling && request.until?.(answer) === true) {
+            settling = true
+            clearTimeout(timer)
+            timer = setTimeout(finish, request.settleMs ?? 0)
+          }
         }
         if (answer.body.length >= MAX_BODY) finish()
       })
