@@ -212,7 +212,7 @@ t.test('SDK v1 stateful: sessions, no Origin check', async (t) => {
   t.same(failures(report), ['origin'])
 })
 
-t.test('SDK v1 stateful with its example event store: resumption ✔, only from the same stream', async (t) => {
+t.test('SDK v1 stateful with an event store: resumption ✔, only from the same stream', async (t) => {
   const url = await sdkV1(t, true, true)
   const report = await runDoctor(url)
   t.comment(formatReport(report))

@@ -225,6 +225,7 @@ export async function runDoctor (url: string | URL, options: DoctorOptions = {})
       return { status: 'pass', detail: `${seen} (POST answers carry no resumable stream to cross-check)` }
     }
     const missed = await resume(firstIds[0]!, (res) => answered(res, 1) > 0)
+    if (missed.status !== 200) return { status: 'fail', detail: `HTTP ${missed.status} to a POST stream's own Last-Event-ID`, fix: 'Resume a stream from the Last-Event-ID it issued.' }
     const times = answered(missed, 1)
     if (times === 0) return { status: 'fail', detail: 'a POST stream resumed from its first event id did not replay the answer it missed', fix: 'Keep the events of each stream and replay those after Last-Event-ID (or issue no event ids).' }
     if (times > 1) return { status: 'fail', detail: `a POST stream resumed from its first event id replayed its answer ${times} times`, fix: 'Replay each event after Last-Event-ID once.' }

@@ -5,11 +5,40 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
-import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js'
+import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server'
 import * as z from 'zod/v4'
+
+/**
+ * An event store for the SDK v1 transport that replays in the order events were stored. Not
+ * the SDK's example `InMemoryEventStore`: it orders events by `${streamId}_${Date.now()}_${random}`,
+ * so two events of one millisecond (a POST stream's priming event and its answer) replay in a
+ * random order and a resumed stream misses its answer about half the time; the doctor reports
+ * that server correctly as ✘, intermittently, which is no fixture for a test of the ✔.
+ */
+class OrderedEventStore implements EventStore {
+  #sequence = 0
+  readonly #events: Array<{ id: string, streamId: string, message: JSONRPCMessage }> = []
+
+  async storeEvent (streamId: string, message: JSONRPCMessage): Promise<string> {
+    const id = `${streamId}_${++this.#sequence}`
+    this.#events.push({ id, streamId, message })
+    return id
+  }
+
+  async getStreamIdForEventId (eventId: string): Promise<string | undefined> {
+    return this.#events.find((e) => e.id === eventId)?.streamId
+  }
+
+  async replayEventsAfter (lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+    const at = this.#events.findIndex((e) => e.id === lastEventId)
+    if (at === -1) return ''
+    const streamId = this.#events[at]!.streamId
+    for (const event of this.#events.slice(at + 1)) if (event.streamId === streamId) await send(event.id, event.message)
+    return streamId
+  }
+}
 
 /** A node:http server on a free loopback port, closed at teardown; returns its `/mcp` URL. */
 export async function nodeServer (t: Test, handler: http.RequestListener): Promise<URL> {
@@ -33,7 +62,7 @@ function v1Server (): McpServer {
 
 /**
  * `@modelcontextprotocol/sdk` 1.x: one transport per session (stateful), or one per request
- * (stateless); `resumable`: with the SDK's example in-memory event store (stateful only).
+ * (stateless); `resumable`: with an event store (stateful only; see OrderedEventStore).
  */
 export async function sdkV1 (t: Test, stateful: boolean, resumable = false): Promise<URL> {
   const transports = new Map<string, StreamableHTTPServerTransport>()
@@ -56,7 +85,7 @@ export async function sdkV1 (t: Test, stateful: boolean, resumable = false): Pro
     if (sessionId === undefined && req.method === 'POST' && isInitializeRequest(body)) {
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
-        ...(resumable ? { eventStore: new InMemoryEventStore() } : {}),
+        ...(resumable ? { eventStore: new OrderedEventStore() } : {}),
         onsessioninitialized: (id) => { transports.set(id, transport) }
       })
       transport.onclose = () => { if (transport.sessionId !== undefined) transports.delete(transport.sessionId) }
