@@ -65,10 +65,11 @@ class Listener {
   readonly uris: ReadonlySet<string>
   readonly connection: SseConnection
   /** How the `subscriptions/listen` request ended (its span, when traced). */
-  ended: ((response: JsonRpcResponse | undefined) => void) | undefined
+  readonly ended: ((response: JsonRpcResponse | undefined) => void) | undefined
 
-  constructor (id: RequestId, filter: SubscriptionFilter, connection: SseConnection) {
+  constructor (id: RequestId, filter: SubscriptionFilter, connection: SseConnection, ended?: (response: JsonRpcResponse | undefined) => void) {
     this.id = id
+    this.ended = ended
     this.filter = filter
     this.uris = new Set(filter.resourceSubscriptions)
     this.connection = connection
@@ -145,8 +146,7 @@ export class ListenRouter {
     const honored = honoredFilter(filter, capabilities, options.maxSubscriptionUris)
     reply.hijack()
     const connection = new SseConnection(reply.raw, reply.getHeaders(), options.streamOptions, options.connections)
-    const listener = new Listener(id, honored, connection)
-    listener.ended = ended
+    const listener = new Listener(id, honored, connection, ended)
     listener.send('notifications/subscriptions/acknowledged', { notifications: honored })
     if (Object.keys(honored).length === 0) {
       this.#complete(listener)
