@@ -147,3 +147,125 @@ t.test('MemorySessionStore specifics', async (t) => {
     await t.resolves(store.close(), 'close twice is harmless')
   })
 })
+
+t.test('MemorySessionStore: the ids it mints', async (t) => {
+  const ID = /^[A-Za-z0-9_-]{37}$/
+  function minted (store: MemorySessionStore, overrides: Parameters<typeof sampleRecord>[0] = {}): ReturnType<typeof sampleRecord> {
+    return sampleRecord({ id: store.newSessionId(), ...overrides })
+  }
+  /** The same id with one character of its secret changed. */
+  function forged (id: string, at: number): string {
+    const c = id[at] === 'A' ? 'B' : 'A'
+    return id.slice(0, at) + c + id.slice(at + 1)
+  }
+
+  t.test('are visible ASCII (base64url), unguessable, unique, and do not show the slot number', async (t) => {
+    const store = new MemorySessionStore({ maxSessions: 5000 })
+    t.teardown(() => store.close())
+    const other = new MemorySessionStore({ maxSessions: 5000 })
+    t.teardown(() => other.close())
+    const ids = new Set<string>()
+    for (let i = 0; i < 3000; i++) {
+      const record = minted(store)
+      t.equal(await store.create(record), true)
+      ids.add(record.id)
+    }
+    t.equal(ids.size, 3000, 'no id repeats')
+    t.ok([...ids].every((id) => ID.test(id)), 'every id is 37 base64url characters')
+    // Two stores number their slots alike; the per-store mask makes their prefixes differ.
+    const first = minted(other).id
+    t.not(first.slice(0, 5), [...ids][0]!.slice(0, 5), 'slot 0 of two stores is spelled differently')
+    for (const id of [...ids].slice(0, 50)) t.equal((await store.get(id))?.id, id)
+    t.equal(await store.size(), 3000, 'grown past the first table of 1,024 slots')
+  })
+
+  t.test('an id with any character of its secret changed finds nothing, and changes nothing', async (t) => {
+    const store = new MemorySessionStore()
+    t.teardown(() => store.close())
+    const record = minted(store)
+    await store.create(record)
+    for (let at = 5; at < 37; at++) {
+      const fake = forged(record.id, at)
+      t.equal(store.getNow(fake), undefined, `secret character ${at}`)
+      t.equal(await store.update(fake, { logLevel: 'error' }), false)
+      t.equal(await store.touch(fake, Date.now()), false)
+      t.equal(await store.delete(fake), false)
+      t.equal(await store.addSubscription(fake, 'file:///x', 10), 'gone')
+    }
+    for (const fake of [record.id.slice(0, 36) + '!', record.id.slice(0, 36) + 'é', record.id + 'A', '\u0100'.repeat(37)]) {
+      t.equal(store.getNow(fake), undefined, `not an id: ${JSON.stringify(fake)}`)
+    }
+    const got = await store.get(record.id)
+    t.equal(got?.logLevel, record.logLevel, 'the real session is untouched')
+    t.equal(await store.size(), 1)
+  })
+
+  t.test('a freed slot is used again, and the old id no longer finds it', async (t) => {
+    const store = new MemorySessionStore()
+    t.teardown(() => store.close())
+    const first = minted(store)
+    await store.create(first)
+    await store.delete(first.id)
+    const second = minted(store)
+    t.equal(second.id.slice(0, 5), first.id.slice(0, 5), 'the same slot')
+    await store.create(second)
+    t.equal(await store.get(first.id), undefined, 'the deleted session stays gone')
+    t.equal(await store.delete(first.id), false)
+    t.equal((await store.get(second.id))?.id, second.id)
+    t.equal(await store.size(), 1)
+  })
+
+  t.test('two ids minted before either is created both work (the second is kept by id)', async (t) => {
+    const store = new MemorySessionStore()
+    t.teardown(() => store.close())
+    const a = minted(store)
+    const b = minted(store)
+    t.equal(a.id.slice(0, 5), b.id.slice(0, 5), 'both name the next free slot')
+    await store.create(b)
+    await store.create(a)
+    t.equal((await store.get(a.id))?.id, a.id)
+    t.equal((await store.get(b.id))?.id, b.id)
+    t.equal(await store.touch(a.id, Date.now()), true)
+    t.equal(await store.delete(b.id), true)
+    t.equal(await store.get(b.id), undefined)
+    t.equal((await store.get(a.id))?.id, a.id, 'deleting one leaves the other')
+    t.equal(await store.size(), 1)
+  })
+
+  t.test('an id minted by another store is kept by id here', async (t) => {
+    const store = new MemorySessionStore()
+    t.teardown(() => store.close())
+    const elsewhere = new MemorySessionStore()
+    t.teardown(() => elsewhere.close())
+    const local = minted(store)
+    await store.create(local)
+    const foreign = minted(elsewhere)
+    t.equal(await store.create(foreign), true)
+    t.equal((await store.get(foreign.id))?.id, foreign.id)
+    t.equal((await store.get(local.id))?.id, local.id)
+  })
+
+  t.test('expiry, touch, sweep and the cap work on minted ids as on others', async (t) => {
+    const store = new MemorySessionStore({ ttlMs: 1000, maxSessions: 3 })
+    t.teardown(() => store.close())
+    const expired: string[] = []
+    store.onExpired((id, expiry) => { expired.push(id); t.equal(expiry?.record?.id, id, 'the record comes with the expiry') })
+    const now = Date.now()
+    const stale = minted(store, { lastActiveAt: now - 5000 })
+    await store.create(stale)
+    const touched = minted(store, { lastActiveAt: now - 900 })
+    await store.create(touched)
+    await store.touch(touched.id, now)
+    t.equal((await store.get(touched.id))?.lastActiveAt, now, 'touch sets the record\'s lastActiveAt')
+    const patched = minted(store, { lastActiveAt: now - 5000 })
+    await store.create(patched)
+    await store.update(patched.id, { lastActiveAt: now })
+    t.equal(await store.create(minted(store, { lastActiveAt: now })), true, 'full: the stale session made room')
+    t.same(expired, [stale.id])
+    t.equal(store.getNow(stale.id), undefined)
+    t.equal(store.sweep(now + 999), 0, 'touched and updated sessions live on')
+    t.equal(await store.create(minted(store, { lastActiveAt: now })), false, 'full again')
+    t.equal(store.sweep(now + 1001), 3, 'then all go')
+    t.equal(await store.size(), 0)
+  })
+})

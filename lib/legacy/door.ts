@@ -354,7 +354,7 @@ export class LegacyDoor {
       const now = Date.now()
       const { params, result } = init
       session = {
-        id: newSessionId(),
+        id: this.#store.newSessionId?.() ?? newSessionId(),
         // The table's own string rather than the one parsed from this request: one object
         // less per stored session.
         protocolVersion: SUPPORTED_VERSIONS.find((v) => v === result.protocolVersion) ?? result.protocolVersion,

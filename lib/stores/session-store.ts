@@ -43,6 +43,13 @@ export interface SessionStore {
    * it itself when it is not given.
    */
   getNow? (id: string, now?: number): SessionRecord | undefined
+  /**
+   * Optional: mint the id of the session about to be created (the plugin passes it to the next
+   * `create`). For a store that can find its own ids faster than others, as the memory store
+   * does (the id names where its record is kept). It must be as unguessable as the plugin's
+   * own: at least 128 bits from a CSPRNG, visible ASCII only. `create` must still accept any id.
+   */
+  newSessionId? (): string
   /** Merge `patch` into an existing record. Resolves `false` when the session is gone. */
   update (id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<boolean>
   /**
