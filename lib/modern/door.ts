@@ -17,7 +17,7 @@ import type { MessageBus } from '../stores/message-bus.js'
 import { ModernExchange, ModernInFlight, ModernRequest, type ModernExchangeDeps } from './exchange.js'
 import { checkNameHeader, checkParamHeaders, single, trimOws } from './headers.js'
 import { ListenRouter, filterProblem, type SubscriptionFilter } from './listen.js'
-import { serverMetaOf, stampResponse, type CacheHint } from './results.js'
+import { serverMetaOf, stampedJson, type CacheHint, type ServerMeta } from './results.js'
 
 /** What the 2026-07-28 front door reads of the plugin's options. */
 export interface ModernOptions {
@@ -60,7 +60,7 @@ export class ModernDoor {
   readonly #core: McpCore
   readonly #log: Logger
   readonly #deps: ModernExchangeDeps
-  readonly #serverMeta: Readonly<Record<string, unknown>>
+  readonly #serverMeta: ServerMeta
   readonly #inFlight = new ModernInFlight()
   readonly listen: ListenRouter
   readonly connections = new ConnectionSet()
@@ -111,7 +111,7 @@ export class ModernDoor {
     if (await settledWithin(this.#inFlight.whenIdle(), drainTimeoutMs)) return
     this.#log.warn({ requests: this.#inFlight.size, drainTimeoutMs }, 'mcp: aborting 2026-07-28 handlers still running at shutdown')
     for (const request of this.#inFlight.values()) {
-      request.exchange.respond(errorResponse(request.id, ErrorCode.TransportError, SHUTTING_DOWN), 503)
+      request.exchange.respond(JSON.stringify(errorResponse(request.id, ErrorCode.TransportError, SHUTTING_DOWN)), 503)
       request.cancel(SHUTTING_DOWN)
     }
   }
@@ -201,11 +201,10 @@ export class ModernDoor {
   }
 
   #answerOn (exchange: ModernExchange, reply: FastifyReply, method: string, response: JsonRpcResponse): FastifyReply {
-    const stamped = stampResponse(response, method, this.#serverMeta, this.#options.cacheHints)
     // A capability the request did not declare is the client's mistake, found while running
     // it: an HTTP 400, as for the checks before it (the spec and the SDK agree).
-    const status = stamped.error?.code === ErrorCode.MissingRequiredClientCapability ? 400 : 200
-    exchange.respond(stamped, status)
+    const status = response.error?.code === ErrorCode.MissingRequiredClientCapability ? 400 : 200
+    exchange.respond(stampedJson(response, method, this.#serverMeta, this.#options.cacheHints), status)
     return reply
   }
 

@@ -43,16 +43,16 @@ export class ModernExchange {
     return connection.ready()
   }
 
-  /** The answer: the JSON body (with `status`), or the stream's last event. */
-  respond (response: unknown, status = 200): void {
+  /** The answer, serialised: the JSON body (with `status`), or the stream's last event. */
+  respond (json: string, status = 200): void {
     if (this.#finished) return
     this.#finished = true
     const connection = this.#connection ?? (this.#deps.mode === 'sse' && status === 200 ? this.#upgrade() : undefined)
     if (connection !== undefined) {
-      connection.sendData(JSON.stringify(response))
+      connection.sendData(json)
       connection.end()
     } else {
-      this.#reply.code(status).type('application/json').send(JSON.stringify(response))
+      this.#reply.code(status).type('application/json').send(json)
     }
   }
 
@@ -73,30 +73,48 @@ export class ModernExchange {
   }
 }
 
-/** The requests of the modern door running application code, for shutdown. */
+/**
+ * The requests of the modern door running application code, for shutdown: a list threaded
+ * through the requests themselves. A Set cost a hash-table insert and delete per request
+ * (about 0.35 us, in-process) and churned its table under concurrent requests.
+ */
 export class ModernInFlight {
-  readonly #requests = new Set<ModernRequest>()
+  #head: ModernRequest | undefined
+  #size = 0
   #idle: Array<() => void> = []
 
-  get size (): number { return this.#requests.size }
+  get size (): number { return this.#size }
 
   add (request: ModernRequest): void {
-    this.#requests.add(request)
+    const head = this.#head
+    request.nextInFlight = head
+    request.previousInFlight = undefined
+    if (head !== undefined) head.previousInFlight = request
+    this.#head = request
+    this.#size++
   }
 
+  /** Call only for a request `add` was given, once. */
   delete (request: ModernRequest): void {
-    if (!this.#requests.delete(request) || this.#requests.size > 0 || this.#idle.length === 0) return
+    const { previousInFlight: previous, nextInFlight: next } = request
+    if (previous === undefined) this.#head = next
+    else previous.nextInFlight = next
+    if (next !== undefined) next.previousInFlight = previous
+    request.previousInFlight = request.nextInFlight = undefined
+    if (--this.#size > 0 || this.#idle.length === 0) return
     for (const resolve of this.#idle.splice(0)) resolve()
   }
 
   /** Resolves once no request runs. */
   whenIdle (): Promise<void> {
-    if (this.#requests.size === 0) return Promise.resolve()
+    if (this.#size === 0) return Promise.resolve()
     return new Promise((resolve) => this.#idle.push(resolve))
   }
 
   values (): ModernRequest[] {
-    return [...this.#requests]
+    const requests: ModernRequest[] = []
+    for (let request = this.#head; request !== undefined; request = request.nextInFlight) requests.push(request)
+    return requests
   }
 }
 
@@ -121,6 +139,9 @@ export class ModernRequest implements RequestScope {
   #tracked = false
   cancelled = false
   id: RequestId = ''
+  /** Links of `ModernInFlight`'s list. */
+  previousInFlight: ModernRequest | undefined = undefined
+  nextInFlight: ModernRequest | undefined = undefined
 
   constructor (envelope: Envelope, auth: McpAuthInfo | undefined, logger: Logger, reply: FastifyReply, exchange: ModernExchange, inFlight: ModernInFlight) {
     this.protocolVersion = envelope.protocolVersion

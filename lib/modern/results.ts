@@ -11,9 +11,15 @@ export type { CacheHint }
 export const CACHEABLE_METHODS = ['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read'] as const
 export type CacheableMethod = typeof CACHEABLE_METHODS[number]
 
-/** The `_meta` every 2026-07-28 result carries: the server's identity, built once. */
-export function serverMetaOf (serverInfo: Implementation): Readonly<Record<string, unknown>> {
-  return Object.freeze({ [META.serverInfo]: serverInfo })
+/** The `_meta` every 2026-07-28 result carries, the server's identity: built and serialised once. */
+export interface ServerMeta {
+  readonly meta: Readonly<Record<string, unknown>>
+  readonly json: string
+}
+
+export function serverMetaOf (serverInfo: Implementation): ServerMeta {
+  const meta = Object.freeze({ [META.serverInfo]: serverInfo })
+  return { meta, json: JSON.stringify(meta) }
 }
 
 /** Only these may answer `input_required` (spec: MUST NOT on any other request). */
@@ -26,7 +32,7 @@ const INPUT_REQUIRED_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prom
  * -32602, never -32002 nor empty contents). The core's result objects may be shared, so
  * they are copied, never changed.
  */
-export function stampResponse (response: JsonRpcResponse, method: string, serverMeta: Readonly<Record<string, unknown>>, hints: Readonly<Record<string, CacheHint>>): JsonRpcResponse {
+export function stampResponse (response: JsonRpcResponse, method: string, serverMeta: ServerMeta, hints: Readonly<Record<string, CacheHint>>): JsonRpcResponse {
   const error = response.error
   if (error !== undefined) {
     if (error.code !== ErrorCode.ResourceNotFound) return response
@@ -42,7 +48,7 @@ export function stampResponse (response: JsonRpcResponse, method: string, server
   // and to serialise, measurably so on this path (bench/modern.ts).
   const stamped: Record<string, unknown> = Object.assign({}, result)
   stamped.resultType = resultType
-  stamped._meta = meta === undefined ? serverMeta : Object.assign({}, meta, serverMeta)
+  stamped._meta = meta === undefined ? serverMeta.meta : Object.assign({}, meta, serverMeta.meta)
   const hint = resultType === 'complete' ? hints[method] : undefined
   if (hint !== undefined) {
     // Retries of input_required are never cacheable, so only complete results get hints.
@@ -50,4 +56,19 @@ export function stampResponse (response: JsonRpcResponse, method: string, server
     stamped.cacheScope ??= hint.cacheScope
   }
   return { jsonrpc: '2.0', id: response.id, result: stamped }
+}
+
+/**
+ * `stampResponse`'s answer as JSON text. A complete result without `_meta`, `resultType` or a
+ * cache hint (a tool's, typically) is serialised as it is and the two members appended to its
+ * text, which is what serialising the stamped copy gives, for about half the cost.
+ */
+export function stampedJson (response: JsonRpcResponse, method: string, serverMeta: ServerMeta, hints: Readonly<Record<string, CacheHint>>): string {
+  const result = response.result as Record<string, unknown> | undefined
+  if (result !== undefined && hints[method] === undefined && !('resultType' in result) && !('_meta' in result) && typeof result.toJSON !== 'function') {
+    const text = JSON.stringify(result)
+    const members = `"resultType":"complete","_meta":${serverMeta.json}}`
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":${text === '{}' ? '{' + members : text.slice(0, -1) + ',' + members}}`
+  }
+  return JSON.stringify(stampResponse(response, method, serverMeta, hints))
 }
