@@ -322,17 +322,25 @@ export class Dispatcher {
       done(ctx, scope)
       return resultResponse(id, outcome)
     }
-    if (spec.runsHandler) outcome = outcome.then((result) => this.#settle(message.method, spec, params, ctx!, scope, result))
-    return outcome.then(
-      (result) => {
-        done(ctx, scope)
-        return scope.cancelled ? undefined : resultResponse(id, result)
-      },
-      (err: unknown) => {
-        done(ctx, scope)
-        return scope.cancelled ? undefined : failure(id, err, scope, message.method)
+    const answered = (result: Params): JsonRpcResponse | undefined => {
+      done(ctx, scope)
+      return scope.cancelled ? undefined : resultResponse(id, result)
+    }
+    const failed = (err: unknown): JsonRpcResponse | undefined => {
+      done(ctx, scope)
+      return scope.cancelled ? undefined : failure(id, err, scope, message.method)
+    }
+    if (!spec.runsHandler) return outcome.then(answered, failed)
+    // Settled and answered in one turn: a promise per step costs a microtask per request.
+    return outcome.then((result) => {
+      let settled: Params | Promise<Params>
+      try {
+        settled = this.#settle(message.method, spec, params, ctx!, scope, result)
+      } catch (err) {
+        return failed(err)
       }
-    )
+      return settled instanceof Promise ? settled.then(answered, failed) : answered(settled)
+    }, failed)
   }
 
   /** A handler's result, unless it asks for input: then what `scope.inputMode` makes of it. */
