@@ -15,7 +15,7 @@ import { accepts, sendHttpError } from './wire.js'
 
 /** The HTTP methods a protocol front door answers on the endpoint. */
 export interface FrontDoor {
-  post (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+  post (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply>
   get (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
   delete (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
 }

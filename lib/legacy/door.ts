@@ -382,46 +382,55 @@ export class LegacyDoor {
 
   /**
    * POST: one message or a batch. The hot path (one message on a known session) is written
-   * out flat, one await for the store and none for a synchronous method, because each async
-   * hop costs per request.
+   * out flat and is not an async function: a synchronous answer (ping, the lists, on a store
+   * with `getNow`) returns the sent reply at once, with no promise at all, and an async one
+   * costs one `then`. Each async hop costs per request.
    */
-  readonly post = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  readonly post = (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> => {
     const body = request.body as JsonRpcBody
     if (Array.isArray(body)) return this.#batch(request, reply, body)
     if (isRequest(body) && body.method === 'initialize') return this.#initialize(request, reply, body)
     const header = this.#versionHeader(request, reply)
     if (header === false) return reply
-    let session: SessionRecord | undefined
-    if (!this.#options.stateless) {
-      const id = this.#sessionIdOf(request, reply)
-      if (id === undefined) return reply
-      const store = this.#store
-      if (store.getNow !== undefined) {
-        // One clock reading serves the expiry check and the touch throttle.
-        const now = Date.now()
-        session = this.#admitSession(request, reply, store.getNow(id, now), now)
-      } else {
-        const found = await store.get(id)
-        session = this.#admitSession(request, reply, found, Date.now())
-      }
-      if (session === undefined) return reply
+    if (this.#options.stateless) return this.#serve(request, reply, body, header, undefined)
+    const id = this.#sessionIdOf(request, reply)
+    if (id === undefined) return reply
+    const store = this.#store
+    if (store.getNow !== undefined) {
+      // One clock reading serves the expiry check and the touch throttle.
+      const now = Date.now()
+      const session = this.#admitSession(request, reply, store.getNow(id, now), now)
+      return session === undefined ? reply : this.#serve(request, reply, body, header, session)
     }
+    return store.get(id).then((found) => {
+      const session = this.#admitSession(request, reply, found, Date.now())
+      return session === undefined ? reply : this.#serve(request, reply, body, header, session)
+    })
+  }
+
+  /** One message of a POST, on its session (none when stateless). */
+  #serve (request: FastifyRequest, reply: FastifyReply, body: JsonRpcMessage, header: string | undefined, session: SessionRecord | undefined): FastifyReply | Promise<FastifyReply> {
     const protocolVersion = session === undefined ? header ?? HEADERLESS_VERSION : session.protocolVersion
     const auth = request.mcpAuth ?? undefined
     if (!isRequest(body)) {
       const caller = new SessionCaller(session, protocolVersion, auth, request.log)
-      if (isNotification(body)) await this.#core.dispatcher.handleNotification(body, caller)
-      else this.#answer(body, caller)
+      if (isNotification(body)) return this.#core.dispatcher.handleNotification(body, caller).then(() => reply.code(202).send())
+      this.#answer(body, caller)
       return reply.code(202).send()
     }
     const gate = this.#options.auth
     if (gate !== undefined && refuseInsufficientScope(gate, request, reply, body.id, this.#core.requiredScopes(body.method, body.params))) return reply
     const exchange = new PostExchange(reply, this.#exchange, { batch: false, requests: 1, session })
     const answer = this.#core.dispatcher.handleRequest(body, new SessionRequest(session, protocolVersion, auth, request.log, exchange, this.#home))
-    const response = answer instanceof Promise ? await answer : answer
-    // `undefined`: cancelled, and the exchange was released by the cancellation itself.
-    if (response !== undefined) exchange.respond(response)
-    return reply
+    if (!(answer instanceof Promise)) {
+      exchange.respond(answer)
+      return reply
+    }
+    return answer.then((response) => {
+      // `undefined`: cancelled, and the exchange was released by the cancellation itself.
+      if (response !== undefined) exchange.respond(response)
+      return reply
+    })
   }
 
   async #batch (request: FastifyRequest, reply: FastifyReply, batch: JsonRpcMessage[]): Promise<FastifyReply> {
