@@ -81,7 +81,7 @@ function markdown (run: LookupRun, sse: SseRun): string {
     '',
     '## Memory per idle session',
     '',
-    'Heap growth after GC while the sessions were created through real `initialize` + `notifications/initialized` calls, divided by their number.',
+    'Growth of the heap and of the ArrayBuffers outside it (the memory store keeps its slot table in one), after GC, while the sessions were created through real `initialize` + `notifications/initialized` calls, divided by their number.',
     '',
     table(['server', 'sessions', 'bytesPerSession'], run.idleHeap),
     '',

@@ -7,7 +7,7 @@ export interface ServerHandle {
   readonly url: string
   readonly child: ChildProcess
   cpuMicros (): Promise<number>
-  heap (): Promise<{ heapUsed: number, rss: number }>
+  heap (): Promise<{ heapUsed: number, rss: number, arrayBuffers: number }>
   /** Profile the server's CPU between these two calls (written to a .cpuprofile file). */
   startProfile (): Promise<void>
   stopProfile (): Promise<string>
@@ -39,7 +39,7 @@ export async function startServer (script: string, env: Record<string, string> =
     url: `http://127.0.0.1:${port}/mcp`,
     child,
     cpuMicros: async () => (await ask<{ micros: number }>(child, 'cpu')).micros,
-    heap: () => ask<{ heapUsed: number, rss: number }>(child, 'memory'),
+    heap: () => ask<{ heapUsed: number, rss: number, arrayBuffers: number }>(child, 'memory'),
     startProfile: async () => { await ask(child, 'profile-start') },
     stopProfile: async () => (await ask<{ file: string }>(child, 'profile-stop')).file,
     stop: () => new Promise((resolve) => {

@@ -66,12 +66,16 @@ function addGroup (blocks: Scenario[][]): void {
   groups.push([bareSlice(), ...blocks.flatMap((block) => [...block, bareSlice()])])
 }
 const redis = await RedisServer.start()
-/** Heap growth per session (after GC) while `create` opens them: what an idle session costs. */
+/**
+ * Memory growth per session (after GC) while `create` opens them: what an idle session costs.
+ * The heap and the ArrayBuffers outside it (the memory store's slot table is one).
+ */
 const idleHeap: Array<{ server: string, sessions: number, bytesPerSession: number }> = []
+const held = ({ heapUsed, arrayBuffers }: { heapUsed: number, arrayBuffers: number }): number => heapUsed + arrayBuffers
 async function measuredSessions (name: string, server: ServerHandle, count: number): Promise<string[]> {
-  const before = (await server.heap()).heapUsed
+  const before = held(await server.heap())
   const ids = await createSessions(server.url, count)
-  const after = (await server.heap()).heapUsed
+  const after = held(await server.heap())
   idleHeap.push({ server: name, sessions: count, bytesPerSession: Math.round((after - before) / count) })
   return ids
 }

@@ -197,7 +197,7 @@ export function targets (run: LookupRun, sse: SseRun | undefined): TargetRow[] {
   // Measured at the largest count: over a thousand sessions, JIT code and caches warming up
   // are a visible part of the heap delta.
   const heap = run.idleHeap.find((h) => h.server.startsWith('plugin') && h.sessions === largest)!
-  add('heap per idle session (plugin, memory store)', '≤ 2 KB', `${heap.bytesPerSession} B (${label(largest)} sessions)`, heap.bytesPerSession <= 2048)
+  add('memory per idle session (plugin, memory store; heap and ArrayBuffers)', '≤ 2 KB', `${heap.bytesPerSession} B (${label(largest)} sessions)`, heap.bytesPerSession <= 2048)
   if (sse !== undefined) {
     add(`RSS with ${label(sse.memory.streams)} GET streams open`, '< 1 GB', `${sse.memory.rssMiB} MiB`, sse.memory.streams >= 10_000 && sse.memory.rssMiB < 1024)
   }

@@ -31,7 +31,8 @@ export function announce (port: number, close: () => Promise<unknown>, other: (m
       process.send!({ type: 'cpu', micros: user + system })
     } else if (message.type === 'memory') {
       global.gc?.()
-      process.send!({ type: 'memory', heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss })
+      const { heapUsed, rss, arrayBuffers } = process.memoryUsage()
+      process.send!({ type: 'memory', heapUsed, rss, arrayBuffers })
     } else if (message.type === 'profile-start') {
       // CPU profile of the measured phase only (setup excluded), for tuning the hot path.
       inspector ??= new Session()
