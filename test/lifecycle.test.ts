@@ -284,6 +284,30 @@ t.test('shutdown', async (t) => {
     t.equal(await store.size(), 0, 'and it dropped its sessions')
   })
 
+  t.test('a session gets the id its store mints, when the store mints them', async (t) => {
+    // The memory store's ids name the slot their record is kept in (found without a hash lookup).
+    const plain = await buildApp(t, { demo: true })
+    const minted = await openSession(plain)
+    t.match(minted.id, /^[A-Za-z0-9_-]{37}$/, 'the default store\'s id: 5 characters of slot, 32 of secret')
+    t.equal((await ping(plain, minted)).statusCode, 200)
+
+    class MintingStore extends MemorySessionStore {
+      readonly minted: string[] = []
+      override newSessionId (): string {
+        const id = 'own-' + super.newSessionId()
+        this.minted.push(id)
+        return id
+      }
+    }
+    const store = new MintingStore()
+    t.teardown(() => store.close())
+    const app = await buildApp(t, { demo: true, options: { sessionStore: store } })
+    const session = await openSession(app)
+    t.same(store.minted, [session.id], 'the plugin asked the store for the id and used it')
+    t.equal((await store.get(session.id))?.id, session.id, 'created under that id')
+    t.equal((await ping(app, session)).statusCode, 200)
+  })
+
   t.test('a user-provided sessionStore is not closed by the plugin', async (t) => {
     const store = new CountingStore({ ttlMs: 600_000 })
     t.teardown(() => store.close())
